@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+# The first interpreter that runs and is 3.11+ (pyenv shims may exist without working).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "qunbot needs Python 3.11 or newer on PATH"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## start the service on the demo config (embedded Redis, fake WeCom)
+	$(BIN)/qunbot -c config.toml serve
+
+test: install  ## the whole suite; starts a private redis-server when none answers
+	$(BIN)/python -m pytest
+
+bench: install  ## benchmarks (each prints figures and ratios against its baseline)
+	$(BIN)/python bench/qa_eval.py
+	$(BIN)/python bench/qa_speed.py
+	$(BIN)/python bench/callback_load.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -1,0 +1,1 @@
+"""qunbot: WeCom bot for store community groups."""

@@ -1,0 +1,48 @@
+"""Admin API for the buyers' digest.
+
+    GET /api/digest?date=YYYY-MM-DD&store=S01&format=json|xlsx
+        -> the digest of that business day (default: today), from its frozen snapshot when it
+           has one (with `changes_since_freeze`), else built live; format=xlsx returns the workbook.
+"""
+from __future__ import annotations
+
+import time
+from datetime import date as Date, datetime
+
+from aiohttp import web
+
+from bot.api import error, route
+from bot.appkeys import CONFIG, STORE
+
+
+@route("GET", "/api/digest")
+async def get_digest(request: web.Request) -> web.StreamResponse:
+    from handlers.digest import sheet
+    from handlers.digest.load import digest_for
+    from handlers.digest.settings import settings
+
+    config, store = request.app[CONFIG], request.app[STORE]
+    st = settings(config)
+    now = time.time()
+    q = request.query
+    day = q.get("date") or datetime.fromtimestamp(now, st.tz).date().isoformat()
+    try:
+        Date.fromisoformat(day)
+    except ValueError:
+        return error(400, "date must be YYYY-MM-DD")
+    scope = None
+    if q.get("store"):
+        if q["store"] not in {s.id for s in config.stores}:
+            return error(404, f"no store {q['store']}")
+        scope = [q["store"]]
+    d = await digest_for(store, config, st, day, now, scope=scope)
+    if q.get("format") == "xlsx":
+        return web.Response(body=sheet.build(d), headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f"attachment; filename=digest-{day}.xlsx"})
+    return web.json_response(d, dumps=_dumps)
+
+
+def _dumps(obj) -> str:
+    import json
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,111 @@
+"""Application factory: what runs, in which order, and what is torn down in reverse."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+import handlers
+from bot import api, callback
+from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
+from bot.config import Config
+from bot.consumer import PartitionConsumer, consumer_name
+from bot.crypto import Crypto
+from bot.redis_server import EmbeddedRedis
+from bot.render import set_timezone
+from bot.router import Dispatcher
+from bot.scheduler import Scheduler
+from bot.sender import Sender
+from bot.wecom_api import WeComClient
+from store import Store, connect
+
+log = logging.getLogger(__name__)
+
+
+def _crypto(token: str, key: str, receive_id: str) -> Crypto | None:
+    return Crypto(token, key, receive_id) if token and key else None
+
+
+def create_app(config: Config, *, role: str = "all", redis: Redis | None = None) -> web.Application:
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+    app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
+    app[CRYPTO_AIBOT] = _crypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
+    set_timezone(config.bot.timezone)
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        embedded = None
+        client = redis
+        if client is None:
+            url = config.redis.url
+            if not url:
+                embedded = EmbeddedRedis(config.redis.data_dir)
+                url = await asyncio.to_thread(embedded.start)
+            client = connect(url)
+        app[REDIS] = client
+        app[STORE] = Store(client, prefix=config.redis.prefix, partitions=config.worker.partitions,
+                           dedupe_ttl=config.worker.dedupe_ttl_seconds)
+        await app[STORE].inbox.ensure_groups()
+        await app[STORE].outbox.ensure_groups()
+        yield
+        if redis is None:
+            await client.aclose()
+        if embedded:
+            await embedded.astop()
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        session = aiohttp.ClientSession()
+        app[HTTP] = session
+        store = app[STORE]
+        client = WeComClient(session, store.r, store.keys, corp_id=config.wecom.corp_id,
+                             api_base=config.wecom.api_base, timeout=config.sender.timeout_seconds)
+        sender = Sender(config, store, client)
+        deps = {"store": store, "config": config, "api": client, "sender": sender}
+        await handlers.setup(deps)
+        app[DEPS] = deps
+        yield
+        await handlers.teardown(deps)
+        await session.close()
+
+    async def worker_ctx(app: web.Application) -> AsyncIterator[None]:
+        from bot.worker import Worker
+        deps, store, w = app[DEPS], app[STORE], config.worker
+        dispatcher = Dispatcher(handlers.ROUTERS)
+        worker = Worker(config, store, dispatcher, deps)
+        deps["worker"] = worker
+        opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
+        inbox = PartitionConsumer(store.inbox, worker.handle, name=consumer_name("worker"), **opts)
+        outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=consumer_name("sender"), **opts)
+        scheduler = Scheduler(config, store, handlers.JOBS)
+        tasks = [asyncio.create_task(inbox.run()), asyncio.create_task(outbox.run())]
+        await scheduler.start()
+        yield
+        await scheduler.stop()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(services_ctx)
+    if role in ("all", "worker"):
+        app.cleanup_ctx.append(worker_ctx)
+    if role in ("all", "web"):
+        callback.setup(app)
+        api.setup(app)
+    app.router.add_get("/healthz", healthz)
+    if config.demo:
+        from bot.fakewecom import create_fake_app
+        app.add_subapp("/fake", create_fake_app())
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        ok = await asyncio.wait_for(request.app[STORE].ping(), timeout=1)
+    except Exception:
+        ok = False
+    return web.json_response({"ok": ok, "redis": ok}, status=200 if ok else 503)

@@ -1,0 +1,20 @@
+"""aiohttp AppKeys: the typed slots of the application object."""
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.config import Config
+from bot.crypto import Crypto
+from store import Store
+
+CONFIG = web.AppKey("config", Config)
+REDIS = web.AppKey("redis", Redis)
+STORE = web.AppKey("store", Store)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+CRYPTO_APP = web.AppKey("crypto_app", Crypto | None)
+CRYPTO_AIBOT = web.AppKey("crypto_aibot", Crypto | None)
+DEPS = web.AppKey("deps", dict[str, Any])

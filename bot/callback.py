@@ -1,0 +1,121 @@
+"""The ack path: verify -> decrypt -> parse -> inbox.put (dedupe + XADD, one round trip) -> 200 "".
+
+Nothing here waits on WeCom or runs a handler; WeCom retries after 5 s, we answer in milliseconds.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bot import wecom
+from bot.crypto import BadSignature, Crypto, CryptoError
+from bot.message import Message
+from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, STORE
+
+log = logging.getLogger(__name__)
+
+
+def _reject(status: int, reason: str, request: web.Request) -> web.Response:
+    log.warning("%s %s rejected %d: %s (from %s)", request.method, request.path, status, reason, request.remote)
+    return web.Response(status=status, text=reason)
+
+
+def _query(request: web.Request, *names: str) -> list[str] | None:
+    values = [request.query.get(n, "") for n in names]
+    return values if all(values) else None
+
+
+def _stale(request: web.Request, timestamp: str) -> bool:
+    skew = request.app[CONFIG].wecom.max_skew_seconds
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return True
+    return bool(skew) and abs(time.time() - ts) > skew
+
+
+async def _verify_get(request: web.Request, crypto: Crypto | None) -> web.Response:
+    if crypto is None:
+        return _reject(404, "callback not configured", request)
+    q = _query(request, "msg_signature", "timestamp", "nonce", "echostr")
+    if q is None:
+        return _reject(400, "missing query parameters", request)
+    sig, ts, nonce, echostr = q
+    # A raw '+' in the URL arrives as a space after form decoding; base64 never has spaces.
+    for candidate in dict.fromkeys((echostr, echostr.replace(" ", "+"))):
+        try:
+            crypto.verify(sig, ts, nonce, candidate)
+            return web.Response(body=crypto.decrypt(candidate), content_type="text/plain")
+        except BadSignature:
+            continue
+        except CryptoError as exc:
+            return _reject(400, f"bad echostr: {exc}", request)
+    return _reject(403, "bad signature", request)
+
+
+async def _receive(request: web.Request, crypto: Crypto | None,
+                   extract: Callable[[bytes], str], parse: Callable[[bytes], Message | None]) -> web.Response:
+    if crypto is None:
+        return _reject(404, "callback not configured", request)
+    limit = request.app[CONFIG].server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return _reject(413, "body too large", request)
+    q = _query(request, "msg_signature", "timestamp", "nonce")
+    if q is None:
+        return _reject(400, "missing query parameters", request)
+    sig, ts, nonce = q
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        return _reject(413, "body too large", request)
+    try:
+        encrypt = extract(body)
+    except wecom.BadPayload as exc:
+        return _reject(400, str(exc), request)
+    try:
+        crypto.verify(sig, ts, nonce, encrypt)
+    except BadSignature:
+        return _reject(403, "bad signature", request)
+    if _stale(request, ts):
+        return _reject(403, "stale timestamp", request)
+    try:
+        msg = parse(crypto.decrypt(encrypt))
+    except (CryptoError, wecom.BadPayload) as exc:
+        return _reject(400, f"undecryptable payload: {exc}", request)
+    if msg is None:
+        log.info("%s: ignoring a message/event type we do not handle", request.path)
+        return web.Response(text="")
+    try:
+        added = await request.app[STORE].inbox.put_batched(msg.conversation, msg.id, msg.to_json())
+    except Exception:
+        # Not stored, so not acked: WeCom will retry.
+        log.exception("inbox unavailable; asking WeCom to retry %s", msg.id)
+        return web.Response(status=503, text="busy")
+    if added is None:
+        log.info("duplicate callback %s ignored", msg.id)
+    return web.Response(text="")
+
+
+async def app_get(request: web.Request) -> web.Response:
+    return await _verify_get(request, request.app[CRYPTO_APP])
+
+
+async def app_post(request: web.Request) -> web.Response:
+    return await _receive(request, request.app[CRYPTO_APP], wecom.outer_encrypt, wecom.app_message)
+
+
+async def aibot_get(request: web.Request) -> web.Response:
+    return await _verify_get(request, request.app[CRYPTO_AIBOT])
+
+
+async def aibot_post(request: web.Request) -> web.Response:
+    return await _receive(request, request.app[CRYPTO_AIBOT], wecom.outer_encrypt_json, wecom.aibot_message)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/wecom/app", app_get)
+    app.router.add_post("/wecom/app", app_post)
+    app.router.add_get("/wecom/aibot", aibot_get)
+    app.router.add_post("/wecom/aibot", aibot_post)

@@ -1,0 +1,97 @@
+"""`qunbot check`: fetch a token and probe each permission, then say in plain words what to fix."""
+from __future__ import annotations
+
+import secrets
+import time
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.config import Config
+from bot.crypto import Crypto
+from bot.wecom_api import CONFIG_ERRORS, WeComClient, WeComError
+from store.keys import Keys
+
+OK, BAD, WARN = "✔", "✘", "!"
+
+
+def _explain(exc: WeComError) -> str:
+    if exc.fix:
+        return f"errcode {exc.errcode}: {exc.fix}"
+    return f"errcode {exc.errcode} {exc.errmsg}"
+
+
+async def run_check(cfg: Config, out=print) -> int:
+    problems = 0
+
+    def report(mark: str, text: str) -> None:
+        nonlocal problems
+        problems += mark == BAD
+        out(f"{mark} {text}")
+
+    w = cfg.wecom
+    for name, value in (("wecom.corp_id", w.corp_id), ("wecom.app.secret", w.app.secret),
+                        ("wecom.app.token", w.app.token), ("wecom.app.encoding_aes_key", w.app.encoding_aes_key)):
+        if not value:
+            report(BAD, f"{name} is empty: copy it from the WeCom admin console (应用管理 → your app)")
+    try:
+        if w.app.token and w.app.encoding_aes_key:
+            Crypto(w.app.token, w.app.encoding_aes_key, w.corp_id)
+            report(OK, "callback Token and EncodingAESKey are well-formed")
+    except ValueError as exc:
+        report(BAD, f"wecom.app.encoding_aes_key: {exc}")
+    async with aiohttp.ClientSession() as http:
+        api = WeComClient(http, None, Keys(), corp_id=w.corp_id, api_base=w.api_base)  # type: ignore[arg-type]
+        try:
+            data = await api._request("GET", "gettoken", params={"corpid": w.corp_id, "corpsecret": w.app.secret})
+            token = data["access_token"]
+            report(OK, f"access token fetched from {w.api_base}")
+        except WeComError as exc:
+            report(BAD, f"cannot fetch an access token: {_explain(exc)}")
+            return _summary(problems, out)
+        probes = [
+            ("GET", "agent/get", {"agentid": str(w.app.agent_id)}, None, "app message sending (message/send)"),
+            ("GET", "getcallbackip", {}, None, "callback source IPs (trusted IP check)"),
+            ("POST", "externalcontact/groupchat/list", {}, {"status_filter": 0, "limit": 1},
+             "customer groups (客户联系 API)"),
+            ("POST", "kf/account/list", {}, {"offset": 0, "limit": 1}, "微信客服 accounts"),
+        ]
+        for method, path, params, body, what in probes:
+            try:
+                await api._request(method, path, params={**params, "access_token": token}, json_body=body)
+                report(OK, f"{what}: allowed")
+            except WeComError as exc:
+                mark = BAD if exc.errcode in CONFIG_ERRORS else WARN
+                report(mark, f"{what}: {_explain(exc)}")
+        if cfg.server.public_url:
+            await _check_callback(http, cfg, report)
+        else:
+            report(WARN, "server.public_url is not set: cannot test that WeCom reaches the callback URL")
+    return _summary(problems, out)
+
+
+async def _check_callback(http: aiohttp.ClientSession, cfg: Config, report) -> None:
+    """Do what WeCom does when you save the callback URL: a signed GET with an encrypted echostr."""
+    w = cfg.wecom
+    crypto = Crypto(w.app.token, w.app.encoding_aes_key, w.corp_id)
+    plain = str(secrets.randbits(60))
+    ts, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    echostr = crypto.encrypt(plain.encode())
+    url = f"{cfg.server.public_url.rstrip('/')}/wecom/app?" + urlencode(
+        {"msg_signature": crypto.sign(ts, nonce, echostr), "timestamp": ts, "nonce": nonce, "echostr": echostr})
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            body = await resp.text()
+            if resp.status == 200 and body == plain:
+                report(OK, f"callback URL {cfg.server.public_url}/wecom/app answers the verification")
+            else:
+                report(BAD, f"callback URL answered HTTP {resp.status} {body[:60]!r}: check Token/EncodingAESKey "
+                            "and that this service is the one behind the URL")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        report(BAD, f"callback URL {cfg.server.public_url} is not reachable ({type(exc).__name__}): "
+                    "check DNS, the reverse proxy and the firewall")
+
+
+def _summary(problems: int, out) -> int:
+    out("all checks passed" if not problems else f"{problems} problem(s) to fix")
+    return 1 if problems else 0

@@ -1,0 +1,213 @@
+"""config.toml -> frozen dataclasses. Every setting but the pinned keys has a default.
+
+Secrets can come from the environment instead of the file: QUNBOT_<SECTION>_<KEY>, e.g.
+QUNBOT_WECOM_APP_SECRET, QUNBOT_REDIS_URL, QUNBOT_ADMIN_TOKEN.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class ConfigError(ValueError):
+    """A key is missing or has the wrong type; the message names it."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = 64 * 1024
+    public_url: str = ""  # how WeCom reaches us; used by `qunbot check`
+
+
+@dataclass(frozen=True)
+class Redis:
+    url: str = ""  # empty: start and supervise an embedded redis-server
+    data_dir: str = "var/redis"
+    prefix: str = "qb"
+
+
+@dataclass(frozen=True)
+class App:
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+
+
+@dataclass(frozen=True)
+class Aibot:
+    token: str = ""
+    encoding_aes_key: str = ""
+
+
+@dataclass(frozen=True)
+class WeCom:
+    corp_id: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    max_skew_seconds: int = 300
+    contact_secret: str = ""  # 客户联系 secret; empty: use the app secret
+    app: App = field(default_factory=App)
+    aibot: Aibot = field(default_factory=Aibot)
+
+
+@dataclass(frozen=True)
+class Roles:
+    guides: tuple[str, ...] = ()
+    buyers: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Admin:
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Bot:
+    timezone: str = "Asia/Shanghai"
+    name: str = "小助手"
+
+
+@dataclass(frozen=True)
+class Worker:
+    partitions: int = 4  # inbox/outbox partitions; one owner each keeps per-conversation order
+    max_deliveries: int = 5  # then the entry goes to the dead-letter stream
+    retry_after_ms: int = 15_000  # an un-acked entry idle this long is reclaimed
+    lease_ms: int = 10_000  # partition ownership lease; a dead worker's partitions move after this
+    dedupe_ttl_seconds: int = 3 * 86400
+
+
+@dataclass(frozen=True)
+class Sender:
+    app_per_member_per_minute: int = 30
+    webhook_per_minute: int = 20
+    backoff_seconds: float = 60.0  # wait after 45009/45033 before the next try
+    retry_base_seconds: float = 1.0  # -1 / 5xx retry backoff base
+    max_attempts: int = 4
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Store:
+    id: str
+    name: str = ""
+    guides: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    kf: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    server: Server = field(default_factory=Server)
+    redis: Redis = field(default_factory=Redis)
+    wecom: WeCom = field(default_factory=WeCom)
+    roles: Roles = field(default_factory=Roles)
+    admin: Admin = field(default_factory=Admin)
+    bot: Bot = field(default_factory=Bot)
+    worker: Worker = field(default_factory=Worker)
+    sender: Sender = field(default_factory=Sender)
+    stores: tuple[Store, ...] = ()
+    demo: bool = False  # mount the fake WeCom API under /cgi-bin on this server
+    path: str = ""
+    # Feature sections (qa, coupons, groupbuy, digest, schedule, …) are read by their own modules.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self.extra.get(name) or {})
+
+    def role_of(self, userid: str) -> str:
+        if userid in self.roles.admins:
+            return "admin"
+        if userid in self.roles.guides or any(userid in s.guides for s in self.stores):
+            return "guide"
+        if userid in self.roles.buyers:
+            return "buyer"
+        return "shopper"
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        kwargs[f.name] = _coerce(hints[f.name], data[f.name], f"{where}.{f.name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"[{where}] {exc}") from None
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)
+    origin = getattr(tp, "__origin__", None)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list")
+        inner = tp.__args__[0]
+        return tuple(_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)  # environment overrides arrive as strings
+    if tp is float and isinstance(value, (int, str)):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{where} must be a number") from None
+    if tp is bool and isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    if tp in (int, str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where} must be {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """QUNBOT_WECOM_APP_SECRET=… sets data['wecom']['app']['secret'] (for known nested tables)."""
+    paths = [("server", "host"), ("server", "port"), ("server", "public_url"), ("redis", "url"),
+             ("redis", "data_dir"), ("wecom", "corp_id"), ("wecom", "api_base"), ("wecom", "contact_secret"),
+             ("wecom", "app", "secret"), ("wecom", "app", "token"), ("wecom", "app", "encoding_aes_key"),
+             ("wecom", "app", "agent_id"), ("wecom", "aibot", "token"), ("wecom", "aibot", "encoding_aes_key"),
+             ("admin", "token")]
+    for path in paths:
+        name = "QUNBOT_" + "_".join(path).upper()
+        if name in environ:
+            node = data
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = environ[name]
+
+
+def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("QUNBOT_CONFIG") or "config.toml"
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    return from_dict(data, environ=environ, path=str(p.resolve()))
+
+
+def from_dict(data: dict[str, Any], environ: dict[str, str] | None = None, path: str = "") -> Config:
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    _env_overrides(data, environ or {})
+    core = {f.name for f in dataclasses.fields(Config)} - {"extra", "path"}
+    known = {k: v for k, v in data.items() if k in core}
+    extra = {k: v for k, v in data.items() if k not in core}
+    cfg = _build(Config, known, "config")
+    return dataclasses.replace(cfg, extra=extra, path=path)

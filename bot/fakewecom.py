@@ -1,0 +1,560 @@
+"""A fake WeCom API server speaking the real /cgi-bin/ paths, so the real client runs end to end.
+
+Tests and the demo point `[wecom] api_base` here instead of https://qyapi.weixin.qq.com. Every call is
+recorded in `FakeWeCom.calls`; `script()` queues errcodes so retry, refresh and alert paths can be driven
+without the real service. Rules follow shared/wecom-protocol.md §5; where WeCom's behaviour is unknown we
+pick the stricter answer (noted inline) so a client that passes here is safe there.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from aiohttp import BodyPartReader, web
+
+ERRMSG = {
+    -1: "system busy", 0: "ok", 40001: "invalid credential", 40003: "invalid userid",
+    40004: "invalid media type", 40006: "invalid file size", 40007: "invalid media_id",
+    40008: "invalid message type", 40013: "invalid corpid", 40014: "invalid access_token",
+    40029: "invalid code", 40050: "chatid not exist", 40056: "invalid agentid",
+    40058: "invalid Request Parameter", 40096: "invalid external userid", 41001: "access_token missing",
+    41002: "corpid missing", 41004: "corpsecret missing", 41005: "media data missing",
+    41050: "invalid welcome_code", 41051: "customer already chatting", 42001: "access_token expired",
+    44004: "empty content", 45002: "content size out of limit", 45009: "api freq out of limit",
+    45033: "api concurrent out of limit", 47001: "data format error", 48002: "api forbidden",
+    60011: "no privilege to access/modify contact/party/agent", 60020: "not allow to access from your ip",
+    81013: "user & party & tag all invalid", 82001: "All touser & toparty & totag invalid",
+    86003: "chat not exist", 93000: "invalid webhook url", 95000: "invalid open_kfid",
+    95001: "send msg count limit", 95007: "invalid msg token", 95018: "send msg not allowed, session state invalid",
+}
+DAY = 86400
+MEDIA_MAX = {"image": 10 << 20, "voice": 2 << 20, "video": 10 << 20, "file": 20 << 20}
+APP_TYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews", "markdown"}
+MESSAGE_TYPES = APP_TYPES | {"miniprogram_notice", "template_card"}
+WEBHOOK_TYPES = {"text", "markdown", "markdown_v2", "image", "news", "file", "voice", "template_card"}
+KF_TYPES = {"text", "image", "voice", "video", "file", "link", "miniprogram", "msgmenu", "location"}
+# WeCom documents message/send markdown as 2048 bytes without saying whether it truncates or rejects;
+# we reject (45002) so an over-long message is caught here rather than cut off in production.
+APP_LIMITS = {"text": (2048, 45002, None), "markdown": (2048, 45002, None)}
+WEBHOOK_LIMITS = {"text": (2048, 45002, None),
+                  "markdown": (4096, 40058, "markdown.content exceed max length 4096"),
+                  "markdown_v2": (4096, 40058, "markdown_v2.content exceed max length 4096")}
+KF_LIMITS = {"text": (2048, 45002, None)}  # kf text limit is unconfirmed; 2048 B is the conservative guess
+
+
+@dataclass
+class Call:
+    """One request as the fake saw it and what it answered (errcode int, or e.g. 'http500')."""
+
+    path: str  # below /cgi-bin/, e.g. "message/send"
+    query: dict[str, str]
+    body: Any  # JSON dict, multipart summary {field: {filename, size, content_type}}, raw text, or None
+    time: float
+    secret: str | None = None  # corpsecret behind the access_token, when the token is known
+    errcode: int | str | None = None
+    response: dict | None = None
+
+
+class ApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str | None = None):
+        super().__init__(errcode, errmsg)
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+def _size(text: Any) -> int:
+    return len(str(text or "").encode())
+
+
+def _encode_cursor(kind: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(kind: str, cursor: str) -> int:
+    try:
+        got, offset = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")
+        if got == kind and int(offset) >= 0:
+            return int(offset)
+    except ValueError:
+        pass
+    raise ApiError(40058, "invalid cursor")
+
+
+def _limit(body: dict, default: int = 1000) -> int:
+    limit = body.get("limit", default)
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ApiError(40058, "limit must be in 1..1000")
+    return limit
+
+
+class FakeWeCom:
+    """State and rules of the fake; the aiohttp app (create_fake_app) only parses and records."""
+
+    TOKEN_TTL, MEDIA_TTL, KF_KEEP, KF_WINDOW = 7200, 3 * DAY, 3 * DAY, 48 * 3600
+    KF_REPLIES, KF_TOKEN_TTL, WELCOME_TTL = 5, 600, 20
+
+    def __init__(self, *, valid_secrets=None, webhook_keys=None, known_users=None, corpid: str | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.valid_secrets = set(valid_secrets) if valid_secrets is not None else None
+        self.webhook_keys = set(webhook_keys) if webhook_keys is not None else None
+        self.known_users = set(known_users) if known_users is not None else None  # None: every userid valid
+        self.corpid, self.clock, self.skew = corpid, clock, 0.0
+        self.ip_list = ["127.0.0.1"]
+        self.calls: list[Call] = []
+        self.tokens: dict[str, dict] = {}  # token -> {secret, issued_at, expired}
+        self.media: dict[str, dict] = {}  # media_id -> {type, filename, size, created_at, key}
+        self.groups: dict[str, dict] = {}  # chat_id -> group_chat as groupchat/get returns it
+        self.msg_templates: list[dict] = []
+        self.welcome_codes: dict[str, float] = {}  # code -> issue time
+        self.used_welcome_codes: set[str] = set()
+        self.kf_messages: list[dict] = []  # append-only log; cursors are offsets into it
+        self.kf_customers: dict[str, dict] = {}
+        self.kf_tokens: dict[str, float] = {}
+        self.kf_sessions: dict[tuple[str, str], dict] = {}  # (open_kfid, userid) -> {last_customer, replies}
+        self.used_response_codes: set[str] = set()
+        self._scripts: dict[str, list[int | str]] = {}
+        self._seq = itertools.count(1)
+
+    # -- clock, scripting, inspection ---------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock() + self.skew
+
+    def advance(self, seconds: float) -> None:
+        self.skew += seconds
+
+    def script(self, path_suffix: str, *errcodes: int | str) -> None:
+        for code in errcodes:
+            if not isinstance(code, int) and not (isinstance(code, str) and code[4:].isdigit()
+                                                  and code.startswith("http")):
+                raise ValueError(f"errcode must be an int or 'httpNNN', got {code!r}")
+        self._scripts.setdefault(path_suffix.strip("/"), []).extend(errcodes)
+
+    def sent(self, path_suffix: str | None = None, *, ok: bool | None = None) -> list[Call]:
+        return [c for c in self.calls if (path_suffix is None or _matches(c.path, path_suffix))
+                and (ok is None or (c.errcode == 0) == ok)]
+
+    def expire_tokens(self) -> None:
+        for info in self.tokens.values():
+            info["expired"] = True
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._seq):06d}{secrets.token_hex(4)}"
+
+    # -- test/console helpers that play WeCom's other side --------------------------------------------
+    def add_group(self, chat_id: str, owner: str, members=(), *, name: str = "", status: int = 0) -> dict:
+        """A customer group; members whose id starts with wm/wo are external (type 2), as in WeCom."""
+        at = int(self.now())
+        member_list = [{"userid": uid, "type": 2 if uid.startswith(("wm", "wo")) else 1, "join_time": at,
+                        "join_scene": 1} for uid in dict.fromkeys([owner, *members])]
+        self.groups[chat_id] = {"chat_id": chat_id, "name": name, "owner": owner, "create_time": at,
+                                "notice": "", "member_list": member_list, "admin_list": [], "status": status}
+        return self.groups[chat_id]
+
+    def welcome_code(self, code: str | None = None) -> str:
+        code = code or self._id("WELCOME")
+        self.welcome_codes[code] = self.now()
+        return code
+
+    def kf_token(self) -> str:
+        """The Token a kf_msg_or_event callback would carry (valid 10 min) for kf/sync_msg."""
+        token = "ENC" + secrets.token_urlsafe(24)
+        self.kf_tokens[token] = self.now()
+        return token
+
+    def kf_push(self, open_kfid: str, external_userid: str, text: str = "", msgtype: str = "text",
+                origin: int = 3, event: dict | None = None) -> dict:
+        """Append a customer message (for media msgtypes `text` is the media_id) or, with msgtype 'event',
+        a system event such as {"event_type": "enter_session", "scene": .., "scene_param": ..}."""
+        at = int(self.now())
+        msg: dict[str, Any] = {"msgid": self._id("kf"), "send_time": at, "msgtype": msgtype}
+        if msgtype == "event":
+            msg["origin"] = 4  # system events carry kf and user inside `event` only
+            msg["event"] = {"event_type": "enter_session", "open_kfid": open_kfid,
+                            "external_userid": external_userid, **(event or {})}
+        else:
+            msg.update(open_kfid=open_kfid, external_userid=external_userid, origin=origin)
+            msg[msgtype] = {"content": text} if msgtype == "text" else {"media_id": text}
+            if origin == 3:  # a customer message opens a fresh 48 h / 5-reply window
+                self.kf_sessions[(open_kfid, external_userid)] = {"last_customer": at, "replies": 0}
+        self.kf_customers.setdefault(external_userid, {"external_userid": external_userid,
+                                                       "nickname": external_userid, "avatar": "", "gender": 0,
+                                                       "unionid": ""})
+        self.kf_messages.append(msg)
+        return msg
+
+    # -- request handling -----------------------------------------------------------------------------
+    def answer(self, call: Call) -> tuple[int, dict | None]:
+        """Decide the answer to a recorded call: (HTTP status, JSON payload or None for a bare error)."""
+        if (info := self.tokens.get(call.query.get("access_token", ""))) is not None:
+            call.secret = info["secret"]
+        route = ROUTES.get(call.path)
+        if route is None:
+            # WeCom's answer to a made-up path is not documented; a loud 404 surfaces client typos.
+            call.errcode = 404
+            return 404, {"errcode": 404, "errmsg": f"api not found: /cgi-bin/{call.path}"}
+        scripted = next((q.pop(0) for s, q in self._scripts.items() if q and _matches(call.path, s)), None)
+        if isinstance(scripted, str):
+            call.errcode = scripted
+            return int(scripted[4:]), None
+        try:
+            if scripted is not None:
+                raise ApiError(scripted)
+            needs_token, handler = route
+            if needs_token:
+                self._check_token(call.query.get("access_token", ""))
+            if call.body is not None and not isinstance(call.body, dict):
+                raise ApiError(47001, "data format error, hint: Warning: wrong json format.")
+            payload = {"errcode": 0, "errmsg": "ok", **handler(self, call.query, call.body or {})}
+        except ApiError as err:
+            payload = {"errcode": err.errcode, "errmsg": self._errmsg(err.errcode, err.errmsg)}
+        call.errcode, call.response = payload["errcode"], payload
+        return 200, payload
+
+    def _errmsg(self, code: int, text: str | None) -> str:
+        return (f"{text or ERRMSG.get(code, 'error')}, hint: [{int(self.now())}-fake{next(self._seq)}], "
+                f"more info at https://open.work.weixin.qq.com/devtool/query?e={code}")
+
+    def _check_token(self, token: str) -> None:
+        if not token:
+            raise ApiError(41001)
+        info = self.tokens.get(token)
+        if info is None:
+            raise ApiError(40014)
+        if info["expired"] or self.now() >= info["issued_at"] + self.TOKEN_TTL:
+            raise ApiError(42001)
+
+    def _check_content(self, body: dict, types: set[str], limits: dict, key: str | None = None) -> None:
+        msgtype = body.get("msgtype")
+        if msgtype not in types:
+            raise ApiError(40008)
+        part = body.get(msgtype)
+        if not isinstance(part, dict):
+            raise ApiError(44004 if msgtype in limits else 40058, f"missing {msgtype} field")
+        if msgtype in limits:
+            if not part.get("content"):
+                raise ApiError(44004)
+            limit, code, msg = limits[msgtype]
+            if _size(part["content"]) > limit:
+                raise ApiError(code, msg)
+        if msgtype in MEDIA_MAX and not (key is not None and msgtype == "image"):  # webhook images are base64
+            media = self.media.get(part.get("media_id", ""))
+            # Webhook media is usable only by the robot that uploaded it; app media only by apps.
+            if (media is None or media["key"] != key or media["type"] != msgtype
+                    or self.now() >= media["created_at"] + self.MEDIA_TTL):
+                raise ApiError(40007)
+
+    def _webhook_key(self, query: dict) -> str:
+        key = query.get("key", "")
+        if not key or (self.webhook_keys is not None and key not in self.webhook_keys):
+            raise ApiError(93000)
+        return key
+
+    def _upload(self, query: dict, body: dict, key: str | None, types) -> dict:
+        mtype = query.get("type", "")
+        if mtype not in types:
+            raise ApiError(40004)
+        part = body.get("media")
+        if not isinstance(part, dict):
+            raise ApiError(41005)
+        if not 5 <= part["size"] <= MEDIA_MAX[mtype]:
+            raise ApiError(40006)
+        media_id = self._id(f"fake-{mtype}-")
+        at = self.now()
+        self.media[media_id] = {"type": mtype, "filename": part["filename"], "size": part["size"],
+                                "created_at": at, "key": key}
+        return {"type": mtype, "media_id": media_id, "created_at": str(int(at))}
+
+    # -- endpoints: each returns the success fields, or raises ApiError ------------------------------
+    def gettoken(self, query: dict, body: dict) -> dict:
+        corpid, secret = query.get("corpid", ""), query.get("corpsecret", "")
+        if not corpid:
+            raise ApiError(41002)
+        if self.corpid is not None and corpid != self.corpid:
+            raise ApiError(40013)
+        if not secret:
+            raise ApiError(41004)
+        if self.valid_secrets is not None and secret not in self.valid_secrets:
+            raise ApiError(40001)
+        now = self.now()
+        for token, info in self.tokens.items():  # WeCom hands back the same token while it is valid
+            if info["secret"] == secret and not info["expired"] and now < info["issued_at"] + self.TOKEN_TTL:
+                return {"access_token": token, "expires_in": int(info["issued_at"] + self.TOKEN_TTL - now)}
+        token = f"fake-token-{next(self._seq)}-{secrets.token_urlsafe(32)}"
+        self.tokens[token] = {"secret": secret, "issued_at": now, "expired": False}
+        return {"access_token": token, "expires_in": self.TOKEN_TTL}
+
+    def message_send(self, query: dict, body: dict) -> dict:
+        to = {k: str(body.get(k) or "") for k in ("touser", "toparty", "totag")}
+        if not any(to.values()):
+            raise ApiError(82001)
+        self._check_content(body, MESSAGE_TYPES, APP_LIMITS)
+        invalid = []
+        if self.known_users is not None and to["touser"] != "@all":
+            users = [u for u in to["touser"].split("|") if u]
+            invalid = [u for u in users if u not in self.known_users]
+            if invalid and len(invalid) == len(users) and not to["toparty"] and not to["totag"]:
+                raise ApiError(81013)
+        return {"invaliduser": "|".join(invalid), "invalidparty": "", "invalidtag": "",
+                "unlicenseduser": "", "msgid": self._id("msg")}
+
+    def appchat_send(self, query: dict, body: dict) -> dict:
+        if not body.get("chatid"):
+            raise ApiError(86003)
+        self._check_content(body, APP_TYPES, APP_LIMITS)
+        return {}
+
+    def webhook_send(self, query: dict, body: dict) -> dict:
+        self._check_content(body, WEBHOOK_TYPES, WEBHOOK_LIMITS, key=self._webhook_key(query))
+        return {}
+
+    def webhook_upload_media(self, query: dict, body: dict) -> dict:
+        return self._upload(query, body, self._webhook_key(query), ("file", "voice"))
+
+    def media_upload(self, query: dict, body: dict) -> dict:
+        return self._upload(query, body, None, MEDIA_MAX)
+
+    def aibot_response(self, query: dict, body: dict) -> dict:
+        code = query.get("response_code", "")
+        if not code or code in self.used_response_codes:  # errcode for reuse is undocumented; ours: 40029
+            raise ApiError(40029, "invalid response_code, already used or expired")
+        self._check_content(body, {"markdown", "template_card"}, {"markdown": (20480, 45002, None)})
+        self.used_response_codes.add(code)
+        return {}
+
+    def kf_sync_msg(self, query: dict, body: dict) -> dict:
+        now, token = self.now(), body.get("token") or ""
+        if token and now >= self.kf_tokens.get(token, -1e18) + self.KF_TOKEN_TTL:
+            raise ApiError(95007)
+        limit, kf = _limit(body), body.get("open_kfid") or None
+        log = self.kf_messages
+        if body.get("cursor"):
+            start = _decode_cursor("kf", body["cursor"])
+        else:  # like WeCom: start from the oldest message still kept (3 days)
+            start = next((i for i, m in enumerate(log) if m["send_time"] >= now - self.KF_KEEP), len(log))
+        picked, i = [], start
+        while i < len(log) and len(picked) < limit:
+            if kf is None or _kf_of(log[i]) == kf:
+                picked.append(copy.deepcopy(log[i]))
+            i += 1
+        more = any(kf is None or _kf_of(m) == kf for m in log[i:])
+        return {"next_cursor": _encode_cursor("kf", i), "has_more": int(more), "msg_list": picked}
+
+    def kf_send_msg(self, query: dict, body: dict) -> dict:
+        kf, user = body.get("open_kfid") or "", body.get("touser") or ""
+        if not kf:
+            raise ApiError(95000)
+        if not user:
+            raise ApiError(40096)
+        self._check_content(body, KF_TYPES, KF_LIMITS)
+        session = self.kf_sessions.get((kf, user))
+        if session is None or self.now() > session["last_customer"] + self.KF_WINDOW:
+            raise ApiError(95018)
+        if session["replies"] >= self.KF_REPLIES:
+            raise ApiError(95001)
+        session["replies"] += 1
+        return {"msgid": body.get("msgid") or self._id("kfsend")}
+
+    def kf_customer_batchget(self, query: dict, body: dict) -> dict:
+        ids = body.get("external_userid_list") or []
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise ApiError(40058, "external_userid_list must hold 1..100 ids")
+        return {"customer_list": [copy.deepcopy(self.kf_customers[u]) for u in ids if u in self.kf_customers],
+                "invalid_external_userid": [u for u in ids if u not in self.kf_customers]}
+
+    def kf_add_contact_way(self, query: dict, body: dict) -> dict:
+        kf, scene = body.get("open_kfid") or "", body.get("scene") or ""
+        if not kf:
+            raise ApiError(95000)
+        return {"url": f"https://work.weixin.qq.com/kf/{kf}" + (f"?enc_scene=ENC{scene}" if scene else "")}
+
+    def groupchat_get(self, query: dict, body: dict) -> dict:
+        group = self.groups.get(body.get("chat_id") or "")
+        if group is None:
+            raise ApiError(40050)
+        group = copy.deepcopy(group)
+        group.pop("status", None)
+        if "member_version" not in group:  # derived, so editing member_list changes it like WeCom does
+            ids = ",".join(sorted(m["userid"] for m in group["member_list"]))
+            group["member_version"] = hashlib.md5(ids.encode()).hexdigest()
+        return {"group_chat": group}
+
+    def groupchat_list(self, query: dict, body: dict) -> dict:
+        limit, status = _limit(body), body.get("status_filter") or 0
+        owners = (body.get("owner_filter") or {}).get("userid_list") or None
+        chats = [{"chat_id": cid, "status": g.get("status", 0)} for cid, g in self.groups.items()
+                 if (owners is None or g["owner"] in owners) and (not status or g.get("status", 0) == status)]
+        start = _decode_cursor("gc", body["cursor"]) if body.get("cursor") else 0
+        end = start + limit
+        return {"group_chat_list": chats[start:end],
+                "next_cursor": _encode_cursor("gc", end) if end < len(chats) else ""}
+
+    def add_msg_template(self, query: dict, body: dict) -> dict:
+        chat_type, text = body.get("chat_type") or "single", (body.get("text") or {}).get("content", "")
+        attachments = body.get("attachments") or []
+        if _size(text) > 4000:
+            raise ApiError(45002)
+        if len(attachments) > 9:
+            raise ApiError(40058, "attachments exceed 9")
+        if not text and not attachments:
+            raise ApiError(44004)
+        sender = body.get("sender") or ""
+        if chat_type == "group":
+            if not sender:
+                raise ApiError(40003, "sender required for chat_type group")
+            targets = body.get("chat_id_list") or []
+            fail = [c for c in targets if c not in self.groups or self.groups[c]["owner"] != sender]
+        else:
+            targets, fail = body.get("external_userid") or [], []
+        msgid = self._id("msgGC")
+        self.msg_templates.append({"msgid": msgid, "chat_type": chat_type, "sender": sender, "targets": targets,
+                                   "text": text, "attachments": attachments, "fail_list": fail,
+                                   "time": self.now()})
+        return {"msgid": msgid, "fail_list": fail}
+
+    def send_welcome_msg(self, query: dict, body: dict) -> dict:
+        code = body.get("welcome_code") or ""
+        if code in self.used_welcome_codes:
+            raise ApiError(41051)
+        if code not in self.welcome_codes or self.now() > self.welcome_codes[code] + self.WELCOME_TTL:
+            raise ApiError(41050)
+        if len(body.get("attachments") or []) > 9:
+            raise ApiError(40058, "attachments exceed 9")
+        self.used_welcome_codes.add(code)
+        return {}
+
+    def ip_list_answer(self, query: dict, body: dict) -> dict:
+        return {"ip_list": list(self.ip_list)}
+
+    def agent_get(self, query: dict, body: dict) -> dict:
+        agentid = query.get("agentid", "")
+        if not agentid.isdigit():
+            raise ApiError(40056)
+        return {"agentid": int(agentid), "name": "qunbot", "square_logo_url": "", "description": "",
+                "allow_userinfos": {"user": [{"userid": u} for u in sorted(self.known_users or ())]},
+                "allow_partys": {"partyid": [1]}, "allow_tags": {"tagid": []}, "close": 0,
+                "redirect_domain": "", "report_location_flag": 0, "isreportenter": 0, "home_url": ""}
+
+
+def _matches(path: str, suffix: str) -> bool:
+    suffix = suffix.strip("/")
+    return path == suffix or path.endswith("/" + suffix)
+
+
+def _kf_of(msg: dict) -> str:
+    return msg.get("open_kfid") or msg.get("event", {}).get("open_kfid", "")
+
+
+# path below /cgi-bin/ -> (needs access_token, handler)
+ROUTES: dict[str, tuple[bool, Callable[[FakeWeCom, dict, dict], dict]]] = {
+    "gettoken": (False, FakeWeCom.gettoken),
+    "message/send": (True, FakeWeCom.message_send),
+    "appchat/send": (True, FakeWeCom.appchat_send),
+    "webhook/send": (False, FakeWeCom.webhook_send),
+    "webhook/upload_media": (False, FakeWeCom.webhook_upload_media),
+    "media/upload": (True, FakeWeCom.media_upload),
+    "aibot/response": (False, FakeWeCom.aibot_response),
+    "kf/sync_msg": (True, FakeWeCom.kf_sync_msg),
+    "kf/send_msg": (True, FakeWeCom.kf_send_msg),
+    "kf/customer/batchget": (True, FakeWeCom.kf_customer_batchget),
+    "kf/add_contact_way": (True, FakeWeCom.kf_add_contact_way),
+    "externalcontact/groupchat/get": (True, FakeWeCom.groupchat_get),
+    "externalcontact/groupchat/list": (True, FakeWeCom.groupchat_list),
+    "externalcontact/add_msg_template": (True, FakeWeCom.add_msg_template),
+    "externalcontact/send_welcome_msg": (True, FakeWeCom.send_welcome_msg),
+    "getcallbackip": (True, FakeWeCom.ip_list_answer),
+    "get_api_domain_ip": (True, FakeWeCom.ip_list_answer),
+    "agent/get": (True, FakeWeCom.agent_get),
+}
+
+FAKE_KEY = web.AppKey("fakewecom", FakeWeCom)
+
+
+async def _read_body(request: web.Request) -> Any:
+    if request.content_type.startswith("multipart/"):
+        parts: dict[str, dict] = {}
+        async for part in await request.multipart():
+            if isinstance(part, BodyPartReader):
+                data = await part.read()
+                parts[part.name or ""] = {"filename": part.filename, "size": len(data),
+                                          "content_type": part.headers.get("Content-Type", "")}
+        return parts
+    raw = await request.text()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)  # WeCom parses the body as JSON whatever the Content-Type says
+    except ValueError:
+        return raw
+
+
+async def _dispatch(request: web.Request) -> web.Response:
+    fake = request.app[FAKE_KEY]
+    call = Call(request.match_info["path"].strip("/"), dict(request.query), await _read_body(request),
+                fake.now())
+    fake.calls.append(call)
+    status, payload = fake.answer(call)
+    if payload is None:
+        return web.Response(status=status, text=f"{status} fake upstream error")
+    return web.json_response(payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def _sandbox_calls(request: web.Request) -> web.Response:
+    """What the service sent so far (for `qunbot chat`): calls after index `since`."""
+    fake = request.app[FAKE_KEY]
+    try:
+        since = max(0, int(request.query.get("since", "0")))
+    except ValueError:
+        since = 0
+    rows = [{"i": i, "path": c.path, "body": c.body if isinstance(c.body, dict) else None,
+             "errcode": c.errcode, "query": {k: v for k, v in c.query.items() if k != "access_token"}}
+            for i, c in enumerate(fake.calls[since:], start=since)]
+    return web.json_response({"calls": rows, "next": len(fake.calls)},
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def _sandbox_kf(request: web.Request) -> web.Response:
+    """Queue a shopper's kf message (or enter_session event) as WeCom would, and return the callback token."""
+    fake = request.app[FAKE_KEY]
+    try:
+        data = await request.json()
+        msg = fake.kf_push(str(data["open_kfid"]), str(data["external_userid"]), str(data.get("text", "")),
+                           msgtype=str(data.get("msgtype", "text")), event=data.get("event"))
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"msgid": msg["msgid"], "token": fake.kf_token()})
+
+
+async def _sandbox_group(request: web.Request) -> web.Response:
+    """Make sure a customer group exists (for `qunbot chat`): create it, or add members to it."""
+    fake = request.app[FAKE_KEY]
+    try:
+        data = await request.json()
+        chat_id, owner = str(data["chat_id"]), str(data["owner"])
+        members = [str(m) for m in data.get("members") or []]
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    group = fake.groups.get(chat_id)
+    if group is None:
+        group = fake.add_group(chat_id, owner, members, name=str(data.get("name") or ""))
+    else:
+        have = {m["userid"] for m in group["member_list"]}
+        group["member_list"] += [{"userid": m, "type": 2 if m.startswith(("wm", "wo")) else 1,
+                                  "join_time": int(fake.now()), "join_scene": 1} for m in members if m not in have]
+    return web.json_response({"chat_id": chat_id, "owner": group["owner"],
+                              "members": [m["userid"] for m in group["member_list"]]})
+
+
+def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
+    app = web.Application(client_max_size=32 << 20)  # media uploads go up to 20 MB
+    app[FAKE_KEY] = state if state is not None else FakeWeCom()
+    app.router.add_route("*", "/cgi-bin/{path:.*}", _dispatch)
+    app.router.add_get("/sandbox/calls", _sandbox_calls)
+    app.router.add_post("/sandbox/kf", _sandbox_kf)
+    app.router.add_post("/sandbox/group", _sandbox_group)
+    return app

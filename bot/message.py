@@ -1,0 +1,82 @@
+"""The two types every layer shares: an inbound Message and an outbound Reply."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+CHANNELS = ("app", "aibot", "kf", "archive", "schedule", "sandbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One inbound message or event, already verified, decrypted and deduplicated by `id`.
+
+    `conversation` is where a reply to this message goes back to (a userid for app 1:1, a chat id,
+    `kf:<open_kfid>:<external_userid>`, ...); the sender resolves it per channel.
+    """
+
+    id: str
+    channel: str
+    conversation: str
+    sender: str = ""
+    sender_kind: str = "staff"  # staff | customer | system
+    text: str = ""
+    kind: str = "text"  # text | event | schedule | other
+    event: str = ""  # event name, or job name for kind == "schedule"
+    chat_id: str = ""
+    chat_type: str = "single"  # single | group
+    time: int = 0  # epoch seconds
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        # Not dataclasses.asdict: its deep copy is the most expensive step of the ack path.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, ensure_ascii=False,
+                          separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> "Message":
+        return cls(**json.loads(data))
+
+
+_FIELDS = tuple(f.name for f in fields(Message))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a reply goes when it is not the inbound message's own conversation.
+
+    channel: app (to = userid list joined by "|"), appchat (chat id), webhook (robot key),
+    aibot (response_url), kf (to = "open_kfid:external_userid"), group_post (to = store id).
+    """
+
+    channel: str
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to upload with media/upload and send as a file message."""
+
+    filename: str
+    content: bytes
+
+
+class Reply:
+    """A template name plus its context; handlers return these and never format text."""
+
+    __slots__ = ("template", "ctx", "to", "attachment")
+
+    def __init__(self, template: str, *, to: Target | None = None,
+                 attachment: Attachment | None = None, **ctx: Any) -> None:
+        self.template = template
+        self.ctx = ctx
+        self.to = to
+        self.attachment = attachment
+
+    @property
+    def msgtype(self) -> str:
+        return "markdown" if self.template.endswith(".md.j2") else "text"
+
+    def __repr__(self) -> str:
+        return f"Reply({self.template!r}, to={self.to!r}, ctx={self.ctx!r})"

@@ -1,0 +1,103 @@
+"""One-shot commands that work on the service's Redis without running the service.
+
+`qunbot digest [--date YYYY-MM-DD] [--dry-run] [--format md|json|xlsx] [-o FILE]`:
+prints (md, json) or writes (xlsx) the digest of a business day, default today. Without
+--dry-run it also does what the digest job would do for that day by now: freeze the day if its
+cutoff has passed, and queue the deliveries whose scheduled time has passed but that were never
+sent (exactly once per day and recipient, so running it again sends nothing twice; the running
+service's sender delivers them).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date as Date, datetime
+from pathlib import Path
+
+from bot.config import Config
+
+
+async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: str | None,
+                 stdout=None) -> int:
+    import handlers  # noqa: F401  (loads the feature modules in their import order)
+    from bot.runtime import open_store
+    from handlers.digest import parts, sheet
+    from handlers.digest.day import cutoff_ts
+    from handlers.digest.load import digest_for, freeze_day
+    from handlers.digest.settings import DigestConfigError, settings
+
+    from bot.render import set_timezone
+
+    stdout = stdout or sys.stdout
+    set_timezone(cfg.bot.timezone)
+    try:
+        st = settings(cfg)
+    except DigestConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    now = time.time()
+    day = date or datetime.fromtimestamp(now, st.tz).date().isoformat()
+    try:
+        Date.fromisoformat(day)
+    except ValueError:
+        print(f"--date must be YYYY-MM-DD, got {day!r}", file=sys.stderr)
+        return 2
+    due = cutoff_ts(day, st.cutoff, st.tz) <= now
+    async with open_store(cfg) as store:
+        if due and not dry_run:
+            if await freeze_day(store, day, st, now):
+                print(f"froze {day}", file=sys.stderr)
+            queued = await _deliver_due(store, cfg, st, day, now)
+            if queued:
+                print(f"queued the {day} digest for: {', '.join(queued)}", file=sys.stderr)
+        d = await digest_for(store, cfg, st, day, now)
+    if fmt == "xlsx":
+        path = Path(out or f"digest-{day}.xlsx")
+        path.write_bytes(sheet.build(d))
+        print(f"wrote {path}", file=sys.stderr)
+        return 0
+    if fmt == "json":
+        text = json.dumps(d, ensure_ascii=False, indent=2)
+    else:
+        from bot.message import Reply
+        from bot.render import render
+        ctxs = parts.message_parts(d, limit=1 << 30, top=1 << 30)
+        text = "\n\n".join(render(Reply(parts.TEMPLATE, **c)) for c in ctxs)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        print(text, file=stdout)
+    return 0
+
+
+async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str]:
+    """Queue the day's deliveries whose scheduled time has passed and that were never sent."""
+    from bot.worker import Worker
+    from handlers.digest import deliver
+    from handlers.digest.day import cutoff_ts, last_closed_day
+    from store.keys import DAY
+
+    worker = Worker(cfg, store, None, {})
+    specs = {r.name: r.send or st.send for r in st.recipients}
+    if st.purchasing_url:
+        specs[deliver.PURCHASING] = st.send
+    start = cutoff_ts(day, st.cutoff, st.tz) - 1
+    queued = []
+    recipients = {r.name: r for r in st.recipients}
+    prepared = deliver.Prepared(store, st, now)
+    sent = await store.digest.sent(day, list(specs))
+    for name, spec in specs.items():
+        fire = next((f for f in deliver.fires(spec, st, start, start + 8 * DAY)
+                     if last_closed_day(f, st.cutoff, st.tz) == day), None)
+        if name in sent or fire is None or fire > now:
+            continue
+        late = now - fire > st.late_after
+        if name == deliver.PURCHASING:
+            ok = await deliver.post_purchasing(store, worker, cfg, st, day, late, now, prepared)
+        else:
+            ok = await deliver.deliver_one(store, worker, cfg, st, recipients[name], day, late, now, prepared)
+        if ok:
+            queued.append(name)
+    return queued

@@ -1,0 +1,160 @@
+"""Declarative handler routing: commands, text patterns, events, scheduled jobs, and a role gate.
+
+Handlers get their dependencies by parameter name (msg, args, match, store, config, role, now, …)
+and return a Reply, a list of Replies, None (handled, nothing to say) or SKIP (not mine after all;
+the next handler gets a try). The docstring of a command handler is its help line.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.message import Message, Reply
+
+log = logging.getLogger(__name__)
+
+ROLES = ("shopper", "guide", "buyer", "admin")
+PREFIXES = ("/", "／")
+SKIP = object()
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # command | text | event | schedule | any
+    fn: Callable[..., Awaitable[Any]]
+    names: tuple[str, ...] = ()
+    pattern: re.Pattern | None = None
+    roles: frozenset[str] | None = None  # None: everyone; admin always passes
+    channels: frozenset[str] | None = None
+    params: tuple[str, ...] = ()
+    help: str = ""
+
+    def allows(self, role: str) -> bool:
+        return self.roles is None or role in self.roles or role == "admin"
+
+
+@dataclass
+class Router:
+    name: str
+    routes: list[Route] = field(default_factory=list)
+
+    def _add(self, kind: str, fn: Callable, **kw: Any) -> Callable:
+        params = tuple(inspect.signature(fn).parameters)
+        doc = inspect.getdoc(fn) or ""
+        self.routes.append(Route(kind, fn, params=params, help=doc.splitlines()[0] if doc else "", **kw))
+        return fn
+
+    def command(self, *names: str, roles: Iterable[str] | None = None) -> Callable:
+        """A command: `/名字 args`, `／名字 args`, or `名字 args` without a prefix."""
+        def deco(fn: Callable) -> Callable:
+            return self._add("command", fn, names=tuple(n.lower() for n in names),
+                             roles=frozenset(roles) if roles else None)
+        return deco
+
+    def text(self, pattern: str, roles: Iterable[str] | None = None,
+             channels: Iterable[str] | None = None) -> Callable:
+        def deco(fn: Callable) -> Callable:
+            return self._add("text", fn, pattern=re.compile(pattern), roles=frozenset(roles) if roles else None,
+                             channels=frozenset(channels) if channels else None)
+        return deco
+
+    def any_text(self, roles: Iterable[str] | None = None) -> Callable:
+        def deco(fn: Callable) -> Callable:
+            return self._add("any", fn, roles=frozenset(roles) if roles else None)
+        return deco
+
+    def event(self, *names: str) -> Callable:
+        def deco(fn: Callable) -> Callable:
+            return self._add("event", fn, names=names)
+        return deco
+
+    def schedule(self, *names: str) -> Callable:
+        def deco(fn: Callable) -> Callable:
+            return self._add("schedule", fn, names=names)
+        return deco
+
+
+def split_command(text: str, names: Iterable[str]) -> tuple[str, str, bool] | None:
+    """Match text against command names; returns (name, args, had_prefix) or None.
+
+    Names may be glued to their argument ("/改价草莓 35.9"), so the longest name that starts the
+    text wins when a prefix was typed; without a prefix the first word must be the name.
+    """
+    s = text.strip()
+    had_prefix = s.startswith(PREFIXES)
+    if had_prefix:
+        s = s[1:].lstrip()
+    head, _, rest = s.partition(" ")
+    low = head.lower()
+    names = sorted(names, key=len, reverse=True)
+    if low in names:
+        return low, rest.strip(), had_prefix
+    if had_prefix:
+        for n in names:
+            if s.lower().startswith(n):
+                return n, s[len(n):].strip(), True
+    return None
+
+
+class Dispatcher:
+    """Tries routers in priority order; the first matching route whose handler does not SKIP wins."""
+
+    def __init__(self, routers: list[Router]) -> None:
+        self.routers = routers
+        self.routes = [r for router in routers for r in router.routes]
+        self.command_names = [n for r in self.routes if r.kind == "command" for n in r.names]
+
+    def help_lines(self, role: str) -> list[str]:
+        seen, out = set(), []
+        for r in self.routes:
+            if r.kind in ("command", "text", "any") and r.help and r.allows(role) and r.help not in seen:
+                seen.add(r.help)
+                out.append(r.help)
+        return out
+
+    async def dispatch(self, msg: Message, deps: dict[str, Any]) -> list[Reply]:
+        role = deps.get("role", "shopper")
+        for route, extra in self._candidates(msg):
+            if not route.allows(role):
+                if route.kind == "command" and extra.get("had_prefix"):
+                    return [Reply("errors/forbidden.txt.j2", command=extra["command"])]
+                continue
+            kwargs = {**deps, **extra, "msg": msg, "dispatcher": self}
+            missing = [p for p in route.params if p not in kwargs]
+            if missing:
+                raise TypeError(f"{route.fn.__qualname__} wants unknown dependency {missing[0]!r}")
+            result = await route.fn(**{p: kwargs[p] for p in route.params})
+            if result is SKIP:
+                continue
+            log.debug("%s handled by %s", msg.id, route.fn.__qualname__)
+            if result is None:
+                return []
+            return list(result) if isinstance(result, (list, tuple)) else [result]
+        return []
+
+    def _candidates(self, msg: Message):
+        if msg.kind == "schedule":
+            for r in self.routes:
+                if r.kind == "schedule" and msg.event in r.names:
+                    yield r, {}
+            return
+        if msg.kind == "event":
+            for r in self.routes:
+                if r.kind == "event" and msg.event in r.names:
+                    yield r, {}
+            return
+        text = msg.text or ""
+        cmd = split_command(text, self.command_names) if text else None
+        for r in self.routes:
+            if r.kind == "command" and cmd and cmd[0] in r.names:
+                yield r, {"args": cmd[1], "command": cmd[0], "had_prefix": cmd[2]}
+            elif r.kind == "text" and (r.channels is None or msg.channel in r.channels):
+                m = r.pattern.search(text)
+                if m:
+                    yield r, {"match": m, "args": text}
+            elif r.kind == "any":
+                yield r, {"args": text}

@@ -1,0 +1,177 @@
+"""`qunbot chat`: talk to a running demo service as a guide, buyer or shopper.
+
+Messages are signed and encrypted exactly like WeCom's callbacks and POSTed to the service; what
+the service sends back through the (fake) WeCom API is printed. Shoppers write through 微信客服:
+their text is queued in the fake's kf log and a kf_msg_or_event callback tells the service to pull.
+
+Console lines starting with ":" are for the console itself: `:群发` lists the group posts waiting
+for a guide's confirmation, `:scene s_S02` (as a shopper) arrives through a kf link with that scene.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import time
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.config import Config
+from bot.crypto import Crypto
+
+WAIT_SECONDS = 6.0
+POSTS = (":群发", ":posts", "：群发")
+
+
+def app_text_xml(corp_id: str, user: str, text: str, agent_id: int, msg_id: int | None = None) -> bytes:
+    text = text.replace("]]>", "]]]]><![CDATA[>")
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id or secrets.randbits(63)}</MsgId>"
+            f"<AgentID>{agent_id}</AgentID></xml>").encode()
+
+
+def kf_event_xml(corp_id: str, token: str, open_kfid: str) -> bytes:
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><CreateTime>{int(time.time())}</CreateTime>"
+            f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
+            f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>").encode()
+
+
+def sealed(crypto: Crypto, plaintext: bytes, corp_id: str) -> tuple[str, bytes]:
+    """(query string, body) of a callback POST carrying `plaintext`, signed like WeCom signs it."""
+    ts, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    enc = crypto.encrypt(plaintext)
+    query = urlencode({"msg_signature": crypto.sign(ts, nonce, enc), "timestamp": ts, "nonce": nonce})
+    body = (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{enc}]]></Encrypt><AgentID>1</AgentID></xml>").encode()
+    return query, body
+
+
+def describe(call: dict) -> str | None:
+    """One recorded outbound call as the line a person would see."""
+    body, path = call.get("body") or {}, call["path"]
+    if path in ("message/send", "appchat/send", "webhook/send", "kf/send_msg", "aibot/response"):
+        mt = body.get("msgtype", "")
+        content = (body.get(mt) or {}).get("content") if isinstance(body.get(mt), dict) else None
+        if mt == "file":
+            content = f"[文件 {body['file'].get('media_id')}]"
+        who = body.get("touser") or body.get("chatid") or "webhook"
+        return f"── {path} → {who} ({mt}){' errcode ' + str(call['errcode']) if call.get('errcode') else ''}\n{content}"
+    if path == "externalcontact/add_msg_template":
+        links = [a["link"].get("url", "") for a in body.get("attachments") or [] if a.get("msgtype") == "link"]
+        return (f"── 群发待确认 (sender {body.get('sender')}, groups {body.get('chat_id_list')})\n"
+                f"{(body.get('text') or {}).get('content', '')}" + "".join(f"\n[链接] {u}" for u in links))
+    if path == "externalcontact/send_welcome_msg":
+        return f"── 欢迎语\n{(body.get('text') or {}).get('content', '')}"
+    if path == "media/upload":
+        return None
+    return None
+
+
+def pick_identity(cfg: Config, who: str | None, user: str | None, store_id: str | None) -> tuple[str, str, str]:
+    """(kind, user id, open_kfid) for the console user."""
+    stores = {s.id: s for s in cfg.stores}
+    store = stores.get(store_id or "") or (cfg.stores[0] if cfg.stores else None)
+    if who == "shopper":
+        return "shopper", user or "wmDemoShopper01", store.kf if store else "wkDemo"
+    pools = {"guide": list(cfg.roles.guides) + [g for s in cfg.stores for g in s.guides],
+             "buyer": list(cfg.roles.buyers), "admin": list(cfg.roles.admins)}
+    if user:
+        return "staff", user, ""
+    pool = pools.get(who or "guide") or ["demo_user"]
+    return "staff", pool[0], ""
+
+
+async def _seed_groups(http: aiohttp.ClientSession, fake: str, cfg: Config, shopper: str, open_kfid: str) -> None:
+    """The fake starts with no customer groups: give it the configured ones, owned by each store's first
+    guide, with the console shopper in their store's groups, so 群发 and membership act as in production."""
+    for s in cfg.stores:
+        owner = (s.guides or cfg.roles.guides or ("demo_owner",))[0]
+        for chat_id in s.groups:
+            members = [shopper] if shopper and s.kf == open_kfid else []
+            try:
+                async with http.post(f"{fake}/sandbox/group", json={"chat_id": chat_id, "owner": owner,
+                                                                     "members": members, "name": f"{s.name}群"}):
+                    pass
+            except aiohttp.ClientError:
+                return  # not the fake (a real WeCom): nothing to seed
+
+
+async def _print_posts(http: aiohttp.ClientSession, fake: str, out) -> None:
+    async with http.get(f"{fake}/sandbox/calls", params={"since": "0"}) as r:
+        calls = [c for c in (await r.json())["calls"]
+                 if c["path"] == "externalcontact/add_msg_template" and c.get("errcode") == 0]
+    if not calls:
+        print("（没有等待确认的群发）", file=out)
+    for call in calls:
+        print(describe(call), file=out)
+
+
+async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | None, store: str | None,
+               lines=None, out=sys.stdout) -> int:
+    if who is None and user is None and lines is None and sys.stdin.isatty():
+        answer = input("你是谁？ 1 导购  2 采购  3 顾客（微信客服）  4 管理员 [1]: ").strip() or "1"
+        who = {"1": "guide", "2": "buyer", "3": "shopper", "4": "admin"}.get(answer, "guide")
+    kind, uid, open_kfid = pick_identity(cfg, who, user, store)
+    base = (url or f"http://{cfg.server.host}:{cfg.server.port}").rstrip("/")
+    fake = cfg.wecom.api_base.rstrip("/")
+    crypto = Crypto(cfg.wecom.app.token, cfg.wecom.app.encoding_aes_key, cfg.wecom.corp_id)
+    print(f"以 {uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。", file=out)
+    async with aiohttp.ClientSession() as http:
+        await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", open_kfid)
+        async with http.get(f"{fake}/sandbox/calls", params={"since": "0"}) as r:
+            since = (await r.json())["next"]
+        source = lines if lines is not None else _stdin_lines()
+        async for text in source:
+            text = text.strip()
+            if not text:
+                continue
+            if text in ("exit", "quit", "退出"):
+                break
+            if text in POSTS:
+                await _print_posts(http, fake, out)
+                continue
+            if kind == "shopper":
+                entry: dict = {"open_kfid": open_kfid, "external_userid": uid, "text": text}
+                if text.startswith(":scene"):  # arrive through a kf link carrying this scene
+                    entry = {**entry, "text": "", "msgtype": "event", "event": {"scene": text[6:].strip()}}
+                async with http.post(f"{fake}/sandbox/kf", json=entry) as r:
+                    token = (await r.json())["token"]
+                plain = kf_event_xml(cfg.wecom.corp_id, token, open_kfid)
+            else:
+                plain = app_text_xml(cfg.wecom.corp_id, uid, text, cfg.wecom.app.agent_id)
+            query, body = sealed(crypto, plain, cfg.wecom.corp_id)
+            async with http.post(f"{base}/wecom/app?{query}", data=body) as r:
+                if r.status != 200:
+                    print(f"(service answered HTTP {r.status}: {await r.text()})", file=out)
+                    continue
+            since = await _print_replies(http, fake, since, out)
+    return 0
+
+
+async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out) -> int:
+    deadline, quiet_after = time.monotonic() + WAIT_SECONDS, None
+    while time.monotonic() < deadline:
+        async with http.get(f"{fake}/sandbox/calls", params={"since": str(since)}) as r:
+            data = await r.json()
+        for call in data["calls"]:
+            line = describe(call)
+            if line:
+                print(line, file=out)
+                quiet_after = time.monotonic() + 0.8
+        since = data["next"]
+        if quiet_after and time.monotonic() > quiet_after:
+            break
+        await asyncio.sleep(0.15)
+    return since
+
+
+async def _stdin_lines():
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            line = await loop.run_in_executor(None, lambda: input("> "))
+        except EOFError:
+            return
+        yield line

@@ -1,0 +1,142 @@
+"""WeCom wire format -> Message. Pure functions; the only module that knows callback payload shapes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from bot.message import Message
+
+
+class BadPayload(ValueError):
+    """The decrypted (or outer) payload is not well-formed XML/JSON of the expected shape."""
+
+
+# App events we route; anything else is acknowledged and dropped (wecom-protocol.md §3).
+APP_EVENTS = frozenset({
+    "enter_agent", "kf_msg_or_event", "change_external_chat", "change_external_contact",
+    "subscribe", "unsubscribe", "click", "template_card_event",
+})
+APP_MSGTYPES = frozenset({"text", "image", "voice", "event"})
+_PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "file": "[文件]", "video": "[视频]"}
+_MENTION = re.compile(r"^(\s*@\S+\s*)+")
+
+
+def parse_xml(data: bytes | str) -> dict[str, Any]:
+    """Flat XML -> dict. DTDs are refused outright, so no entity is ever declared or expanded."""
+    if isinstance(data, str):
+        data = data.encode()
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise BadPayload("DTD not allowed")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise BadPayload(f"malformed XML: {exc}") from None
+    out: dict[str, Any] = {}
+    for child in root:
+        if len(child):
+            # MemChangeList: <Item>..</Item>*; normalise to a list whatever the count.
+            out[child.tag] = [(item.text or "") for item in child]
+        else:
+            out[child.tag] = (child.text or "").strip() if child.tag != "Content" else (child.text or "")
+    return out
+
+
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=]+)\]\]>|([A-Za-z0-9+/=]+))\s*</Encrypt>")
+
+
+def outer_encrypt(body: bytes) -> str:
+    """The Encrypt field of the app's outer XML envelope.
+
+    Only Encrypt matters (the signature covers it), so the common shape is read with one regex
+    instead of a full parse; anything else goes through the strict parser.
+    """
+    m = _ENCRYPT.search(body)
+    if m and body.lstrip().startswith(b"<xml>") and body.rstrip().endswith(b"</xml>") and b"<!" not in body[:m.start()]:
+        return (m.group(1) or m.group(2)).decode()
+    enc = parse_xml(body).get("Encrypt")
+    if not isinstance(enc, str) or not enc:
+        raise BadPayload("no Encrypt element")
+    return enc
+
+
+def outer_encrypt_json(body: bytes) -> str:
+    """The encrypt field of the 智能机器人 JSON envelope."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadPayload("malformed JSON") from None
+    enc = doc.get("encrypt") if isinstance(doc, dict) else None
+    if not isinstance(enc, str) or not enc:
+        raise BadPayload("no encrypt field")
+    return enc
+
+
+def _event_id(plaintext: bytes) -> str:
+    # Customer events all have FromUserName=sys; a hash of the whole plaintext is the only safe key.
+    return "ev:" + hashlib.sha1(plaintext).hexdigest()[:24]
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return int(time.time())
+
+
+def app_message(plaintext: bytes) -> Message | None:
+    """Decrypted app callback XML -> Message, or None for a type we do not handle."""
+    d = parse_xml(plaintext)
+    msgtype = d.get("MsgType", "")
+    sender = d.get("FromUserName", "")
+    if msgtype not in APP_MSGTYPES:
+        return None
+    when = _int(d.get("CreateTime"))
+    if msgtype == "event":
+        event = d.get("Event", "").lower()
+        if event not in APP_EVENTS:
+            return None
+        conversation = f"kf:{d.get('OpenKfId', '')}" if event == "kf_msg_or_event" else sender
+        return Message(id=_event_id(plaintext), channel="app", conversation=conversation, sender=sender,
+                       sender_kind="system" if sender == "sys" else "staff", kind="event", event=event,
+                       time=when, raw=d)
+    msg_id = d.get("MsgId") or _event_id(plaintext)
+    text = d.get("Content", "") if msgtype == "text" else _PLACEHOLDER.get(msgtype, "")
+    if msgtype == "voice" and d.get("Recognition"):
+        text = d["Recognition"]
+    return Message(id=f"app:{msg_id}", channel="app", conversation=sender, sender=sender,
+                   text=text, kind="text" if msgtype in ("text", "voice") else "other", time=when,
+                   raw={k: v for k, v in d.items() if k not in ("Content",)})
+
+
+def aibot_message(plaintext: bytes) -> Message | None:
+    """Decrypted 智能机器人 JSON -> Message, or None for a type we do not handle."""
+    try:
+        d = json.loads(plaintext)
+    except (ValueError, UnicodeDecodeError):
+        raise BadPayload("malformed JSON plaintext") from None
+    if not isinstance(d, dict) or not isinstance(d.get("from"), dict):
+        raise BadPayload("not an aibot message")
+    user = str(d["from"].get("userid", ""))
+    chat_type = "group" if d.get("chattype") == "group" else "single"
+    chat_id = str(d.get("chatid", "")) if chat_type == "group" else ""
+    raw = {"response_url": d.get("response_url", ""), "aibotid": d.get("aibotid", "")}
+    msgtype = d.get("msgtype")
+    base = dict(channel="aibot", conversation=chat_id or user, sender=user, chat_id=chat_id,
+                chat_type=chat_type, time=_int(d.get("create_time")), raw=raw)
+    if msgtype == "text":
+        text = str((d.get("text") or {}).get("content", ""))
+        text = _MENTION.sub("", text) if chat_type == "group" else text
+        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", text=text, **base)
+    if msgtype == "voice":
+        text = str((d.get("voice") or {}).get("content", ""))
+        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", text=text, **base)
+    if msgtype == "event":
+        event = str((d.get("event") or {}).get("eventtype", ""))
+        if event != "enter_chat":
+            return None
+        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", kind="event", event=event, **base)
+    return None

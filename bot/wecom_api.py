@@ -1,0 +1,146 @@
+"""Async WeCom API client: one access token per secret shared through Redis, errcode reactions (§5.12)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+from store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40014, 41001, 42001}
+RATE_ERRORS = {45009, 45033}
+# errcode -> what the deploying engineer must fix. These never heal by retrying.
+CONFIG_ERRORS = {
+    40001: "the app secret is wrong or was reset: copy it again from 应用管理 → 自建应用 → Secret",
+    40013: "corp_id is wrong: use 我的企业 → 企业ID",
+    40056: "agent_id is wrong: use the app's AgentId",
+    48002: "this API is not permitted for the app: in 客户联系/微信客服 → API, add the app to 可调用接口的应用",
+    48007: "the kf account is not authorised to this app: 微信客服 → 通过API管理微信客服账号",
+    60011: "the app's visible range does not include this member or department",
+    60020: "this server's IP is not a trusted IP of the app: add it under 应用管理 → 企业可信IP",
+    93000: "the group-robot webhook key is invalid or the robot was removed from the group",
+    93004: "the group robot is disabled",
+    93008: "the group robot is not in the group",
+}
+
+
+class WeComError(Exception):
+    def __init__(self, api: str, errcode: int, errmsg: str = "") -> None:
+        super().__init__(f"{api}: errcode {errcode} {errmsg}")
+        self.api, self.errcode, self.errmsg = api, errcode, errmsg
+
+    @property
+    def fix(self) -> str | None:
+        return CONFIG_ERRORS.get(self.errcode)
+
+
+class Transient(WeComError):
+    """-1, HTTP 5xx, timeouts: retry with backoff."""
+
+
+class RateLimited(WeComError):
+    """45009/45033: wait for the window to pass, then retry."""
+
+
+_CAS_DEL = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+class WeComClient:
+    def __init__(self, session: aiohttp.ClientSession, redis: Redis, keys: Keys, *, corp_id: str,
+                 api_base: str, timeout: float = 10.0) -> None:
+        self.http, self.r, self.k = session, redis, keys
+        self.corp_id, self.base = corp_id, api_base.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.base}/cgi-bin/{path.lstrip('/')}"
+
+    # -- access token --------------------------------------------------------------------------
+    async def token(self, secret: str, *, refresh_ahead: int = 600) -> str:
+        key, lock = self.k.token(self.corp_id, secret), self.k.token_lock(self.corp_id, secret)
+        for _ in range(100):
+            async with self.r.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.ttl(key)
+                cached, ttl = await pipe.execute()
+            if cached and ttl > refresh_ahead:
+                return cached.decode()
+            # One process refreshes (ahead of expiry or when missing); the others use the old
+            # token meanwhile, or wait briefly for the new one.
+            if await self.r.set(lock, "1", nx=True, px=10_000):
+                try:
+                    return await self._fetch_token(secret, key)
+                finally:
+                    await self.r.delete(lock)
+            if cached:
+                return cached.decode()
+            await asyncio.sleep(0.05)
+        raise Transient("gettoken", -1, "timed out waiting for another process to fetch the token")
+
+    async def _fetch_token(self, secret: str, key: str) -> str:
+        data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": secret})
+        token, expires = data["access_token"], int(data.get("expires_in", 7200))
+        await self.r.set(key, token, ex=max(60, expires - 60))
+        return token
+
+    async def invalidate(self, secret: str, token: str) -> None:
+        await self.r.eval(_CAS_DEL, 1, self.k.token(self.corp_id, secret), token)
+
+    # -- calls ---------------------------------------------------------------------------------
+    async def call(self, path: str, *, secret: str | None = None, method: str = "POST",
+                   params: dict | None = None, json_body: Any = None, upload: tuple[str, bytes] | None = None) -> dict:
+        """Call an API; with `secret`, the shared access token is added and refreshed once if stale."""
+        for attempt in (1, 2):
+            q = dict(params or {})
+            tok = None
+            if secret is not None:
+                tok = await self.token(secret)
+                q["access_token"] = tok
+            try:
+                return await self._request(method, path, params=q, json_body=json_body, upload=upload)
+            except WeComError as exc:
+                if exc.errcode in TOKEN_ERRORS and secret is not None and attempt == 1:
+                    log.info("%s: token rejected (%s), refreshing once", path, exc.errcode)
+                    await self.invalidate(secret, tok or "")
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    async def _request(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
+                       upload: tuple[str, bytes] | None = None) -> dict:
+        api = path.split("?")[0].rsplit("/cgi-bin/", 1)[-1]
+        body: Any = None
+        headers = None
+        if upload is not None:  # multipart field "media"; the filename is what the recipient sees
+            body = aiohttp.FormData(quote_fields=False)  # keep Chinese file names readable
+            body.add_field("media", upload[1], filename=upload[0], content_type="application/octet-stream")
+        elif json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            async with self.http.request(method, self.url(path), params=params, data=body,
+                                         headers=headers, timeout=self.timeout) as resp:
+                if resp.status >= 500:
+                    raise Transient(api, -1, f"HTTP {resp.status}")
+                raw = await resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise Transient(api, -1, f"transport: {type(exc).__name__}") from None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise Transient(api, -1, "non-JSON answer") from None
+        code = int(data.get("errcode", 0) or 0)
+        if code == 0:
+            return data
+        msg = str(data.get("errmsg", ""))
+        if code == -1:
+            raise Transient(api, code, msg)
+        if code in RATE_ERRORS:
+            raise RateLimited(api, code, msg)
+        raise WeComError(api, code, msg)

@@ -1,0 +1,41 @@
+"""Daily demand digest for buyers (issue 7): what shoppers want, per product and store.
+
+- `build.build_digest` is the pure aggregation (inputs + history -> JSON-ready dict);
+- `load` reads a day's inputs from Redis, freezes them at the cutoff, and builds digests;
+- `deliver` is the every-minute job: freeze due days, deliver each recipient's digest once;
+- `parts` / `sheet` turn a digest into chat messages under the byte limit and an XLSX file;
+- `purchasing` posts signed order lines to the purchasing system through the outbox;
+- `chat` has /需求 and /日报.
+
+Wiring (handlers/__init__.py): `digest.router` in ROUTERS before any catch-all, `digest.JOBS` in
+JOBS, `await digest.setup(deps)` in setup.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.digest import purchasing
+from handlers.digest.chat import JOBS, router
+from handlers.digest.day import business_day
+from handlers.digest.settings import settings
+
+__all__ = ["router", "JOBS", "setup", "teardown", "demand_day"]
+
+
+def demand_day(config, now: float) -> str:
+    """The business day a demand signal recorded at `now` belongs to (pass it to Demand.record):
+    an ask after the cutoff counts toward tomorrow's digest instead of arriving after the freeze."""
+    st = settings(config)
+    return business_day(now, st.cutoff, st.tz)
+
+
+async def setup(deps: dict[str, Any]) -> None:
+    """Check [digest] (a bad value stops the start with its name) and add the purchasing channel."""
+    st = settings(deps["config"])
+    sender, api = deps.get("sender"), deps.get("api")
+    if sender is not None and api is not None:
+        sender.register(purchasing.CHANNEL, purchasing.channel(st, deps["store"], api.http))
+
+
+async def teardown(deps: dict[str, Any]) -> None:
+    pass

@@ -1,0 +1,167 @@
+"""Gathering a day's inputs from Redis, freezing them, and building digests from them.
+
+`ended_tuans` is the one function that reads the 接龙 ledger; everything else sees `Tuan`s.
+Which business day a 团 belongs to: the day its ordering ended, i.e. its cutoff, or the moment it
+was closed if a guide closed it earlier. A 团 past its cutoff that the sweep has not closed yet
+(the service was down) is counted with the result the close will give it: the ledger refuses
+every change after the cutoff, so its total is already final.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from bot.config import Config
+from handlers.digest.build import StoreFacts, build_digest, late_changes
+from handlers.digest.day import shift, window
+from handlers.digest.model import DayInputs, DayTotals, ProductInfo, Signal, Tuan, totals_of
+from handlers.digest.settings import Settings
+from handlers.groupbuy.views import amount_fen
+from store import Store
+from store.groupbuy import RECENT, GroupBuy, Line
+from store.keys import DAY
+
+log = logging.getLogger(__name__)
+GETTING = ("active", "collected")
+
+
+def store_facts(config: Config) -> dict[str, StoreFacts]:
+    return {s.id: StoreFacts(s.id, s.name or s.id, len(s.groups)) for s in config.stores}
+
+
+def effective_end(g: GroupBuy) -> float:
+    if g.closed_at and (not g.cutoff or g.closed_at < g.cutoff):
+        return g.closed_at
+    return g.cutoff or g.closed_at or g.created
+
+
+def tuan_of(g: GroupBuy, lines: list[dict]) -> Tuan:
+    getting = [Line.of(x) for x in lines if x.get("status") in GETTING]
+    per_owner: dict[str, int] = {}
+    for x in getting:
+        per_owner[x.owner] = per_owner.get(x.owner, 0) + x.qty
+    status = g.status if g.status in ("closed", "cancelled") else "open"
+    result = g.result or ("formed" if not g.min_to_form or g.total >= g.min_to_form else "failed")
+    return Tuan(id=g.id, store=g.store_id, guide=g.guide, sku=g.sku, product=g.product, unit=g.unit, status=status,
+                result=result, end=effective_end(g), qty=g.total, waiting=g.waiting, min_to_form=g.min_to_form,
+                entries=len(getting), owners=tuple(sorted(per_owner)), top_qty=max(per_owner.values(), default=0),
+                amount_fen=sum(amount_fen(g, x.qty) for x in getting), cutoff=g.cutoff)
+
+
+async def ended_tuans(store: Store, start: float, end: float, now: float, lookback_days: int
+                      ) -> tuple[list[Tuan], list[Tuan]]:
+    """(团 whose ordering ended in (start, end] and before `now`, 团 still taking orders now).
+
+    Recent days come from the ledger's per-store open and recently-closed indexes; older days
+    from its creation-time index, looking back `lookback_days` before the day's end."""
+    gbs = store.groupbuys
+    if start >= now - RECENT + 3600:
+        ids = set(await gbs.recent_ids(None, now)) | set(await gbs.open_ids())
+    else:
+        ids = set(await store.digest.groupbuys_created(end - lookback_days * DAY, end))
+    metas = await gbs.many(sorted(ids))
+    ended = [g for g in metas if start < effective_end(g) <= min(end, now)
+             and not (g.status == "open" and g.cutoff > now)]
+    taking = [g for g in metas if g.status == "open" and g.cutoff > now]
+    lines = await store.digest.groupbuy_lines([g.id for g in ended + taking])
+    return [tuan_of(g, lines[g.id]) for g in ended], [tuan_of(g, lines[g.id]) for g in taking]
+
+
+def catalog_facts(products: Iterable, pairs: set[tuple[str, str]]
+                  ) -> tuple[dict[str, ProductInfo], dict[tuple[str, str], int | None]]:
+    """Product facts for the SKUs in `pairs`, and each (store, SKU)'s effective stock: the row
+    listing that store, else the all-stores row, else None (the store does not carry it)."""
+    wanted = {sku for _, sku in pairs}
+    rows: dict[str, dict[str, int]] = {}
+    infos: dict[str, ProductInfo] = {}
+    for p in products:
+        if p.sku not in wanted:
+            continue
+        per = rows.setdefault(p.sku, {})
+        for s in p.stores or ("*",):
+            per[s] = p.stock
+        if not p.stores or p.sku not in infos:
+            infos[p.sku] = ProductInfo(p.sku, p.name, p.spec, p.unit, p.category)
+    stock = {}
+    for s, sku in pairs:
+        per = rows.get(sku, {})
+        stock[(s, sku)] = per.get(s, per.get("*"))
+    return infos, stock
+
+
+async def load_day(store: Store, day: str, st: Settings, now: float, with_open: bool = False,
+                   facts: bool = True) -> DayInputs:
+    """The day's inputs as the state is now (not frozen); without `facts` no catalog is read
+    (enough for totals and late changes)."""
+    start, end = window(day, st.cutoff, st.tz)
+    tuans, taking = await ended_tuans(store, start, end, now, st.tuan_lookback_days)
+    raw = await store.demand.day(day)
+    shoppers = await store.digest.demand_shoppers(day, [(x["kind"], x["store"], x["item"]) for x in raw])
+    signals = [Signal(kind=x["kind"], store=x["store"], item=x["item"], shoppers=tuple(who),
+                      examples=tuple(x["examples"]), guides=x["guides"]) for x, who in zip(raw, shoppers)]
+    pairs = {(t.store, t.sku) for t in tuans + taking if t.sku} | {(s.store, s.item) for s in signals
+                                                                 if s.kind == "unmet"}
+    version, products, _ = await store.catalog.load() if facts else (0, [], [])
+    infos, stock = catalog_facts(products, pairs)
+    return DayInputs(day=day, start=start, end=end, taken_at=now, tuans=tuans, open=taking if with_open else [],
+                     signals=signals, products=infos, stock=stock, catalog_version=version)
+
+
+async def freeze_day(store: Store, day: str, st: Settings, now: float) -> bool:
+    """Freeze the day's inputs (once). The changes to the day before since its own freeze are
+    frozen with it and appear in this day's exceptions section."""
+    inputs = await load_day(store, day, st, now, with_open=True)
+    prev = await store.digest.inputs(shift(day, -1))
+    if prev is not None:
+        inputs.exceptions = late_changes(DayInputs.from_dict(prev),
+                                         await load_day(store, shift(day, -1), st, now, facts=False))
+    inputs.frozen = True
+    done = await store.digest.freeze(day, inputs.to_dict(), totals_of(inputs).to_dict(), now)
+    if done:
+        log.info("digest %s frozen: %d 团, %d demand signals, %d exceptions", day, len(inputs.tuans),
+                 len(inputs.signals), len(inputs.exceptions))
+    return done
+
+
+async def history(store: Store, day: str, st: Settings, now: float, days: int = 7) -> dict[str, DayTotals]:
+    """Totals of the `days` days before `day`: frozen ones as frozen, missing ones read live."""
+    wanted = [shift(day, -i) for i in range(1, days + 1)]
+    found = {d: DayTotals.from_dict(t) for d, t in (await store.digest.totals(wanted)).items()}
+    for d in wanted:
+        if d not in found:
+            found[d] = totals_of(await load_day(store, d, st, now, facts=False))
+    return found
+
+
+async def day_view(store: Store, day: str, st: Settings, now: float) -> tuple[DayInputs, list[dict] | None]:
+    """The frozen inputs of `day` with its changes since the freeze, or live inputs if not frozen."""
+    raw = await store.digest.inputs(day)
+    if raw is None:
+        return await load_day(store, day, st, now, with_open=True), None
+    frozen = DayInputs.from_dict(raw)
+    return frozen, late_changes(frozen, await load_day(store, day, st, now, facts=False))
+
+
+async def prepare(store: Store, st: Settings, day: str, now: float) -> tuple[DayInputs, dict[str, DayTotals]]:
+    """The frozen (else live) inputs of `day` and its history: read once, built for many scopes."""
+    raw = await store.digest.inputs(day)
+    inputs = DayInputs.from_dict(raw) if raw else await load_day(store, day, st, now, with_open=True)
+    return inputs, await history(store, day, st, now)
+
+
+def build_for(prepared: tuple[DayInputs, dict[str, DayTotals]], config: Config, st: Settings, now: float, *,
+              scope: Iterable[str] | None = None, late: bool = False, changes: list[dict] | None = None) -> dict:
+    inputs, hist = prepared
+    return build_digest(inputs, hist, stores=store_facts(config), scope=scope, case_sizes=st.case_sizes,
+                        cutoff=st.cutoff_text, late=late, generated_at=now, changes_since_freeze=changes)
+
+
+async def digest_for(store: Store, config: Config, st: Settings, day: str, now: float, *,
+                     scope: Iterable[str] | None = None, late: bool = False, with_changes: bool = True) -> dict:
+    """The digest of `day` for `scope`, from the frozen snapshot when there is one; with_changes
+    adds what changed since the freeze (an on-demand view)."""
+    if with_changes:
+        inputs, changes = await day_view(store, day, st, now)
+        return build_for((inputs, await history(store, day, st, now)), config, st, now, scope=scope, late=late,
+                         changes=changes)
+    return build_for(await prepare(store, st, day, now), config, st, now, scope=scope, late=late)

@@ -1,0 +1,179 @@
+"""接龙 routes: guide commands, the shopper catch-all for 接龙 words, and the cutoff job.
+
+Order inside this router matters: commands first, then 确认 (only with a pending draft), then the
+shopper text handler, which returns SKIP for anything that is not 接龙 so the Q&A catch-all
+placed after this router still gets it.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.message import Reply
+from bot.router import SKIP, Router
+from bot.scheduler import Job
+from handlers.groupbuy import closing, context, launch, shopping, views
+from handlers.groupbuy.numerals import parse_number
+from handlers.groupbuy.text import clean
+
+router = Router(__name__)
+
+JOBS = [Job("groupbuy_cutoff", "@every 30", catch_up=True)]
+
+_GID = re.compile(r"^\s*(?:团号?|#)?\s*(\d{1,9})\s*$")
+_PICK_NO = re.compile(r"^\s*(?:团号?)?(\d{1,9})\s*(?:[-－—#/]\s*|\s+)(?:第)?(\d{1,5})号?\s*$")
+_PICK_TAG = re.compile(r"^\s*(?:团号?)?(\d{1,9})\s+(.+)$")
+
+
+def _gid(args: str) -> int | None:
+    m = _GID.match(args or "")
+    return int(m.group(1)) if m else None
+
+
+async def _managed(store, config, msg, role, gid: int | None, command: str):
+    """(团, None) when the sender may act on 团 `gid`, else (None, the reply saying why)."""
+    if gid is None:
+        return None, Reply("groupbuy/usage.txt.j2", command=command)
+    gb = await store.groupbuys.get(gid)
+    if gb is None:
+        return None, Reply("groupbuy/guide_done.txt.j2", what="not_found", gid=gid, g=None)
+    if not context.may_manage(config, msg.sender, role, gb):
+        return None, Reply("groupbuy/guide_done.txt.j2", what="not_yours", gid=gid, g=None)
+    return gb, None
+
+
+# -- guides ---------------------------------------------------------------------------------------
+@router.command("开团", "開團", roles=("guide",))
+async def open_group(args, msg, store, config, now):
+    """/开团 商品 价格 限量 每人限购 成团数 截止时间 自提 — 发起接龙团购"""
+    return await launch.propose(args, msg, store, config, now)
+
+
+@router.command("确认", "确定", "确认开团", roles=("guide",))
+async def confirm(msg, store, config, api, worker, now):
+    """确认 — 确认开团（发 /开团 之后）"""
+    replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
+    return SKIP if replies is None else replies
+
+
+@router.command("团", roles=("guide",))
+async def groups(args, msg, store, config, role):
+    """/团 [团号] — 正在接龙的团；带团号看完整接龙名单"""
+    gbs = store.groupbuys
+    if not args.strip():
+        stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+        found = []
+        for s in stores or [None]:
+            found += await gbs.open_groups(s)
+        return Reply("groupbuy/overview.txt.j2", groups=[views.group(g) for g in sorted(found, key=lambda g: g.id)])
+    gb, refusal = await _managed(store, config, msg, role, _gid(args), "团")
+    if refusal:
+        return refusal
+    return Reply("groupbuy/roster.txt.j2", **views.roster(gb, await gbs.lines(gb.id)))
+
+
+@router.command("代报", "帮报", roles=("guide",))
+async def proxy(args, msg, store, config, role, now):
+    """/代报 团号 姓名 数量 [提货标记] — 替电话下单的顾客接龙（数量0为取消）"""
+    parts = args.split()
+    qty = parse_number(parts[2]) if len(parts) >= 3 else None
+    if len(parts) < 3 or not parts[0].isdigit() or qty is None or qty.denominator != 1 or qty < 0:
+        return Reply("groupbuy/usage.txt.j2", command="代报")
+    gb, refusal = await _managed(store, config, msg, role, int(parts[0]), "代报")
+    if refusal:
+        return refusal
+    name, tag = parts[1][:16], re.sub(r"\s+", "", clean(" ".join(parts[3:])))
+    out = await store.groupbuys.proxy(gb.id, msg.id, now, name, int(qty), by=msg.sender, tag=tag)
+    return [Reply("groupbuy/proxy.txt.j2", name=name, **views.receipt(gb, out)),
+            *shopping.promoted_replies(gb, out, f"tel:{name}")]
+
+
+@router.command("结团", "截团", roles=("guide",))
+async def close_early(args, msg, store, config, role, worker, now):
+    """/结团 团号 — 提前截单，马上出成团结果和提货单"""
+    gb, refusal = await _managed(store, config, msg, role, _gid(args), "结团")
+    if refusal:
+        return refusal
+    out = await store.groupbuys.close(gb.id, msg.id, now, reason="early", by=msg.sender)
+    gb, _ = await closing.settle(store, worker, config, gb.id, now)
+    what = "closed_now" if out.closed_now else out.code
+    return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=0)
+
+
+@router.command("撤团", roles=("guide",))
+async def cancel_group(args, msg, store, config, role, worker, now):
+    """/撤团 团号 — 撤销这个团并通知已接龙的顾客"""
+    gb, refusal = await _managed(store, config, msg, role, _gid(args), "撤团")
+    if refusal:
+        return refusal
+    out = await store.groupbuys.cancel_group(gb.id, msg.id, now, by=msg.sender)
+    gb, reached = await closing.settle(store, worker, config, gb.id, now)
+    what = "cancelled_now" if out.cancelled_now else out.code
+    return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=reached)
+
+
+@router.command("提货", "核销接龙", roles=("guide",))
+async def collect(args, msg, store, config, role, now):
+    """/提货 团号-接龙号 或 /提货 团号 提货标记 — 核销提货"""
+    gbs = store.groupbuys
+    m = _PICK_NO.match(args or "")
+    if m:
+        gb, refusal = await _managed(store, config, msg, role, int(m.group(1)), "提货")
+        if refusal:
+            return refusal
+        no = int(m.group(2))
+        return _collected(gb, await gbs.collect(gb.id, msg.id, now, no=no, by=msg.sender), f"{no}号")
+    m = _PICK_TAG.match(args or "")
+    if m:
+        gb, refusal = await _managed(store, config, msg, role, int(m.group(1)), "提货")
+        if refusal:
+            return refusal
+        tag = re.sub(r"\s+", "", clean(m.group(2)))
+        return _collected(gb, await gbs.collect(gb.id, msg.id, now, tag=tag, by=msg.sender), tag)
+    tag = re.sub(r"\s+", "", clean(args or ""))
+    if not tag:
+        return Reply("groupbuy/usage.txt.j2", command="提货")
+    # A tag alone: look in the store's recently closed 团, newest first.
+    stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+    ids: list[int] = []
+    for s in stores or [None]:
+        ids += await gbs.recent_ids(s, now)
+    last = None
+    for gb in sorted(await gbs.many(sorted(set(ids))), key=lambda g: -g.id):
+        out = await gbs.collect(gb.id, msg.id, now, tag=tag, by=msg.sender)
+        if out.code in ("collected", "already"):
+            return _collected(gb, out, tag)
+        last = (gb, out)
+    if last is None:
+        return Reply("groupbuy/usage.txt.j2", command="提货")
+    return _collected(last[0], last[1], tag)
+
+
+def _collected(gb, out, ref: str) -> Reply:
+    return Reply("groupbuy/collect.txt.j2", code=out.code, g=views.group(gb), ref=ref,
+                 lines=[views.line(x) for x in out.changed if x.status == "collected"],
+                 already=[x.no for x in out.already])
+
+
+# -- scheduler ------------------------------------------------------------------------------------
+@router.schedule("groupbuy_cutoff")
+async def cutoff(msg, store, worker, config, now):
+    await closing.sweep(msg, store, worker, config, now)
+
+
+# -- shoppers -------------------------------------------------------------------------------------
+@router.any_text()
+async def shopper(msg, store, role, worker, now):
+    """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
+    if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
+        return SKIP
+    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker))
+    return SKIP if replies is None else replies
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+async def setup(deps: dict) -> None:
+    """Call after the shopper channel's setup: its kf links with scene "gb<团>" then resolve to
+    the 团's store."""
+    shoppers, store = deps.get("shoppers"), deps["store"]
+    if shoppers is not None:
+        shoppers.add_scene_resolver(lambda scene, param: context.store_of_scene(store, scene, param))

@@ -1,0 +1,194 @@
+"""Where the 接龙 feature meets the rest of the service: who a shopper is, which 团 they can mean,
+which store a guide runs, how a reply reaches someone later, the catalog and the kf link.
+
+Each question is answered in one function so that wiring a richer source (the shopper-channel
+feature's nickname cache and conversation context) is a one-line change.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from bot.config import Config
+from bot.message import Message, Target
+from bot.wecom_api import WeComError
+from bot.worker import default_target
+
+if TYPE_CHECKING:
+    from store import Store
+    from store.groupbuy import GroupBuy
+
+log = logging.getLogger(__name__)
+
+SCENE = re.compile(r"^gb(\d{1,9})$")
+
+
+# -- shoppers -----------------------------------------------------------------------------------
+def owner_of(msg: Message) -> str:
+    """The ledger owner: the WeCom external_userid for customers, the userid for staff testing as
+    shoppers. The two id spaces do not overlap (external ids start with wm/wo)."""
+    return msg.sender
+
+
+def target_of(msg: Message) -> str:
+    """Where the sender can be reached later (promotion, close result), as "channel:to"."""
+    t = default_target(msg)
+    return f"{t.channel}:{t.to}" if t else ""
+
+
+def target_from(stored: str) -> Target | None:
+    channel, sep, to = stored.partition(":")
+    return Target(channel, to) if sep and to else None
+
+
+def shoppers_of(worker) -> object | None:
+    """The shopper-channel services (issue 3) when wired into deps, else None."""
+    return getattr(worker, "deps", {}).get("shoppers")
+
+
+async def shopper_context(shoppers, msg: Message):
+    """The shopper-channel view of a kf shopper (store, scene, nickname), or None."""
+    if shoppers is None or msg.channel != "kf":
+        return None
+    return await shoppers.context(msg)
+
+
+def shopper_name(msg: Message, given: str | None, sctx=None) -> str:
+    """The name shown in the 接龙 list: what the shopper wrote in the line, else their WeChat
+    nickname (shopper channel), else empty (the list then shows a masked id)."""
+    nickname = getattr(sctx, "name", "") or msg.raw.get("nickname") or ""
+    return (given or nickname).strip()[:16]
+
+
+def scene_gid(scene: str | None) -> int | None:
+    m = SCENE.match(scene or "")
+    return int(m.group(1)) if m else None
+
+
+async def bound_gid(store: Store, msg: Message, sctx=None) -> int | None:
+    """The 团 whose kf link brought this shopper in, if any (preferred when several are open)."""
+    gid = scene_gid(getattr(sctx, "scene", ""))
+    return gid if gid is not None else await store.groupbuys.bound(msg.conversation)
+
+
+async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] | None:
+    """Stores whose 团 this shopper may mean; None means every store. The shopper channel knows
+    the store (scene, choice, kf account, groups); without it a 团 link's binding decides."""
+    if getattr(sctx, "store_id", None):
+        return [sctx.store_id]
+    gid = await store.groupbuys.bound(msg.conversation)
+    if gid is not None:
+        gb = await store.groupbuys.get(gid)
+        if gb is not None:
+            return [gb.store_id]
+    return None
+
+
+async def bind_scene(store: Store, conversation: str, scene: str) -> int | None:
+    """For a kf enter_session seen without the shopper channel: "gb12" binds the conversation."""
+    gid = scene_gid(scene)
+    if gid is not None:
+        await store.groupbuys.bind(conversation, gid)
+    return gid
+
+
+async def store_of_scene(store: Store, scene: str, scene_param: str = "") -> str | None:
+    """Scene resolver for the shopper channel: "gb12" -> the store of 团 12."""
+    gid = scene_gid(scene)
+    gb = await store.groupbuys.get(gid) if gid is not None else None
+    return gb.store_id if gb else None
+
+
+# -- staff --------------------------------------------------------------------------------------
+def guide_stores(config: Config, userid: str) -> list[str]:
+    """Store ids a guide runs; a guide or admin listed globally runs them all."""
+    mine = [s.id for s in config.stores if userid in s.guides]
+    if mine:
+        return mine
+    return [s.id for s in config.stores] or ["default"]
+
+
+def may_manage(config: Config, userid: str, role: str, gb: GroupBuy) -> bool:
+    return role == "admin" or gb.guide == userid or gb.store_id in guide_stores(config, userid)
+
+
+# -- catalog --------------------------------------------------------------------------------------
+async def resolve_product(store: Store, title: str, store_id: str):
+    """The catalog product a /开团 title names, or None to keep the title as free text.
+
+    A product matches when its full name is in the title (丹东99草莓 500g), the title is part of
+    its name (99草莓), or the title is exactly one of its aliases. An alias merely contained in
+    the title does not count: 手工水饺 is not 思念水饺 although 水饺 is an alias of it. The longest
+    match wins; a store's own row beats the all-stores row.
+    """
+    try:
+        _, products, _ = await store.catalog.load()
+    except Exception:  # the catalog is optional for 接龙; a broken one must not block a 团
+        log.exception("catalog unavailable; %r stays free text", title)
+        return None
+    t = _squash(title)
+    best, best_key = None, (0, False)
+    for p in products:
+        if not p.carried_by(store_id):
+            continue
+        name = _squash(p.name)
+        hit = 0
+        if len(name) >= 2 and name in t:
+            hit = len(name)
+        elif len(t) >= 2 and (t in name or t in map(_squash, p.aliases)):
+            hit = len(t)
+        key = (hit, bool(p.stores))
+        if hit and key > best_key:
+            best, best_key = p, key
+    return best
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s).lower()
+
+
+# -- kf link and the group post -------------------------------------------------------------------
+async def kf_link(api, config: Config, store_id: str, gid: int, shoppers=None) -> str:
+    """A 微信客服 link whose scene names the 团 ("gb12"); "" when the store has no kf account or
+    WeCom refuses (the announcement then goes out without a link)."""
+    if shoppers is not None:
+        return await shoppers.kf_link(store_id, f"gb{gid}")
+    kf = next((s.kf for s in config.stores if s.id == store_id), "")
+    if not kf or api is None:
+        return ""
+    try:
+        res = await api.call("kf/add_contact_way", secret=config.wecom.app.secret,
+                             json_body={"open_kfid": kf, "scene": f"gb{gid}"})
+    except (WeComError, OSError, TimeoutError) as exc:
+        log.warning("no kf link for 团 %s: %s", gid, exc)
+        return ""
+    return res.get("url", "")
+
+
+_names: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+
+
+async def other_products(store: Store, groups: list[GroupBuy]) -> list[str]:
+    """Catalog names that are not one of these 团, so "我要两斤五花肉" is not read as a 草莓 join.
+    Cached per catalog version (one GET per message)."""
+    try:
+        version = await store.catalog.version()
+        if version not in _names:
+            _, products, _ = await store.catalog.load()
+            _names.clear()
+            _names[version] = [(p.sku, (p.name, *p.aliases)) for p in products]
+        rows = _names[version]
+    except Exception:
+        log.exception("catalog unavailable for 接龙 parsing")
+        return []
+    skus = {g.sku for g in groups if g.sku}
+    own = [t for g in groups for t in (g.product, *g.aliases) if t]
+    out: list[str] = []
+    for sku, names in rows:
+        if sku in skus:
+            continue
+        for n in names:
+            if len(n) >= 2 and not any(n in t or t in n for t in own):
+                out.append(n)
+    return list(dict.fromkeys(out))

@@ -1,0 +1,109 @@
+"""Opening a 团: /开团 text -> a draft the guide checks -> 确认 -> a numbered 团 and its announcement."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.config import Config
+from bot.message import Message, Reply
+from handlers.groupbuy import context, views
+from handlers.groupbuy.opening import OpenError, OpenSpec, parse_open
+from store.groupbuy import GroupBuy
+
+if TYPE_CHECKING:
+    from store import Store
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = "一二三四五六日"
+
+
+def draft_fields(spec: OpenSpec, product, *, store_id: str, guide: str, draft_id: str) -> dict:
+    """The meta fields of the 团 the guide is asked to confirm. A catalog product lends its name,
+    aliases, sku and shelf price (as 原价); the unit stays the one the guide counts in."""
+    aliases = list(dict.fromkeys([*(product.aliases if product else ()), spec.title]))
+    name = product.name if product is not None else spec.title
+    list_price = spec.list_price_fen
+    if list_price is None and product is not None and product.price_fen > spec.price_fen:
+        list_price = product.price_fen
+    return {
+        "product": name, "sku": product.sku if product else "", "aliases": [a for a in aliases if a != name],
+        "unit": spec.unit, "price_fen": spec.price_fen,
+        "bundle_qty": spec.bundle.qty if spec.bundle else 0,
+        "bundle_price_fen": spec.bundle.price_fen if spec.bundle else 0,
+        "list_price_fen": list_price or 0, "spec": spec.spec or (product.spec if product else "") or "",
+        "cap": spec.cap or 0, "per_person": spec.per_person_limit or 0, "min_to_form": spec.min_to_form or 0,
+        "cutoff": int(spec.cutoff.timestamp()), "pickup": spec.pickup, "notes": "；".join(spec.notes),
+        "store_id": store_id, "guide": guide, "draft": draft_id,
+    }
+
+
+def weekday(ts: float, tz: str) -> str:
+    return "周" + WEEKDAYS[datetime.fromtimestamp(ts, ZoneInfo(tz)).weekday()]
+
+
+async def propose(args: str, msg: Message, store: Store, config: Config, now: float) -> Reply:
+    """Parse a /开团 command; keep a readable one as the guide's draft and show it for 确认."""
+    if not args.strip():
+        return Reply("groupbuy/usage.txt.j2", command="开团")
+    tz = ZoneInfo(config.bot.timezone)
+    spec = parse_open(args, datetime.fromtimestamp(now, tz), tz)
+    if isinstance(spec, OpenError):
+        d = spec.draft
+        return Reply("groupbuy/open_error.txt.j2", codes=list(spec.codes), draft={
+            "cutoff": int(d.cutoff.timestamp()) if d.cutoff else 0, "cap": d.cap or 0,
+            "per_person_limit": d.per_person_limit or 0, "min_to_form": d.min_to_form or 0})
+    store_id = context.guide_stores(config, msg.sender)[0]
+    product = await context.resolve_product(store, spec.title, store_id)
+    draft = draft_fields(spec, product, store_id=store_id, guide=msg.sender, draft_id=msg.id)
+    await store.groupbuys.save_draft(msg.sender, draft)
+    return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes),
+                 weekday=weekday(draft["cutoff"], config.bot.timezone))
+
+
+async def confirm(msg: Message, store: Store, config: Config, api, now: float,
+                  shoppers=None) -> list[Reply] | None:
+    """Open the guide's drafted 团. None when there is nothing of ours to confirm (确认 is shared
+    with other features). A redelivered 确认 finds its 团 number again and repeats nothing."""
+    gbs = store.groupbuys
+    gid = await gbs.confirmed(msg.id)
+    draft = await gbs.draft(msg.sender)
+    if gid is None and draft is None:
+        return None
+    if gid is None:
+        gid = await gbs.allocate(msg.id)
+    gb = await gbs.get(gid)
+    if gb is None:
+        if draft is None:  # expired between two deliveries; nothing left to open
+            return None
+        gb = await gbs.create(gid, draft, now)
+    if not gb.kf_link:
+        link = await context.kf_link(api, config, gb.store_id, gid, shoppers)
+        if link:
+            await gbs.note(gid, "kf_link", link, only_new=True)
+            gb = await gbs.get(gid) or gb
+    await gbs.drop_draft(msg.sender, gb.draft)
+    store_name = next((s.name for s in config.stores if s.id == gb.store_id), "")
+    posts, posted = await group_post(gb, store_name, msg, shoppers)
+    return [Reply("groupbuy/opened.txt.j2", g=views.group(gb), posted=posted), *posts]
+
+
+async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers=None) -> tuple[list[Reply], bool]:
+    """The announcement of a new 团 and whether it went out as a staff-confirmed 群发 task.
+
+    With the shopper channel wired, the announcement becomes a 群发 to the store's customer groups
+    with a kf link card whose scene is the 团 ("gb12"); the plan is keyed by the 确认 message, so a
+    redelivery makes no second post. Otherwise, or when WeCom allows no post today, the guide gets
+    the text to paste (with the kf link written into it).
+    """
+    paste = Reply("groupbuy/announce.txt.j2", g=views.group(gb), store_name=store_name, card=False)
+    if shoppers is None:
+        return [paste], False
+    res = await shoppers.post_to_groups(gb.store_id, Reply("groupbuy/announce.txt.j2", g=views.group(gb),
+                                                           store_name=store_name, card=True),
+                                        origin=origin, scene=f"gb{gb.id}")
+    if res.ok:
+        return list(res.replies), True
+    return [*res.replies, paste], False

@@ -1,0 +1,126 @@
+"""Read a 截单 (cutoff) moment the way guides write it, relative to the time the command was sent.
+
+Understood: 今晚20:00, 今天18点, 今晚8点, 明天12:00, 明早9点半, 后天, 周五20:00, 本周五, 下周一 10点,
+12-31 20:00, 12月31日20点, 2025-12-31 20:00, 25号20:00, and a bare 20:00 (today, or tomorrow
+when that time has already passed today). A day without a clock time means the end of that day
+(23:59). Period words (上午/中午/下午/晚上/今晚...) turn 8点 into 20:00 where they say so.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from .numerals import parse_number
+
+_REL_DAYS = (("大后天", 3), ("后天", 2), ("后晚", 2), ("明天", 1), ("明日", 1), ("明晚", 1),
+             ("明早", 1), ("明儿", 1), ("今天", 0), ("今日", 0), ("今晚", 0), ("今夜", 0),
+             ("今早", 0), ("今儿", 0), ("当天", 0), ("当晚", 0))
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+
+_FULL_DATE = re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
+_MONTH_DAY = re.compile(r"(?<![\d:])(?P<m>\d{1,2})\s*(?:[-/]|月)\s*(?P<d>\d{1,2})(?![\d:])\s*[日号]?")
+_DAY_ONLY = re.compile(r"(?<![\d月/-])(?P<d>\d{1,2})\s*[日号]")
+_WEEK = re.compile(r"(?P<pre>下下|下|本|这)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")
+_REL = re.compile("|".join(k for k, _ in _REL_DAYS))
+_CN = "零一二两三四五六七八九十"
+_COLON = re.compile(r"(?<!\d)(?P<h>\d{1,2})\s*:\s*(?P<mi>\d{2})(?!\d)")
+_DIAN = re.compile(rf"(?P<h>\d{{1,2}}|[{_CN}]{{1,3}})\s*[点时](?:\s*(?P<mi>\d{{1,2}}|[{_CN}]{{1,3}})\s*分?|(?P<half>半)|整)?")
+_AM = ("凌晨", "早上", "早晨", "上午", "今早", "明早", "早")
+_NOON = ("中午",)
+_PM = ("下午", "午后", "傍晚", "晚上", "今晚", "明晚", "后晚", "当晚", "今夜", "夜里", "夜间", "晚", "夜")
+
+
+def _clock(text: str) -> tuple[int, int, int] | None:
+    """(hour 0-24, minute, start offset) of the clock time in `text`, with period words applied."""
+    m = _COLON.search(text)
+    if m:
+        h, mi = int(m.group("h")), int(m.group("mi"))
+    else:
+        m = _DIAN.search(text)
+        if not m:
+            return None
+        hv = parse_number(m.group("h"))
+        if hv is None:
+            return None
+        h = int(hv)
+        if m.group("half"):
+            mi = 30
+        elif m.group("mi"):
+            mv = parse_number(m.group("mi"))
+            if mv is None:
+                return None
+            mi = int(mv)
+        else:
+            mi = 0
+    before = text[:m.start()]
+    period = max(((before.rfind(w), kind) for kind, words in (("am", _AM), ("noon", _NOON), ("pm", _PM))
+                  for w in words if w in before), default=(-1, ""))[1]
+    if period == "pm" and h < 12:
+        h += 12
+    elif period == "pm" and h == 12:
+        h = 24
+    elif period == "noon" and h < 6:
+        h += 12
+    if h > 24 or mi > 59 or (h == 24 and mi):
+        return None
+    return h, mi, m.start()
+
+
+def _at(day: date, hm: tuple[int, int] | None, tz) -> datetime:
+    if hm is None:
+        return datetime(day.year, day.month, day.day, 23, 59, tzinfo=tz)
+    h, mi = hm
+    if h == 24:
+        day, h = day + timedelta(days=1), 0
+    return datetime(day.year, day.month, day.day, h, mi, tzinfo=tz)
+
+
+def parse_deadline(text: str, now: datetime) -> datetime | None:
+    """The moment `text` names, as an aware datetime in `now`'s timezone, or None if unreadable.
+
+    `now` must be aware. The result may lie in the past (e.g. 本周一 on a Friday, or 06-12 written on
+    06-13); the caller decides that this is an error. A month-day that has passed this year means
+    next year only when that is at most half a year away (12-30 writing 01-02).
+    """
+    tz = now.tzinfo
+    today = now.date()
+    clock = _clock(text)
+    hm = (clock[0], clock[1]) if clock else None
+    try:
+        if m := _FULL_DATE.search(text):
+            return _at(date(int(m["y"]), int(m["m"]), int(m["d"])), hm, tz)
+        if m := _MONTH_DAY.search(text):
+            day = date(today.year, int(m["m"]), int(m["d"]))
+            at = _at(day, hm, tz)
+            if at <= now:
+                nxt = _at(day.replace(year=today.year + 1), hm, tz)
+                if nxt - now <= timedelta(days=183):
+                    return nxt
+            return at
+        if m := _WEEK.search(text):
+            wd, pre = _WEEKDAYS[m["wd"]], m["pre"] or ""
+            if pre in ("本", "这"):
+                delta = wd - today.weekday()
+            elif pre:
+                delta = 7 * len(pre) - today.weekday() + wd
+            else:
+                delta = (wd - today.weekday()) % 7
+            at = _at(today + timedelta(days=delta), hm, tz)
+            if not pre and at <= now:
+                at = _at(today + timedelta(days=delta + 7), hm, tz)
+            return at
+        if m := _REL.search(text):
+            return _at(today + timedelta(days=dict(_REL_DAYS)[m.group()]), hm, tz)
+        if m := _DAY_ONLY.search(text):
+            at = _at(today.replace(day=int(m["d"])), hm, tz)
+            if at <= now:
+                first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+                at = _at(first_next.replace(day=int(m["d"])), hm, tz)
+            return at
+    except ValueError:  # 2-30, 13-01, 31号 in a short month
+        return None
+    if hm is None:
+        return None
+    at = _at(today, hm, tz)
+    return at if at > now else _at(today + timedelta(days=1), hm, tz)

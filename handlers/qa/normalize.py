@@ -1,0 +1,82 @@
+"""Turn a raw chat line into the plain text the matcher reads.
+
+NFKC (full-width letters, digits and punctuation become ASCII), traditional characters simplified,
+lower case, WeCom @mentions and
+quoted replies removed, emoji and WeChat bracket stickers (`[微笑]`, `[图片]`) removed, greetings
+and fillers at the start and sentence particles at the end trimmed, punctuation unified to ASCII so
+clause splitting is one regex. Pure functions, no I/O.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from handlers.qa.t2s import T2S
+
+# WeCom writes "@name" followed by U+2005 (four-per-em space); other clients use a plain space.
+_MENTION = re.compile(r"@[^\s@]{1,24}[\s\u2005]+")
+_MENTION_TAIL = re.compile(r"(?<=\S)\s*@[^\s@]{1,24}$")
+# A quoted reply: 「name：original」 followed by a dashed separator line, then the new text.
+_QUOTE_BLOCK = re.compile(r"「[^」]*」\s*(?:[-—－\s]{3,}\n?)?", re.S)
+_QUOTE_HEAD = re.compile(r"^(?:引用|回复)[^:：\n]{0,24}[:：][^\n]*\n+")
+_SEPARATOR = re.compile(r"^\s*(?:-\s*){3,}\s*$", re.M)
+_STICKER = re.compile(r"\[[\u4e00-\u9fffa-z0-9]{1,6}\]")
+_EMOJI = re.compile(
+    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U00002B00-\U00002BFF\U0001F900-\U0001F9FF"
+    "\u200d\ufe0e\ufe0f\u20e3\u2190-\u21ff\u2300-\u23ff\u25a0-\u25ff\u3030\u303d\u3297\u3299]"
+)
+_QUOTES = re.compile("[\"'“”‘’「」『』《》〈〉`]")
+_PUNCT_MAP = str.maketrans({
+    "。": ".", "、": ",", "～": "~", "…": ".", "·": " ", "【": " ", "】": " ",
+    "〔": " ", "〕": " ", "|": " ", "/": "/",
+})
+_SPACES = re.compile(r"[\s\u2005\u3000]+")
+_REPEAT_PUNCT = re.compile(r"([,.?!~;:])[,.?!~;:\s]*")
+
+# Openers that carry no meaning; removed only at the start so a product name is never cut.
+_LEAD_FILLER = re.compile(
+    r"^(?:(?:请问一下|请问下|请问|问一下|问下|问问|打扰一下|打扰了|打扰|麻烦问下|麻烦问一下|麻烦|"
+    r"你好|您好|哈喽|hello|hi|在吗|在不在|老板|老板娘|亲爱的|亲|店长|小助手|助手|客服|"
+    r"美女|帅哥|姐姐|小姐姐|小哥哥|宝宝们|宝子们|大家好|早上好|早安|嗯嗯|那个|就是|对了)[,.?!~\s]*)+"
+)
+_TAIL_PARTICLE = re.compile(r"(?:[啊呀哇哈嘛哦噢喔啦咯呗哟]+|[~.,!\s]+)+$")
+_CLAUSE = re.compile(r"[,.?!;:~\n]+|\s+")
+
+
+def normalize(text: str) -> str:
+    """The canonical form of a shopper's line; empty when nothing but noise was sent."""
+    if not text:
+        return ""
+    s = unicodedata.normalize("NFKC", text).translate(T2S)
+    s = _MENTION_TAIL.sub("", s)
+    s = _QUOTE_HEAD.sub("", s)
+    s = _QUOTE_BLOCK.sub(" ", s)
+    s = _SEPARATOR.sub(" ", s)
+    s = s.lower()
+    s = _MENTION.sub(" ", s).replace("@", " ")
+    s = _STICKER.sub("", s)
+    s = _EMOJI.sub("", s)
+    s = _QUOTES.sub("", s)
+    s = s.translate(_PUNCT_MAP)
+    s = _SPACES.sub(" ", s).strip()
+    s = _REPEAT_PUNCT.sub(lambda m: m.group(1), s)
+    s = _LEAD_FILLER.sub("", s)
+    s = _TAIL_PARTICLE.sub("", s)
+    return s.strip(" ,.!~;:")
+
+
+def had_media(text: str) -> bool:
+    """True when the line carried a photo, voice or video placeholder ("这个多少钱[图片]")."""
+    return bool(re.search(r"\[(?:图片|照片|语音|视频|文件|动画表情|image|photo)\]", text or "", re.I))
+
+
+def clauses(text: str) -> list[str]:
+    """Split normalised text into clauses on punctuation and spaces."""
+    return [c for c in _CLAUSE.split(text) if c]
+
+
+def key(text: str) -> str:
+    """The lookup key of a catalog string (name, alias, keyword): as a question is normalised, minus spaces."""
+    s = unicodedata.normalize("NFKC", text or "").translate(T2S).lower()
+    s = _QUOTES.sub("", s)
+    return _SPACES.sub("", s)

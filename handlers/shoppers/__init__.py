@@ -1,0 +1,49 @@
+"""Shopper channels (issue 3): 微信客服 in and out, customer-group membership, welcomes for new
+contacts, group posts guides confirm, and handing a shopper to a human.
+
+Other features use `deps["shoppers"]` (a `Shoppers`): `await shoppers.context(msg)` for the
+shopper's store, scene, name, join times and handoff state; `await shoppers.post_to_groups(...)`
+for a 群发; `add_scene_resolver` / `add_welcome_extra` to plug their own scenes and welcome lines.
+
+`router` goes FIRST in handlers.ROUTERS: its gate keeps the bot quiet in handed-off conversations.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.router import Router
+from bot.scheduler import Job
+from handlers.shoppers import gate, groups, handoff, kf_pull, posts, welcome
+from handlers.shoppers.context import ShopperContext, Shoppers, kf_parts
+from handlers.shoppers.kf_pull import KfPuller
+from handlers.shoppers.kf_send import kf_channel
+from handlers.shoppers.posts import GroupPosts, PostResult, post_to_groups
+from handlers.shoppers.settings import settings
+
+__all__ = ["router", "JOBS", "setup", "teardown", "Shoppers", "ShopperContext", "PostResult", "kf_parts",
+           "post_to_groups"]
+
+router = Router(__name__)
+# The gate first: it must see every kf message before any other handler may answer it.
+for _module in (gate, handoff, posts, kf_pull, groups, welcome):
+    router.routes.extend(_module.router.routes)
+
+JOBS = [Job("kf_safety_pull", "@every 60")]
+
+
+async def setup(deps: dict[str, Any]) -> Shoppers:
+    config, store, api = deps["config"], deps["store"], deps.get("api")
+    shoppers = Shoppers(config, store, api, settings(config))
+    shoppers.puller = KfPuller(config, store, api, shoppers)
+    shoppers.posts = GroupPosts(shoppers)
+    await shoppers.puller.mark_start()
+    sender = deps.get("sender")
+    if sender is not None:
+        sender.register("group_post", shoppers.posts.deliver)
+        sender.register("kf", kf_channel(config, store, api))
+    deps["shoppers"] = shoppers
+    return shoppers
+
+
+async def teardown(deps: dict[str, Any]) -> None:
+    deps.pop("shoppers", None)

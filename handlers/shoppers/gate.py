@@ -1,0 +1,74 @@
+"""The first handler every kf shopper message meets.
+
+It keeps the conversation's recent lines (for a guide who takes over), keeps the bot quiet while a
+guide has the conversation (the shopper's words go to the guide instead), and, when nothing tells
+which store the shopper belongs to, asks once, holds the message that prompted the question, and
+answers it as soon as the shopper picks a store. Everything else passes on (SKIP).
+"""
+from __future__ import annotations
+
+import re
+
+from bot.message import Message, Reply, Target
+from bot.router import SKIP, Dispatcher, Router
+from handlers.shoppers.context import Shoppers, kf_parts
+from store import Store
+
+router = Router(__name__)
+
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[号.。、]?\s*$")
+
+
+def pick_store(shoppers: Shoppers, text: str, candidates: list[str]) -> str | None:
+    """The store a shopper's answer names: its number in the list, its name, or its id."""
+    m = _NUMBER.match(text)
+    if m:
+        i = int(m.group(1))
+        return candidates[i - 1] if 1 <= i <= len(candidates) else None
+    t = re.sub(r"\s+", "", text).lower()
+    for sid in candidates:
+        s = shoppers.store_config(sid)
+        names = {s.id.lower(), s.name.lower(), s.name.removesuffix("店").lower()} if s else {sid.lower()}
+        if any(n and (n in t or (len(t) >= 2 and t in n)) for n in names):
+            return sid
+    return None
+
+
+@router.any_text()
+async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatcher: Dispatcher, worker,
+                       now: float):
+    parts = kf_parts(msg)
+    if parts is None:
+        return SKIP
+    conv = msg.conversation
+    if msg.text:
+        await store.shoppers.add_line(conv, msg.id, msg.time, msg.text, shoppers.settings.handoff_lines)
+    handoff = await store.shoppers.handoff(conv)
+    if handoff is not None:
+        names = await shoppers.names([parts[1]])
+        return Reply("shoppers/handoff_forward.txt.j2", to=Target("app", "|".join(handoff.guides)),
+                     ticket=handoff.ticket, name=names.get(parts[1], ""), text=msg.text)
+    if not shoppers.settings.ask_store:
+        return SKIP
+    ctx = await shoppers.context(msg)
+    if ctx is None or ctx.store_id is not None:
+        return SKIP
+    of_kf = shoppers.stores_of_kf(parts[0])
+    candidates = of_kf if len(of_kf) > 1 else [s.id for s in shoppers.cfg.stores]
+    if len(candidates) < 2:
+        return SKIP
+    pending = await store.shoppers.pending(conv)
+    if pending is not None:
+        chosen = pick_store(shoppers, msg.text, candidates)
+        if chosen is None:
+            await store.shoppers.drop_pending(conv)  # asked once; never again
+            return SKIP
+        await store.shoppers.choose_store(conv, chosen)
+        held = Message.from_json(pending)
+        replies = await dispatcher.dispatch(held, {**worker.deps, "role": "shopper", "now": now})
+        return [Reply("shoppers/store_chosen.txt.j2", store_name=shoppers.store_config(chosen).name or chosen),
+                *replies]
+    if await store.shoppers.ask_once(conv, msg.to_json()):
+        return Reply("shoppers/ask_store.txt.j2",
+                     stores=[(shoppers.store_config(s).name or s) for s in candidates])
+    return SKIP

@@ -1,0 +1,187 @@
+"""微信客服 pull: a kf_msg_or_event callback only says "go pull"; kf/sync_msg gives the messages.
+
+Runs in the worker (the callback's conversation is "kf:<open_kfid>"), never in the HTTP request.
+Per kf account: one puller at a time (store/kf.py lock), cursor persisted only after the page's
+messages are in the inbox (so a crash re-pulls, and the inbox dedupe by kf msgid drops repeats),
+history older than the bot's first start skipped, a scheduled safety pull for lost callbacks.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.message import Message
+from bot.router import Router
+from bot.wecom_api import RateLimited, Transient, WeComClient, WeComError
+from handlers.shoppers.context import Shoppers, conversation_of
+from store import Store
+
+log = logging.getLogger(__name__)
+router = Router(__name__)
+
+PAGE = 1000  # kf/sync_msg maximum
+BAD_TOKEN = 95007
+PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "video": "[视频]", "file": "[文件]", "location": "[位置]",
+               "link": "[链接]", "business_card": "[名片]", "miniprogram": "[小程序]", "channels": "[视频号]"}
+
+
+@dataclass
+class PullResult:
+    pulled: int = 0  # entries WeCom returned
+    queued: int = 0  # new inbox entries (customer messages and enter_session events)
+    skipped: int = 0  # history before the first start
+    pages: int = 0
+    busy: bool = False  # another puller held the lock; it will pull again for us
+
+
+def _kf_of(item: dict) -> str:
+    return item.get("open_kfid") or (item.get("event") or {}).get("open_kfid", "")
+
+
+class KfPuller:
+    def __init__(self, config: Config, store: Store, api: WeComClient, shoppers: Shoppers) -> None:
+        self.cfg, self.store, self.api, self.shoppers = config, store, api, shoppers
+        self.lock_ms = shoppers.settings.pull_lock_seconds * 1000
+        self.page = PAGE
+
+    def kf_accounts(self) -> list[str]:
+        return list(dict.fromkeys(s.kf for s in self.cfg.stores if s.kf))
+
+    async def mark_start(self, now: float | None = None) -> None:
+        """First start: history older than now (minus a grace) is never answered."""
+        since = int(now or time.time()) - self.shoppers.settings.history_grace_seconds
+        for kf in self.kf_accounts():
+            await self.store.kf.mark_start(kf, since)
+
+    async def pull(self, open_kfid: str, token: str = "") -> PullResult:
+        result = PullResult()
+        owner = secrets.token_hex(8)
+        if not await self.store.kf.acquire(open_kfid, owner, self.lock_ms, token):
+            result.busy = True
+            return result
+        while True:
+            try:
+                lost = not await self._drain(open_kfid, owner, token, result)
+            except Exception:
+                # Free the lock so the retry (or the next callback) need not wait for it to expire;
+                # any "again" flag stays for whoever pulls next.
+                await self.store.kf.drop_lock(open_kfid, owner)
+                raise
+            if lost:
+                log.warning("kf %s: pull lock expired mid-pull; the next puller continues", open_kfid)
+                return result
+            state, again = await self.store.kf.release(open_kfid, owner, self.lock_ms)
+            if state != "again":
+                return result
+            token = again or token
+
+    async def _drain(self, open_kfid: str, owner: str, token: str, result: PullResult) -> bool:
+        """Pull pages until has_more is 0; False if the lock was lost."""
+        state = await self.store.kf.cursor(open_kfid)
+        cursor = state.cursor
+        since = state.since
+        if since is None:  # a kf account first seen through a callback, not in config
+            since = int(time.time()) - self.shoppers.settings.history_grace_seconds
+        while True:
+            body = {"cursor": cursor, "token": token, "limit": self.page, "voice_format": 0, "open_kfid": open_kfid}
+            try:
+                res = await self.api.call("kf/sync_msg", secret=self.cfg.wecom.app.secret, json_body=body)
+            except WeComError as exc:
+                if exc.errcode != BAD_TOKEN or not token:
+                    raise
+                log.info("kf %s: sync token expired; pulling without it", open_kfid)
+                token = ""
+                continue
+            items = [m for m in res.get("msg_list") or [] if _kf_of(m) in ("", open_kfid)]
+            result.pages += 1
+            result.pulled += len(items)
+            await self._queue(open_kfid, items, since, result)
+            cursor = str(res.get("next_cursor") or cursor)
+            if not await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since):
+                return False
+            if not int(res.get("has_more") or 0):
+                return True
+
+    async def _queue(self, open_kfid: str, items: list[dict], since: int, result: PullResult) -> None:
+        fresh = [m for m in items if int(m.get("send_time") or 0) >= since]
+        result.skipped += len(items) - len(fresh)
+        users = [m.get("external_userid", "") for m in fresh if m.get("origin") == 3]
+        names = await self.shoppers.names(users) if users else {}
+        msgs: list[Message] = []
+        # Reply windows and scenes first, in one round trip, so they are in place before any
+        # message of this page can be handled.
+        async with self.store.r.pipeline(transaction=False) as pipe:
+            for m in fresh:
+                msg = await self._message(open_kfid, m, names, pipe)
+                if msg is not None:
+                    msgs.append(msg)
+            await pipe.execute()
+        # Then the messages, in WeCom's order: concurrent put_batched calls are queued in call
+        # order and sent as one ordered batch, so each conversation keeps its order in the inbox.
+        ids = await asyncio.gather(*(self.store.inbox.put_batched(m.conversation, m.id, m.to_json()) for m in msgs))
+        result.queued += sum(1 for i in ids if i)
+
+    async def _message(self, open_kfid: str, m: dict, names: dict[str, str], pipe) -> Message | None:
+        at = int(m.get("send_time") or 0)
+        origin = m.get("origin")
+        if origin == 3:
+            user = str(m.get("external_userid") or "")
+            conv = conversation_of(open_kfid, user)
+            await self.store.kf.customer_wrote(conv, at, str(m.get("msgid") or ""), pipe=pipe)
+            msgtype = m.get("msgtype", "")
+            text = str((m.get("text") or {}).get("content", "")) if msgtype == "text" else PLACEHOLDER.get(msgtype, "")
+            raw = {"open_kfid": open_kfid, "msgtype": msgtype, "nickname": names.get(user, "")}
+            if msgtype == "text" and (m.get("text") or {}).get("menu_id"):
+                raw["menu_id"] = m["text"]["menu_id"]
+            return Message(id=f"kf:{m['msgid']}", channel="kf", conversation=conv, sender=user,
+                           sender_kind="customer", text=text, kind="text" if msgtype == "text" else "other",
+                           time=at, raw=raw)
+        event = m.get("event") or {}
+        if origin == 4 and event.get("event_type") == "enter_session":
+            user = str(event.get("external_userid") or "")
+            conv = conversation_of(open_kfid, user)
+            scene, param = str(event.get("scene") or ""), str(event.get("scene_param") or "")
+            # Recorded at pull time, before the shopper's next message is queued, so that message
+            # already knows which store or 团 they came from.
+            await self.store.shoppers.set_scene(conv, scene, param, at, pipe=pipe)
+            return Message(id=f"kf:{m['msgid']}", channel="kf", conversation=conv, sender=user,
+                           sender_kind="customer", kind="event", event="kf_enter_session", time=at,
+                           raw={"open_kfid": open_kfid, "scene": scene, "scene_param": param,
+                                "welcome_code": str(event.get("welcome_code") or "")})
+        if origin == 4 and event.get("event_type") == "msg_send_fail":
+            log.warning("kf %s: WeCom could not deliver message %s to %s (fail_type %s)", open_kfid,
+                        event.get("fail_msgid"), event.get("external_userid"), event.get("fail_type"))
+        return None  # servicer messages (origin 5) and other system events are not ours to answer
+
+
+@router.event("kf_msg_or_event")
+async def kf_callback(msg: Message, shoppers) -> None:
+    open_kfid = str(msg.raw.get("OpenKfId") or msg.conversation.removeprefix("kf:"))
+    if not open_kfid:
+        return
+    try:
+        res = await shoppers.puller.pull(open_kfid, str(msg.raw.get("Token") or ""))
+    except (Transient, RateLimited):
+        raise  # the event stays pending and is retried; the cursor was not moved
+    except WeComError as exc:
+        # Configuration (48002/48007, ...) or a bad kf id: retrying cannot help.
+        log.error("kf %s: pull refused: %s%s", open_kfid, exc, f" Fix: {exc.fix}" if exc.fix else "")
+        return
+    log.debug("kf %s pull: %s", open_kfid, res)
+
+
+@router.schedule("kf_safety_pull")
+async def kf_safety_pull(shoppers) -> None:
+    """Catches messages whose callback never arrived (tokenless pulls are rate-limited: keep it slow)."""
+    for kf in shoppers.puller.kf_accounts():
+        try:
+            res = await shoppers.puller.pull(kf)
+        except WeComError as exc:
+            log.warning("kf %s safety pull failed: %s", kf, exc)
+            continue
+        if res.queued:
+            log.info("kf %s: safety pull found %d message(s) no callback announced", kf, res.queued)

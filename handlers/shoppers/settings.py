@@ -1,0 +1,38 @@
+"""The `[shoppers]` config section, with defaults for every key."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from bot.config import Config, ConfigError
+
+
+@dataclass(frozen=True)
+class Settings:
+    handoff_timeout_minutes: int = 120  # the bot speaks again after this without /结束
+    handoff_lines: int = 8  # recent shopper lines shown to the guide on handoff
+    history_grace_seconds: int = 120  # on first start, still answer messages this much older than start
+    pull_lock_seconds: int = 30  # kf pull lock TTL; renewed on every page
+    name_cache_days: int = 7
+    ask_store: bool = True  # ask once which store when nothing else tells
+    welcome: bool = True  # send a welcome to new contacts (needs the WelcomeCode)
+    welcome_link: bool = True  # attach the store's kf link to the welcome
+    post_link: bool = True  # attach the store's kf link to group posts
+    group_sync_minutes: int = 360  # a configured group is re-read from WeCom when older than this
+
+
+def settings(config: Config) -> Settings:
+    data = config.section("shoppers")
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ConfigError(f"unknown key shoppers.{sorted(unknown)[0]}")
+    kwargs = {}
+    for name, value in data.items():
+        want = type(getattr(Settings, name))
+        if want is int and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            raise ConfigError(f"shoppers.{name} must be {want.__name__}")
+        kwargs[name] = value
+    return Settings(**kwargs)

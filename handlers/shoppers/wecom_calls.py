@@ -1,0 +1,61 @@
+"""The few WeCom reads the shopper channels need, each cached in Redis: nicknames and kf links."""
+from __future__ import annotations
+
+import logging
+
+from bot.config import Config
+from bot.wecom_api import WeComClient, WeComError
+from store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # kf/customer/batchget takes at most 100 ids
+
+
+def contact_secret(config: Config) -> str:
+    return config.wecom.contact_secret or config.wecom.app.secret
+
+
+async def nicknames(api: WeComClient | None, config: Config, store: Store, users: list[str],
+                    ttl: int) -> dict[str, str]:
+    """external_userid -> WeChat nickname; unknown ids are simply missing (never raises)."""
+    users = list(dict.fromkeys(u for u in users if u))
+    known = await store.kf.names(users)
+    missing = [u for u in users if u not in known]
+    if not missing or api is None:
+        return known
+    fetched: dict[str, str] = {}
+    for i in range(0, len(missing), BATCH):
+        try:
+            res = await api.call("kf/customer/batchget", secret=config.wecom.app.secret,
+                                 json_body={"external_userid_list": missing[i:i + BATCH],
+                                            "need_enter_session_context": 0})
+        except (WeComError, OSError, TimeoutError) as exc:
+            log.warning("kf/customer/batchget failed (%s); names stay unknown", exc)
+            break
+        for c in res.get("customer_list") or []:
+            if c.get("external_userid") and c.get("nickname"):
+                fetched[c["external_userid"]] = str(c["nickname"])
+    await store.kf.remember_names(fetched, ttl)
+    return {**known, **fetched}
+
+
+async def kf_link(api: WeComClient | None, config: Config, store: Store, open_kfid: str, scene: str) -> str:
+    """A 微信客服 URL for (kf account, scene); "" when it cannot be had (posts then go without it)."""
+    if not open_kfid:
+        return ""
+    cached = await store.kf.link(open_kfid, scene)
+    if cached:
+        return cached
+    if api is None:
+        return ""
+    try:
+        res = await api.call("kf/add_contact_way", secret=config.wecom.app.secret,
+                             json_body={"open_kfid": open_kfid, "scene": scene})
+    except (WeComError, OSError, TimeoutError) as exc:
+        log.warning("kf/add_contact_way %s/%s failed: %s", open_kfid, scene, exc)
+        return ""
+    url = str(res.get("url") or "")
+    if url:
+        await store.kf.remember_link(open_kfid, scene, url)
+    return url

@@ -1,0 +1,46 @@
+"""All Redis state. `Store` bundles the client, the key builder and one object per concern."""
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from store.budget import Budget
+from store.coupons import Coupons
+from store.groupbuy import GroupBuys
+from store.catalog import Catalog
+from store.demand import Demand
+from store.digest import DigestState
+from store.groups import Groups
+from store.keys import Keys
+from store.kf import KfState
+from store.shoppers import ShopperState
+from store.streams import PartitionedStream
+
+
+def connect(url: str, max_connections: int = 100) -> Redis:
+    """A client whose pool waits for a free connection instead of failing under bursts."""
+    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10))
+
+
+class Store:
+    def __init__(self, redis: Redis, *, prefix: str = "qb", partitions: int = 4,
+                 dedupe_ttl: int = 3 * 86400) -> None:
+        self.r = redis
+        self.keys = Keys(prefix)
+        self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl)
+        self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl)
+        self.budget = Budget(redis, self.keys)
+        self.coupons = Coupons(redis, self.keys)
+        self.groupbuys = GroupBuys(redis, self.keys)
+        self.catalog = Catalog(redis, self.keys)
+        self.demand = Demand(redis, self.keys)
+        self.digest = DigestState(redis, self.keys)  # buyers' digest (issue 7)
+        self.kf = KfState(redis, self.keys)  # shopper channels (issue 3)
+        self.shoppers = ShopperState(redis, self.keys)
+        self.groups = Groups(redis, self.keys)
+
+    async def once(self, key: str, ttl: int) -> bool:
+        """True the first time `key` is claimed within ttl seconds, across every replica."""
+        return bool(await self.r.set(key, "1", nx=True, ex=ttl))
+
+    async def ping(self) -> bool:
+        return bool(await self.r.ping())

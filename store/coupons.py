@@ -1,0 +1,499 @@
+"""Coupon ledger: campaigns, codes, claims and redemptions, each decided by one Lua step.
+
+Layout (keys in store/keys.py, coupons section). A campaign's own keys share the hash tag
+{cp:<id>}: meta, holders, per-code records, the expiry ZSET, the message-id memo and the event log.
+The claim, redeem, confirm and stop scripts each touch exactly those keys, so every decision about a
+campaign (window, stock, per-person limit, eligibility, redemption state) is one atomic step in one
+slot, also on a Redis Cluster.
+
+Code lookup (code -> campaign, needed by /核销 and the POS) cannot be in the same slot: the caller
+only knows the code. The index is a hash sharded by the code's first symbol, and it is written
+BEFORE the claim script runs: `claim` reserves a fresh random code in the index with HSETNX (which
+also refuses a code any campaign already uses), then runs the script with that code, then drops the
+reservation if the script did not issue it. So an issued code is always findable, a crash can only
+leave an orphan reservation (a code pointing at a campaign that does not hold it, which looks up as
+"unknown"), and no two campaigns can ever share a code. The script itself still refuses a code whose
+record exists (belt and braces) and the caller retries with a new one.
+
+A shopper's wallet (我的券) is another slot; it is written after the script, idempotently, and
+repaired when a redelivered message gets its code again.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from store.keys import DAY, Keys
+
+DRAFT_TTL = DAY  # an unconfirmed draft campaign disappears after a day
+CONFIRM_WINDOW = 600  # a guide has ten minutes to answer 确认
+MEMO_TTL = DAY  # /发券 and 确认 redeliveries arrive within minutes; a day is plenty
+SEEN_TTL = 47 * 3600  # kf allows replies 48 h after the shopper's last message; keep an hour spare
+CODE_TRIES = 5  # a fresh 40-bit code collides about never; five tries make "never" certain
+
+# Scope test shared by the claim and redeem scripts: '' = the owner store only, 'all', or a csv list.
+_IN_SCOPE = """
+local function in_scope(stores, owner, store)
+  if stores == false or stores == nil or stores == '' then return store == owner end
+  if stores == 'all' then return true end
+  return string.find(',' .. stores .. ',', ',' .. store .. ',', 1, true) ~= nil
+end
+"""
+
+# KEYS: 1 meta, 2 holders, 3 candidate code record, 4 claims memo, 5 expiry zset, 6 log
+# ARGV: 1 shopper, 2 msg id, 3 candidate code, 4 now, 5 end of today (local), 6 shopper's store,
+#       7 joined_at ('' unknown), 8 reply target, 9 campaign id
+_CLAIM = _IN_SCOPE + """
+local now = tonumber(ARGV[4])
+local function expiries(csv)
+  local out = {}
+  for code in string.gmatch(csv, '[^,]+') do
+    out[#out + 1] = redis.call('ZSCORE', KEYS[5], code) or ''
+  end
+  return table.concat(out, ',')
+end
+local prev = redis.call('HGET', KEYS[4], ARGV[2])
+if prev then return {'again', prev, expiries(prev)} end
+local m = redis.call('HMGET', KEYS[1], 'state', 'total', 'issued', 'per_person', 'valid_days', 'ends_at',
+                     'stores', 'owner', 'new_member_days')
+if m[1] ~= 'live' then return {'not_live'} end
+if m[6] and m[6] ~= '' and now > tonumber(m[6]) then return {'ended'} end
+if not in_scope(m[7], m[8], ARGV[6]) then return {'wrong_store'} end
+if m[9] and m[9] ~= '' then
+  if ARGV[7] == '' then return {'not_member'} end
+  if now - tonumber(ARGV[7]) > tonumber(m[9]) * 86400 then return {'not_new'} end
+end
+local held = redis.call('HGET', KEYS[2], ARGV[1])
+local count = 0
+if held then
+  local _, commas = string.gsub(held, ',', '')
+  count = commas + 1
+  if count >= tonumber(m[4]) then return {'held', held, expiries(held)} end
+end
+if tonumber(m[3] or '0') >= tonumber(m[2]) then
+  return {'sold_out', held or '', held and expiries(held) or ''}
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'collision'} end
+local expires
+if m[6] and m[6] ~= '' then
+  expires = tonumber(m[6])
+else
+  expires = tonumber(ARGV[5]) + (tonumber(m[5]) - 1) * 86400
+end
+redis.call('HSET', KEYS[3], 'campaign', ARGV[9], 'code', ARGV[3], 'holder', ARGV[1], 'store', ARGV[6],
+           'issued_at', ARGV[4], 'expires_at', expires, 'state', 'issued', 'msg', ARGV[2], 'target', ARGV[8])
+redis.call('HSET', KEYS[2], ARGV[1], held and (held .. ',' .. ARGV[3]) or ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[5], expires, ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'issued', 1)
+redis.call('XADD', KEYS[6], '*', 'ev', 'issue', 'code', ARGV[3], 'who', ARGV[1], 'at', ARGV[4],
+           'store', ARGV[6], 'msg', ARGV[2])
+return {'issued', ARGV[3], tostring(expires)}
+"""
+
+# KEYS: 1 meta, 2 code record, 3 log.  ARGV: 1 code, 2 store, 3 order no, 4 by, 5 now
+_REDEEM = _IN_SCOPE + """
+local c = redis.call('HMGET', KEYS[2], 'state', 'order_no', 'redeemed_at', 'redeemed_store', 'expires_at')
+local m = redis.call('HMGET', KEYS[1], 'state', 'stores', 'owner')
+if not c[1] or not m[1] then return {'unknown'} end
+if c[1] == 'redeemed' then
+  if c[2] == ARGV[3] then return {'ok', '1', c[3], c[4], c[2]} end
+  return {'already_redeemed', '0', c[3], c[4], c[2]}
+end
+if m[1] == 'stopped' then return {'stopped'} end
+if tonumber(ARGV[5]) > tonumber(c[5]) then return {'expired'} end
+if not in_scope(m[2], m[3], ARGV[2]) then return {'wrong_store'} end
+redis.call('HSET', KEYS[2], 'state', 'redeemed', 'order_no', ARGV[3], 'redeemed_at', ARGV[5],
+           'redeemed_store', ARGV[2], 'redeemed_by', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'redeemed', 1)
+redis.call('XADD', KEYS[3], '*', 'ev', 'redeem', 'code', ARGV[1], 'who', ARGV[4], 'at', ARGV[5],
+           'store', ARGV[2], 'order', ARGV[3])
+return {'ok', '0', ARGV[5], ARGV[2], ARGV[3]}
+"""
+
+# KEYS: 1 meta, 2 log.  ARGV: 1 now, 2 by.  Returns live | already | stopped | missing.
+_CONFIRM = """
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return 'missing' end
+if s == 'live' then return 'already' end
+if s ~= 'draft' then return s end
+redis.call('HSET', KEYS[1], 'state', 'live', 'live_at', ARGV[1], 'confirmed_by', ARGV[2])
+redis.call('PERSIST', KEYS[1])
+redis.call('XADD', KEYS[2], '*', 'ev', 'live', 'who', ARGV[2], 'at', ARGV[1])
+return 'live'
+"""
+
+# KEYS: 1 meta, 2 log.  ARGV: 1 now, 2 by.  Returns the previous state, 'already' or 'missing'.
+_STOP = """
+local s = redis.call('HGET', KEYS[1], 'state')
+if not s then return 'missing' end
+if s == 'stopped' then return 'already' end
+redis.call('HSET', KEYS[1], 'state', 'stopped', 'stopped_at', ARGV[1], 'stopped_by', ARGV[2])
+redis.call('PERSIST', KEYS[1])
+redis.call('XADD', KEYS[2], '*', 'ev', 'stop', 'who', ARGV[2], 'at', ARGV[1])
+return s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Outcome of one claim on one campaign.
+
+    status: issued (new code) | again (this message already got `codes[0]`) | held (per-person limit
+    reached; `codes` are the shopper's) | sold_out | ended | not_live | wrong_store | not_new |
+    not_member (new-member campaign, shopper not in the store's groups). `codes`/`expires` are
+    parallel tuples; sold_out also carries any codes the shopper holds.
+    """
+
+    campaign: str
+    status: str
+    codes: tuple[str, ...] = ()
+    expires: tuple[int, ...] = ()
+
+    @property
+    def got_code(self) -> bool:
+        return self.status in ("issued", "again")
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """Outcome of redeeming a code. status: ok | unknown | expired | stopped | wrong_store |
+    already_redeemed. `repeat` is True when (code, order_no) was already redeemed: the idempotent ok.
+    For already_redeemed, order_no/redeemed_at/store describe the earlier redemption."""
+
+    status: str
+    code: str
+    campaign: str | None = None
+    repeat: bool = False
+    order_no: str = ""
+    redeemed_at: int | None = None
+    store: str = ""
+
+
+def _s(v: bytes | str | None) -> str | None:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _decode(d: dict) -> dict[str, str]:
+    return {_s(k): _s(v) for k, v in d.items()}  # type: ignore[misc]
+
+
+def _merge(*ranges: list) -> list[str]:
+    """Campaign ids of several ZRANGE ... WITHSCORES answers, oldest first, without duplicates."""
+    merged = {_s(cid): score for r in ranges for cid, score in r}
+    return sorted(merged, key=lambda c: (merged[c], len(c), c))  # type: ignore[arg-type]
+
+
+def _split(csv: str | None) -> tuple[str, ...]:
+    return tuple(x for x in (csv or "").split(",") if x)
+
+
+class Coupons:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.r, self.k = redis, keys
+        self._claim = redis.register_script(_CLAIM)
+        self._redeem = redis.register_script(_REDEEM)
+        self._confirm = redis.register_script(_CONFIRM)
+        self._stop = redis.register_script(_STOP)
+
+    # -- campaigns -----------------------------------------------------------------------------
+    async def create(self, record: dict[str, str], *, owner: str, by: str, now: float,
+                     welcome: bool = False) -> str:
+        """Store a draft campaign (rules from rules.to_record plus display fields); returns its id."""
+        cid = f"C{await self.r.incr(self.k.coupon_seq())}"
+        meta = {**record, "id": cid, "owner": owner, "state": "draft", "created_by": by,
+                "created_at": str(int(now)), "issued": "0", "redeemed": "0", "welcome": "1" if welcome else "0"}
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(self.k.coupon_meta(cid), mapping=meta)
+            pipe.expire(self.k.coupon_meta(cid), DRAFT_TTL)
+            await pipe.execute()
+        return cid
+
+    async def campaign(self, cid: str) -> dict[str, str] | None:
+        meta = await self.r.hgetall(self.k.coupon_meta(cid))
+        return _decode(meta) if meta else None
+
+    async def campaigns(self, cids: Iterable[str]) -> list[dict[str, str]]:
+        """Meta of each existing campaign, in the order given."""
+        cids = list(cids)
+        if not cids:
+            return []
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in cids:
+                pipe.hgetall(self.k.coupon_meta(cid))
+            metas = await pipe.execute()
+        return [_decode(m) for m in metas if m]
+
+    def _scope_stores(self, meta: dict[str, str]) -> list[str]:
+        stores = meta.get("stores") or ""
+        if stores == "all":
+            return ["*"]
+        return list(_split(stores)) or [meta["owner"]]
+
+    async def confirm(self, cid: str, *, by: str, now: float) -> str:
+        """Draft -> live. Returns live | already | stopped | missing; indexes are (re)written on
+        live and already, so a crash between the script and the index writes heals on retry."""
+        res = _s(await self._confirm(keys=[self.k.coupon_meta(cid), self.k.coupon_log(cid)],
+                                     args=[int(now), by]))
+        if res in ("live", "already"):
+            meta = await self.campaign(cid)
+            if meta is not None:
+                await self._index_live(meta)
+        return res or "missing"
+
+    async def _index_live(self, meta: dict[str, str]) -> None:
+        cid, created = meta["id"], float(meta.get("created_at") or 0)
+        scope = self._scope_stores(meta)
+        async with self.r.pipeline(transaction=False) as pipe:
+            for store in dict.fromkeys([meta["owner"], *scope]):
+                pipe.zadd(self.k.coupon_store(store), {cid: created})
+            for store in scope:
+                pipe.zadd(self.k.coupon_live(store), {cid: created})
+            pipe.zadd(self.k.coupon_live_all(), {cid: created})
+            if meta.get("welcome") == "1":
+                pipe.hset(self.k.coupon_welcome(), meta["owner"], cid)
+            await pipe.execute()
+
+    async def stop(self, cid: str, *, by: str, now: float) -> str:
+        """Stop claims and void unredeemed codes. Returns the previous state, 'already' or 'missing'."""
+        res = _s(await self._stop(keys=[self.k.coupon_meta(cid), self.k.coupon_log(cid)], args=[int(now), by]))
+        if res != "missing":
+            meta = await self.campaign(cid)
+            if meta is not None:
+                await self._unindex_live(meta)
+        return res or "missing"
+
+    async def _unindex_live(self, meta: dict[str, str]) -> None:
+        cid = meta["id"]
+        async with self.r.pipeline(transaction=False) as pipe:
+            for store in self._scope_stores(meta):
+                pipe.zrem(self.k.coupon_live(store), cid)
+            pipe.zrem(self.k.coupon_live_all(), cid)
+            await pipe.execute()
+        await self.r.eval("if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
+                          "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
+                          1, self.k.coupon_welcome(), meta["owner"], cid)
+
+    async def store_campaigns(self, store_id: str) -> list[str]:
+        """Ids of campaigns owned by or usable in a store (all-store ones included), oldest first."""
+        return await self._union(self.k.coupon_store(store_id), self.k.coupon_store("*"))
+
+    async def live_campaigns(self, store_id: str) -> list[str]:
+        """Ids of live campaigns claimable in a store, oldest first."""
+        return await self._union(self.k.coupon_live(store_id), self.k.coupon_live("*"))
+
+    async def _union(self, own: str, shared: str) -> list[str]:
+        # Two slots on a cluster, so two reads (one round trip) rather than ZUNION.
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.zrange(own, 0, -1, withscores=True)
+            pipe.zrange(shared, 0, -1, withscores=True)
+            a, b = await pipe.execute()
+        return _merge(a, b)
+
+    async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float) -> tuple[list[str], str | None]:
+        """One round trip before a claim: record the shopper's message (touch_seen) and read the store's
+        live campaigns and welcome campaign."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
+            pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
+            pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
+            pipe.hget(self.k.coupon_welcome(), store_id)
+            _, a, b, welcome = await pipe.execute()
+        return _merge(a, b), _s(welcome)
+
+    async def drop_live(self, cid: str) -> None:
+        """Remove a campaign that is no longer live from the claim indexes (lazy repair)."""
+        meta = await self.campaign(cid)
+        if meta is None or meta.get("state") != "live":
+            async with self.r.pipeline(transaction=False) as pipe:
+                for store in (self._scope_stores(meta) if meta else []) + ["*"]:
+                    pipe.zrem(self.k.coupon_live(store), cid)
+                pipe.zrem(self.k.coupon_live_all(), cid)
+                await pipe.execute()
+
+    async def retire(self, cid: str) -> None:
+        """Take a live campaign whose window has ended out of the claim indexes (it stays live for
+        redemption and reminders until its codes have expired)."""
+        meta = await self.campaign(cid)
+        if meta is not None:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for store in self._scope_stores(meta):
+                    pipe.zrem(self.k.coupon_live(store), cid)
+                await pipe.execute()
+
+    async def all_live(self) -> list[str]:
+        return [_s(c) for c in await self.r.zrange(self.k.coupon_live_all(), 0, -1)]  # type: ignore[misc]
+
+    # -- welcome coupon ------------------------------------------------------------------------
+    async def set_welcome(self, store_id: str, cid: str | None) -> None:
+        if cid is None:
+            await self.r.hdel(self.k.coupon_welcome(), store_id)
+        else:
+            await self.r.hset(self.k.coupon_welcome(), store_id, cid)
+
+    async def mark_welcome(self, cid: str) -> None:
+        """Flag a draft as the welcome coupon; confirming it then makes it the store's."""
+        await self.r.hset(self.k.coupon_meta(cid), "welcome", "1")
+
+    async def any_welcome(self) -> bool:
+        return bool(await self.r.hlen(self.k.coupon_welcome()))
+
+    async def welcome_of(self, store_id: str) -> str | None:
+        return _s(await self.r.hget(self.k.coupon_welcome(), store_id))
+
+    async def decide_greeting(self, store_id: str, shopper: str) -> bool:
+        """True the first time; the first-talk welcome grant is then decided for good."""
+        return bool(await self.r.sadd(self.k.coupon_greeted(store_id), shopper))
+
+    async def greeted(self, store_id: str, shopper: str) -> bool:
+        return bool(await self.r.sismember(self.k.coupon_greeted(store_id), shopper))
+
+    # -- claiming ------------------------------------------------------------------------------
+    async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
+                    joined_at: int | None, target: str, new_code: Callable[[], str]) -> Claim:
+        """One claim on one campaign: reserve a fresh code in the index, run the script, settle."""
+        k = self.k
+        for _ in range(CODE_TRIES):
+            code = new_code()
+            index = k.coupon_code_index(code)
+            if not await self.r.hsetnx(index, code, cid):
+                continue  # some campaign already uses this code
+            res = await self._claim(
+                keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
+                      k.coupon_expiry(cid), k.coupon_log(cid)],
+                args=[shopper, msg_id, code, int(now), day_end, store_id,
+                      "" if joined_at is None else int(joined_at), target, cid])
+            status = _s(res[0])
+            if status != "issued":
+                await self.r.hdel(index, code)  # the reservation was not used; no one else can hold it
+            if status == "collision":
+                continue
+            codes = _split(_s(res[1])) if len(res) > 1 else ()
+            expires = tuple(int(float(x)) for x in _split(_s(res[2]))) if len(res) > 2 else ()
+            if status in ("issued", "again"):
+                await self.r.zadd(k.coupon_wallet(shopper), {f"{cid}|{codes[0]}": int(now)}, nx=True)
+            return Claim(cid, status, codes, expires)
+        raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")
+
+    # -- lookup and redemption -----------------------------------------------------------------
+    async def lookup(self, code: str) -> str | None:
+        """Campaign id of a canonical code, or None when no campaign issued it."""
+        return _s(await self.r.hget(self.k.coupon_code_index(code), code))
+
+    async def code_record(self, code: str) -> dict[str, str] | None:
+        cid = await self.lookup(code)
+        if cid is None:
+            return None
+        rec = await self.r.hgetall(self.k.coupon_code(cid, code))
+        return _decode(rec) if rec else None
+
+    async def redeem(self, code: str, *, store_id: str, order_no: str, by: str, now: float) -> Redemption:
+        """Redeem a canonical, well-formed code once; idempotent on (code, order_no)."""
+        cid = await self.lookup(code)
+        if cid is None:
+            return Redemption("unknown", code)
+        k = self.k
+        res = await self._redeem(keys=[k.coupon_meta(cid), k.coupon_code(cid, code), k.coupon_log(cid)],
+                                 args=[code, store_id, order_no, by, int(now)])
+        status = _s(res[0])
+        if status in ("ok", "already_redeemed"):
+            return Redemption(status, code, cid, repeat=_s(res[1]) == "1", redeemed_at=int(res[2]),
+                              store=_s(res[3]) or "", order_no=_s(res[4]) or "")
+        return Redemption(status, code, cid if status != "unknown" else None)  # type: ignore[arg-type]
+
+    # -- a shopper's codes ---------------------------------------------------------------------
+    async def wallet(self, shopper: str, limit: int = 30) -> list[dict[str, str]]:
+        """The shopper's newest code records (each with 'campaign'), newest first."""
+        members = [_s(m) for m in await self.r.zrevrange(self.k.coupon_wallet(shopper), 0, limit - 1)]
+        pairs = [m.split("|", 1) for m in members if m and "|" in m]
+        if not pairs:
+            return []
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid, code in pairs:
+                pipe.hgetall(self.k.coupon_code(cid, code))
+            recs = await pipe.execute()
+        return [_decode(r) for r in recs if r]
+
+    # -- expiry reminders ----------------------------------------------------------------------
+    async def expiring(self, start: int, end: int) -> list[dict[str, str]]:
+        """Records of issued codes of live campaigns expiring within [start, end].
+
+        Also forgets (for this scan) campaigns with nothing left to remind: no code expiring from
+        `start` on and no code left to issue (sold out or window ended).
+        """
+        out: list[dict[str, str]] = []
+        for cid in await self.all_live():
+            exp = self.k.coupon_expiry(cid)
+            codes = [_s(c) for c in await self.r.zrangebyscore(exp, start, end)]
+            if not codes:
+                if not await self.r.zcount(exp, start, "+inf"):
+                    total, issued, ends_at = await self.r.hmget(self.k.coupon_meta(cid), "total", "issued", "ends_at")
+                    if int(issued or 0) >= int(total or 0) or (ends_at and int(ends_at) < start):
+                        await self.r.zrem(self.k.coupon_live_all(), cid)
+                continue
+            async with self.r.pipeline(transaction=False) as pipe:
+                for code in codes:
+                    pipe.hgetall(self.k.coupon_code(cid, code))
+                recs = await pipe.execute()
+            out.extend(d for d in map(_decode, recs) if d.get("state") == "issued")
+        return out
+
+    async def mark_reminded(self, records: Iterable[dict[str, str]], value: str) -> None:
+        async with self.r.pipeline(transaction=False) as pipe:
+            for rec in records:
+                pipe.hset(self.k.coupon_code(rec["campaign"], rec["code"]), "reminded", value)
+            await pipe.execute()
+
+    async def touch_seen(self, shopper: str, target: str, now: float) -> None:
+        """Record that a kf shopper just wrote (from `target` = 'open_kfid:external_userid')."""
+        await self.r.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
+
+    async def seen(self, shopper: str) -> tuple[int, str] | None:
+        """(time, kf target) of the shopper's last message, if within the kf reply window."""
+        v = _s(await self.r.get(self.k.coupon_seen(shopper)))
+        if not v:
+            return None
+        ts, _, target = v.partition("|")
+        return int(ts), target
+
+    # -- guide conversation state --------------------------------------------------------------
+    async def set_draft(self, userid: str, cid: str) -> None:
+        await self.r.set(self.k.coupon_draft(userid), cid, ex=CONFIRM_WINDOW)
+
+    async def draft(self, userid: str) -> str | None:
+        return _s(await self.r.get(self.k.coupon_draft(userid)))
+
+    async def clear_draft(self, userid: str) -> None:
+        await self.r.delete(self.k.coupon_draft(userid))
+
+    async def memo(self, msg_id: str) -> str | None:
+        return _s(await self.r.get(self.k.coupon_msg(msg_id)))
+
+    async def remember(self, msg_id: str, value: str) -> str:
+        """Record what a message did; returns what the first attempt recorded if there was one."""
+        key = self.k.coupon_msg(msg_id)
+        if await self.r.set(key, value, nx=True, ex=MEMO_TTL):
+            return value
+        return _s(await self.r.get(key)) or value
+
+    # -- audit ---------------------------------------------------------------------------------
+    async def events(self, cid: str, count: int = 1000) -> list[dict[str, str]]:
+        """The campaign's issue/redeem/live/stop log, oldest first."""
+        return [_decode(f) for _, f in await self.r.xrange(self.k.coupon_log(cid), count=count)]
+
+    async def ledger_counts(self, cid: str) -> dict[str, int]:
+        """Counts recomputed from the ledger itself (holders and code records), not the counters."""
+        holders = await self.r.hgetall(self.k.coupon_holders(cid))
+        codes = [c for v in holders.values() for c in _split(_s(v))]
+        redeemed = 0
+        if codes:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for code in codes:
+                    pipe.hget(self.k.coupon_code(cid, code), "state")
+                states = await pipe.execute()
+            redeemed = sum(1 for s in states if _s(s) == "redeemed")
+        return {"issued": len(codes), "holders": len(holders), "redeemed": redeemed,
+                "expiry_entries": int(await self.r.zcard(self.k.coupon_expiry(cid)))}
+

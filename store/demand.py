@@ -1,0 +1,58 @@
+"""Demand signals for the buyers' digest: what shoppers asked for and could not get, per day and store.
+
+Counting is by unique shopper (a set per item), so asking twice counts once; the guide whose groups
+the shopper came from is credited once per shopper too.
+"""
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from store.keys import DAY, Keys
+
+TTL = 60 * DAY  # a month of history for trends, plus margin
+
+# KEYS: index, askers, examples, guides. ARGV: index member, shopper, example text, guide, ttl.
+_RECORD = """
+if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' and redis.call('LLEN', KEYS[3]) < 3 then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[4], 1) end
+for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
+return 1
+"""
+
+KINDS = {"unmet": "u", "wish": "w"}
+
+
+class Demand:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.r, self.k = redis, keys
+        self._record = redis.register_script(_RECORD)
+
+    async def record(self, day: str, kind: str, store: str, item: str, shopper: str,
+                     example: str = "", guide: str = "") -> bool:
+        """Count `shopper` asking for `item` (a SKU for unmet, a term for wish); True if new today."""
+        k = KINDS[kind]
+        keys = [self.k.demand_index(day), self.k.demand_askers(day, k, store, item),
+                self.k.demand_examples(day, k, store, item), self.k.demand_guides(day, k, store, item)]
+        return bool(await self._record(keys=keys, args=[f"{k}|{store}|{item}", shopper, example[:60], guide, TTL]))
+
+    async def day(self, day: str) -> list[dict]:
+        """Every signal of one day: kind, store, item, askers, examples, guides."""
+        members = sorted(m.decode() for m in await self.r.smembers(self.k.demand_index(day)))
+        out = []
+        inverse = {v: k for k, v in KINDS.items()}
+        async with self.r.pipeline(transaction=False) as pipe:
+            for m in members:
+                k, store, item = m.split("|", 2)
+                pipe.scard(self.k.demand_askers(day, k, store, item))
+                pipe.lrange(self.k.demand_examples(day, k, store, item), 0, -1)
+                pipe.hgetall(self.k.demand_guides(day, k, store, item))
+            res = await pipe.execute()
+        for i, m in enumerate(members):
+            k, store, item = m.split("|", 2)
+            askers, examples, guides = res[3 * i: 3 * i + 3]
+            out.append({"kind": inverse[k], "store": store, "item": item, "askers": int(askers),
+                        "examples": [e.decode() for e in examples],
+                        "guides": {g.decode(): int(n) for g, n in guides.items()}})
+        return out

@@ -1,0 +1,733 @@
+"""The 接龙 ledger: one Redis entity per 团, changed only by Lua steps.
+
+Each step checks status and cutoff (against the `now` it is given), the per-person limit and the
+cap at the moment of writing, and stores its result under the message id that caused it, so a
+redelivered message gets the stored result back and changes nothing.
+
+Rules (the test model in tests/groupbuy/model.py implements them independently):
+- A line belongs to (owner, who): who is "" for the owner's own line, else the person it is for
+  (帮我妈报一份 -> who="我妈"). One live line per (owner, who); a second join answers `exists`.
+- Per-person limit: the sum of an owner's live lines (active + waiting, proxies included).
+- Cap: the sum of active lines. A join that does not fit, or arrives while anyone is waiting,
+  becomes a whole waiting line (no splitting). An increase of an active line must fit entirely
+  and nobody may be waiting, else `full` and nothing changes.
+- Promotion: whenever capacity frees, waiting lines move up strictly in queue order, whole lines
+  only; the head that does not fit blocks the ones behind it (nobody overtakes).
+- Nobody changes another owner's line; /代报 lines are owned by "tel:<name>".
+- A new line without a pickup tag takes the tag of the owner's other lines (same household).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from store.keys import DAY, Keys
+
+DRAFT_TTL = 30 * 60  # a /开团 preview must be confirmed within half an hour
+CONFIRM_TTL = 7 * DAY  # outlives any redelivery of a 确认 message
+KEEP_AFTER_CLOSE = 90 * DAY  # closed 团 stay readable (admin API, pickup) for a quarter
+BIND_TTL = 7 * DAY
+ASK_TTL = 10 * 60  # "which 团?" must be answered soon or the line is read afresh
+RECENT = 3 * DAY  # how long after closing a 团 still answers 在哪提货 / 我报了几份
+
+PARTS = ("meta", "lines", "owners", "wait", "msgs")
+LIVE = ("active", "waiting")
+
+# ARGV[1] message id ("" = not idempotent), ARGV[2] now (epoch seconds), ARGV[3] JSON arguments.
+_PRELUDE = r"""
+local META, LINES, OWNERS, WAIT, MSGS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local mid = ARGV[1]
+local now = tonumber(ARGV[2])
+local a = cjson.decode(ARGV[3])
+
+if mid ~= '' then
+  local prev = redis.call('HGET', MSGS, mid)
+  if prev then return prev end
+end
+local exists = redis.call('EXISTS', META) == 1
+
+local function num(f) return tonumber(redis.call('HGET', META, f) or '0') or 0 end
+local function getline(no)
+  local raw = redis.call('HGET', LINES, tostring(no))
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+local function putline(l) redis.call('HSET', LINES, tostring(l.no), cjson.encode(l)) end
+local function live(l) return l.status == 'active' or l.status == 'waiting' end
+local function owned(owner)
+  local raw = redis.call('HGET', OWNERS, owner)
+  if raw then return cjson.decode(raw) end
+  return {}
+end
+local function mylines(owner)
+  local out = {}
+  for _, no in ipairs(owned(owner)) do
+    local l = getline(no)
+    if l and live(l) then table.insert(out, l) end
+  end
+  return out
+end
+local function owner_sum(owner)
+  local s = 0
+  for _, l in ipairs(mylines(owner)) do s = s + l.qty end
+  return s
+end
+local function show(l)
+  if l.status == 'waiting' then
+    local pos = redis.call('LPOS', WAIT, tostring(l.no))
+    l.pos = (pos or 0) + 1
+  end
+  return l
+end
+local function gate()
+  if not exists then return 'no_group' end
+  local st = redis.call('HGET', META, 'status')
+  if st ~= 'open' then return 'gb_' .. st end
+  if now >= num('cutoff') then return 'cutoff' end
+  return nil
+end
+local function finish(res)
+  if not exists then return cjson.encode(res) end
+  res.op = redis.call('HINCRBY', META, 'ops', 1)
+  res.total, res.waiting, res.cap = num('total'), num('waiting'), num('cap')
+  res.status = redis.call('HGET', META, 'status')
+  if res.owner then
+    local mine = {}
+    for _, l in ipairs(mylines(res.owner)) do table.insert(mine, show(l)) end
+    res.mine = mine
+  end
+  local out = cjson.encode(res)
+  if mid ~= '' then redis.call('HSET', MSGS, mid, out) end
+  return out
+end
+local function add_line(owner, who, qty)
+  local no = redis.call('HINCRBY', META, 'seq', 1)
+  local cap = num('cap')
+  local l = {no = no, owner = owner, who = who, name = a.name or '', tag = a.tag or '', qty = qty,
+             target = a.target or '', by = a.by or owner, created = now, updated = now}
+  if l.tag == '' then  -- a proxy line is picked up by the same household: inherit its tag
+    for _, o in ipairs(mylines(owner)) do
+      if o.tag ~= '' then l.tag = o.tag break end
+    end
+  end
+  if cap == 0 or (redis.call('LLEN', WAIT) == 0 and num('total') + qty <= cap) then
+    l.status = 'active'
+    redis.call('HINCRBY', META, 'total', qty)
+  else
+    l.status = 'waiting'
+    redis.call('RPUSH', WAIT, tostring(no))
+    redis.call('HINCRBY', META, 'waiting', qty)
+  end
+  putline(l)
+  local list = owned(owner)
+  table.insert(list, no)
+  redis.call('HSET', OWNERS, owner, cjson.encode(list))
+  return l
+end
+local function drop(l)
+  if l.status == 'active' then
+    redis.call('HINCRBY', META, 'total', -l.qty)
+  elseif l.status == 'waiting' then
+    redis.call('LREM', WAIT, 0, tostring(l.no))
+    redis.call('HINCRBY', META, 'waiting', -l.qty)
+  end
+  l.status = 'cancelled'
+  l.updated = now
+  putline(l)
+  return l
+end
+local function promote()
+  local cap, total, moved = num('cap'), num('total'), {}
+  while true do
+    local head = redis.call('LINDEX', WAIT, 0)
+    if not head then break end
+    local l = getline(head)
+    if cap > 0 and total + l.qty > cap then break end
+    redis.call('LPOP', WAIT)
+    l.status = 'active'
+    l.updated = now
+    putline(l)
+    total = total + l.qty
+    redis.call('HINCRBY', META, 'total', l.qty)
+    redis.call('HINCRBY', META, 'waiting', -l.qty)
+    table.insert(moved, l)
+  end
+  return moved
+end
+local function pick(owner, who)
+  local mine = mylines(owner)
+  if who ~= nil then
+    for _, l in ipairs(mine) do if l.who == who then return l, nil end end
+    return nil, nil
+  end
+  for _, l in ipairs(mine) do if l.who == '' then return l, nil end end
+  if #mine == 1 then return mine[1], nil end
+  if #mine == 0 then return nil, nil end
+  return nil, 'ambiguous'
+end
+local function room()
+  local cap = num('cap')
+  if cap == 0 then return -1 end
+  if redis.call('LLEN', WAIT) > 0 then return 0 end
+  return math.max(0, cap - num('total'))
+end
+local function over_limit(owner, extra)
+  local limit = num('per_person')
+  if limit == 0 then return nil end
+  local have = owner_sum(owner)
+  if have + extra > limit then return math.max(0, limit - have) end
+  return nil
+end
+local function join_new(owner, who, qty)
+  local allowed = over_limit(owner, qty)
+  if allowed then return finish({code = 'limit', allowed = allowed, owner = owner}) end
+  local l = add_line(owner, who, qty)
+  local code = 'joined'
+  if l.status == 'waiting' then code = 'waiting' end
+  return finish({code = code, line = show(l), owner = owner})
+end
+-- Change one live line to qty (> 0); returns the result table (not yet finished).
+local function resize(l, qty)
+  local delta = qty - l.qty
+  if delta == 0 then return {code = 'unchanged', line = show(l), owner = l.owner} end
+  if delta > 0 then
+    local allowed = over_limit(l.owner, delta)
+    if allowed then return {code = 'limit', allowed = allowed, line = show(l), owner = l.owner} end
+    if l.status == 'active' and num('cap') > 0 and
+       (redis.call('LLEN', WAIT) > 0 or num('total') + delta > num('cap')) then
+      return {code = 'full', room = room(), line = show(l), owner = l.owner}
+    end
+  end
+  if l.status == 'active' then
+    redis.call('HINCRBY', META, 'total', delta)
+  else
+    redis.call('HINCRBY', META, 'waiting', delta)
+  end
+  local old = l.qty
+  l.qty = qty
+  l.updated = now
+  putline(l)
+  local res = {code = 'changed', from = old, owner = l.owner}
+  res.promoted = promote()
+  res.line = show(getline(l.no))
+  return res
+end
+"""
+
+_JOIN = r"""
+local g = gate()
+if g then return finish({code = g, owner = a.owner}) end
+if (a.qty or 0) < 1 then return finish({code = 'bad_qty', owner = a.owner}) end
+local who = a.who or ''
+local l = pick(a.owner, who)
+if l then return finish({code = 'exists', line = show(l), owner = a.owner}) end
+return join_new(a.owner, who, a.qty)
+"""
+
+# a.qty (absolute) or a.delta (relative); a.who absent = "the sender's line".
+_SET = r"""
+local g = gate()
+if g then return finish({code = g, owner = a.owner}) end
+local l, why = pick(a.owner, a.who)
+if why then return finish({code = why, owner = a.owner}) end
+local qty = a.qty
+if l == nil then
+  qty = qty or a.delta
+  if qty == nil or qty < 1 then return finish({code = 'no_line', owner = a.owner}) end
+  return join_new(a.owner, a.who or '', qty)
+end
+if qty == nil then qty = l.qty + a.delta end
+if qty <= 0 then
+  drop(l)
+  return finish({code = 'cancelled', changed = {l}, promoted = promote(), owner = a.owner})
+end
+return finish(resize(l, qty))
+"""
+
+_CANCEL = r"""
+local g = gate()
+if g then return finish({code = g, owner = a.owner}) end
+local gone = {}
+if a.entry then
+  local l = getline(a.entry)
+  if l == nil or not live(l) then return finish({code = 'no_line', owner = a.owner, entry = a.entry}) end
+  if l.owner ~= a.owner then return finish({code = 'not_yours', owner = a.owner, entry = a.entry}) end
+  table.insert(gone, drop(l))
+elseif a.who ~= nil then
+  local l = pick(a.owner, a.who)
+  if l then table.insert(gone, drop(l)) end
+else
+  for _, l in ipairs(mylines(a.owner)) do table.insert(gone, drop(l)) end
+end
+if #gone == 0 then return finish({code = 'no_line', owner = a.owner}) end
+return finish({code = 'cancelled', changed = gone, promoted = promote(), owner = a.owner})
+"""
+
+# Flip open -> closed exactly once; only the call that flips it reports closed_now.
+_CLOSE = r"""
+if not exists then return finish({code = 'no_group'}) end
+local st = redis.call('HGET', META, 'status')
+if st ~= 'open' then
+  return finish({code = 'gb_' .. st, closed_now = false, result = redis.call('HGET', META, 'result') or ''})
+end
+if a.reason == 'cutoff' and now < num('cutoff') then return cjson.encode({code = 'not_due'}) end
+local total, min = num('total'), num('min_to_form')
+local result = 'failed'
+if min == 0 or total >= min then result = 'formed' end
+redis.call('HSET', META, 'status', 'closed', 'closed_at', tostring(now), 'result', result,
+           'close_reason', a.reason or '', 'closed_by', a.by or '')
+for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, a.keep) end
+return finish({code = 'closed_now', closed_now = true, result = result,
+               shortfall = math.max(0, min - total)})
+"""
+
+_CANCEL_GROUP = r"""
+if not exists then return finish({code = 'no_group'}) end
+local st = redis.call('HGET', META, 'status')
+if st == 'cancelled' then return finish({code = 'gb_cancelled', cancelled_now = false}) end
+redis.call('HSET', META, 'status', 'cancelled', 'cancelled_at', tostring(now), 'cancelled_by', a.by or '',
+           'was', st)
+for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, a.keep) end
+return finish({code = 'cancelled_now', cancelled_now = true, was = st})
+"""
+
+# Mark one line (a.no) or every line with a pickup tag (a.tag) collected.
+_COLLECT = r"""
+if not exists then return finish({code = 'no_group'}) end
+local st = redis.call('HGET', META, 'status')
+if st ~= 'closed' then return finish({code = 'not_closed', was = st}) end
+if redis.call('HGET', META, 'result') ~= 'formed' then return finish({code = 'failed'}) end
+local found = {}
+if a.no then
+  local l = getline(a.no)
+  if l then table.insert(found, l) end
+else
+  local all = redis.call('HVALS', LINES)
+  for _, raw in ipairs(all) do
+    local l = cjson.decode(raw)
+    if l.tag ~= '' and l.tag == a.tag and (l.status == 'active' or l.status == 'collected') then
+      table.insert(found, l)
+    end
+  end
+  table.sort(found, function(x, y) return x.no < y.no end)
+end
+local changed, already = {}, {}
+for _, l in ipairs(found) do
+  if l.status == 'active' then
+    l.status = 'collected'
+    l.collected = now
+    l.updated = now
+    l.collected_by = a.by or ''
+    putline(l)
+    table.insert(changed, l)
+  elseif l.status == 'collected' then
+    table.insert(already, l)
+  end
+end
+if #changed > 0 then return finish({code = 'collected', changed = changed, already = already}) end
+if #already > 0 then return finish({code = 'already', already = already}) end
+if #found > 0 then return finish({code = 'not_active', changed = found}) end
+return finish({code = 'no_line'})
+"""
+
+_CREATE = r"""
+if exists then return cjson.encode({code = 'exists'}) end
+for k, v in pairs(a.fields) do redis.call('HSET', META, k, tostring(v)) end
+redis.call('HSET', META, 'status', 'open', 'total', 0, 'waiting', 0, 'seq', 0, 'ops', 0)
+return cjson.encode({code = 'created'})
+"""
+
+# Bookkeeping that is not a ledger change (no message id, no op number).
+_NOTE = r"""
+if not exists then return cjson.encode({code = 'no_group'}) end
+local prev = redis.call('HGET', META, a.field)
+if a.only_new and prev then return cjson.encode({code = 'kept', value = prev}) end
+redis.call('HSET', META, a.field, a.value)
+return cjson.encode({code = 'set', value = a.value})
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    no: int
+    owner: str
+    who: str
+    name: str
+    qty: int
+    tag: str
+    status: str  # active | waiting | cancelled | collected
+    target: str = ""  # "channel:to" the owner is reached at ("kf:<open_kfid>:<external_userid>")
+    by: str = ""  # who wrote it: the owner, or the guide for /代报
+    created: float = 0
+    updated: float = 0
+    pos: int | None = None  # place in the waiting list (1 = next), for waiting lines
+    collected: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    @classmethod
+    def of(cls, d: dict) -> "Line":
+        return cls(no=int(d["no"]), owner=d["owner"], who=d.get("who", ""), name=d.get("name", ""),
+                   qty=int(d["qty"]), tag=d.get("tag", ""), status=d["status"], target=d.get("target", ""),
+                   by=d.get("by", ""), created=d.get("created", 0), updated=d.get("updated", 0),
+                   pos=int(d["pos"]) if d.get("pos") else None, collected=d.get("collected"))
+
+    def as_dict(self) -> dict:
+        return {"no": self.no, "owner": self.owner, "on_behalf_of": self.who, "name": self.name,
+                "qty": self.qty, "tag": self.tag, "status": self.status, "target": self.target, "by": self.by,
+                "created": self.created, "updated": self.updated, "collected": self.collected}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one ledger step did. `code` is one of:
+
+    shopper steps: joined, waiting, exists, limit, bad_qty, changed, unchanged, full, cancelled,
+    no_line, not_yours, ambiguous; refused by the 团's state: cutoff (time passed, not yet closed),
+    gb_closed, gb_cancelled, no_group; close: closed_now, not_due; 撤团: cancelled_now;
+    pickup: collected, already, not_active, not_closed, failed.
+    """
+
+    code: str
+    gid: int
+    line: Line | None = None
+    mine: tuple[Line, ...] = ()  # the owner's live lines after the step
+    changed: tuple[Line, ...] = ()  # lines cancelled / collected by the step
+    already: tuple[Line, ...] = ()  # pickup: lines that had been collected before
+    promoted: tuple[Line, ...] = ()  # waiting lines that moved up because of the step
+    total: int = 0
+    waiting: int = 0
+    cap: int = 0
+    status: str = ""
+    op: int = 0  # the 团's step counter: the order steps were applied in
+    allowed: int | None = None  # limit: how many more the owner may have
+    room: int | None = None  # full: how many fit now (-1 unlimited)
+    result: str = ""  # close: formed | failed
+    shortfall: int = 0
+    closed_now: bool = False
+    cancelled_now: bool = False
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, gid: int, d: dict) -> "Outcome":
+        def lines(v: Any) -> tuple[Line, ...]:
+            return tuple(Line.of(x) for x in v) if isinstance(v, list) else ()  # {} is Lua's empty array
+        return cls(code=d["code"], gid=gid, line=Line.of(d["line"]) if d.get("line") else None,
+                   mine=lines(d.get("mine")), changed=lines(d.get("changed")), already=lines(d.get("already")),
+                   promoted=lines(d.get("promoted")), total=int(d.get("total", 0)),
+                   waiting=int(d.get("waiting", 0)), cap=int(d.get("cap", 0)), status=d.get("status", ""),
+                   op=int(d.get("op", 0)), allowed=d.get("allowed"), room=d.get("room"),
+                   result=d.get("result", ""), shortfall=int(d.get("shortfall", 0)),
+                   closed_now=bool(d.get("closed_now")), cancelled_now=bool(d.get("cancelled_now")), raw=d)
+
+    @property
+    def mine_qty(self) -> int:
+        return sum(x.qty for x in self.mine)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBuy:
+    """A 团's meta hash, typed. Money in fen, times epoch seconds; 0 means "none" for cap,
+    per_person and min_to_form."""
+
+    id: int
+    status: str  # open | closed | cancelled
+    product: str
+    unit: str
+    price_fen: int
+    cutoff: float
+    pickup: str
+    store_id: str
+    guide: str
+    sku: str = ""
+    aliases: tuple[str, ...] = ()
+    cap: int = 0
+    per_person: int = 0
+    min_to_form: int = 0
+    bundle_qty: int = 0
+    bundle_price_fen: int = 0
+    list_price_fen: int = 0
+    spec: str = ""
+    notes: str = ""
+    created: float = 0
+    closed_at: float = 0
+    result: str = ""  # formed | failed, once closed
+    total: int = 0  # active quantity
+    waiting: int = 0  # waiting quantity
+    lines_seq: int = 0
+    kf_link: str = ""
+    draft: str = ""  # id of the /开团 message this 团 was confirmed from
+    announced: tuple[str, ...] = ()  # outcomes ("closed", "cancelled") whose notices were queued
+
+    @classmethod
+    def of(cls, gid: int, h: dict[str, str]) -> "GroupBuy":
+        i = lambda k: int(float(h.get(k) or 0))  # noqa: E731
+        return cls(id=gid, status=h.get("status", ""), product=h.get("product", ""), unit=h.get("unit", "份"),
+                   price_fen=i("price_fen"), cutoff=float(h.get("cutoff") or 0), pickup=h.get("pickup", ""),
+                   store_id=h.get("store_id", ""), guide=h.get("guide", ""), sku=h.get("sku", ""),
+                   aliases=tuple(json.loads(h.get("aliases") or "[]")), cap=i("cap"), per_person=i("per_person"),
+                   min_to_form=i("min_to_form"), bundle_qty=i("bundle_qty"), bundle_price_fen=i("bundle_price_fen"),
+                   list_price_fen=i("list_price_fen"), spec=h.get("spec", ""), notes=h.get("notes", ""),
+                   created=float(h.get("created") or 0), closed_at=float(h.get("closed_at") or 0),
+                   result=h.get("result", ""), total=i("total"), waiting=i("waiting"), lines_seq=i("seq"),
+                   kf_link=h.get("kf_link", ""), draft=h.get("draft", ""),
+                   announced=tuple(k.removeprefix("announced_") for k in h if k.startswith("announced_")))
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.min_to_form - self.total)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "product": self.product, "sku": self.sku,
+                "aliases": list(self.aliases), "unit": self.unit, "price_fen": self.price_fen,
+                "bundle": {"qty": self.bundle_qty, "price_fen": self.bundle_price_fen} if self.bundle_qty else None,
+                "list_price_fen": self.list_price_fen or None, "spec": self.spec, "notes": self.notes,
+                "cap": self.cap or None, "per_person": self.per_person or None,
+                "min_to_form": self.min_to_form or None, "cutoff": self.cutoff, "pickup": self.pickup,
+                "store_id": self.store_id, "guide": self.guide, "created": self.created,
+                "closed_at": self.closed_at or None, "result": self.result or None, "total": self.total,
+                "waiting": self.waiting, "kf_link": self.kf_link}
+
+
+def _clean(d: dict) -> dict:
+    """cjson turns JSON null into a sentinel, not nil: absent keys are how Lua sees 'not given'."""
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _s(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+class GroupBuys:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.r, self.k = redis, keys
+        reg = redis.register_script
+        self._join = reg(_PRELUDE + _JOIN)
+        self._set = reg(_PRELUDE + _SET)
+        self._cancel = reg(_PRELUDE + _CANCEL)
+        self._close = reg(_PRELUDE + _CLOSE)
+        self._cancel_group = reg(_PRELUDE + _CANCEL_GROUP)
+        self._collect = reg(_PRELUDE + _COLLECT)
+        self._create = reg(_PRELUDE + _CREATE)
+        self._note = reg(_PRELUDE + _NOTE)
+
+    def _keys(self, gid: int) -> list[str]:
+        return [self.k.gb(gid, p) for p in PARTS]
+
+    async def _run(self, script, gid: int, msg_id: str, now: float, args: dict) -> Outcome:
+        res = await script(keys=self._keys(gid), args=[msg_id, repr(float(now)),
+                                                        json.dumps(_clean(args), ensure_ascii=False)])
+        return Outcome.of(gid, json.loads(res))
+
+    # -- creating and finding -------------------------------------------------------------------
+    async def allocate(self, msg_id: str) -> int:
+        """The 团 number for one 确认 message: the same number however often it is redelivered."""
+        key = self.k.gb_confirm(msg_id)
+        got = await self.r.get(key)
+        if got is not None:
+            return int(got)
+        gid = await self.r.incr(self.k.gb_seq())
+        if await self.r.set(key, gid, nx=True, ex=CONFIRM_TTL):
+            return gid
+        return int(await self.r.get(key))  # a concurrent delivery won; its number stands
+
+    async def create(self, gid: int, fields: dict[str, Any], now: float) -> GroupBuy:
+        """Create the entity once (a second call keeps the first), then index it. The indexes live
+        outside the entity's hash tag; SADD/ZADD are idempotent, so a retry after a crash between
+        the two steps completes the job."""
+        flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, tuple)) else v)
+                for k, v in fields.items() if v is not None}
+        flat.setdefault("created", now)
+        await self._create(keys=self._keys(gid), args=["", repr(float(now)),
+                                                        json.dumps({"fields": flat}, ensure_ascii=False)])
+        gb = await self.get(gid)
+        assert gb is not None
+        async with self.r.pipeline(transaction=False) as p:
+            p.sadd(self.k.gb_stores(), gb.store_id)
+            p.zadd(self.k.gb_all(), {str(gid): gb.created})
+            if gb.status == "open":
+                p.sadd(self.k.gb_open(gb.store_id), gid)
+            await p.execute()
+        return gb
+
+    async def get(self, gid: int) -> GroupBuy | None:
+        h = await self.r.hgetall(self.k.gb(gid, "meta"))
+        if not h:
+            return None
+        return GroupBuy.of(gid, {_s(k): _s(v) for k, v in h.items()})
+
+    async def many(self, gids: list[int]) -> list[GroupBuy]:
+        async with self.r.pipeline(transaction=False) as p:
+            for gid in gids:
+                p.hgetall(self.k.gb(gid, "meta"))
+            rows = await p.execute()
+        return [GroupBuy.of(gid, {_s(k): _s(v) for k, v in h.items()}) for gid, h in zip(gids, rows) if h]
+
+    async def lines(self, gid: int) -> list[Line]:
+        """Every line of the 团 in 接龙 order, with waiting positions filled in."""
+        raw = await self.r.hvals(self.k.gb(gid, "lines"))
+        wait = [int(x) for x in await self.r.lrange(self.k.gb(gid, "wait"), 0, -1)]
+        pos = {no: i + 1 for i, no in enumerate(wait)}
+        out = []
+        for r in raw:
+            d = json.loads(r)
+            d["pos"] = pos.get(int(d["no"]))
+            out.append(Line.of(d))
+        return sorted(out, key=lambda x: x.no)
+
+    async def waiting_order(self, gid: int) -> list[int]:
+        return [int(x) for x in await self.r.lrange(self.k.gb(gid, "wait"), 0, -1)]
+
+    async def store_ids(self) -> list[str]:
+        return sorted(_s(x) for x in await self.r.smembers(self.k.gb_stores()))
+
+    async def open_ids(self, store_id: str | None = None) -> list[int]:
+        """Open (or closed but not yet announced) 团 of one store, or of every store."""
+        stores = [store_id] if store_id is not None else await self.store_ids()
+        ids: set[int] = set()
+        for s in stores:
+            ids.update(int(x) for x in await self.r.smembers(self.k.gb_open(s)))
+        return sorted(ids)
+
+    async def open_groups(self, store_id: str | None = None) -> list[GroupBuy]:
+        return [g for g in await self.many(await self.open_ids(store_id)) if g.status == "open"]
+
+    async def all_ids(self, limit: int = 500) -> list[int]:
+        return [int(x) for x in await self.r.zrevrange(self.k.gb_all(), 0, limit - 1)]
+
+    async def retire(self, gb: GroupBuy, now: float) -> None:
+        """Move a closed or cancelled 团 from the open index to the recent one (both idempotent)."""
+        async with self.r.pipeline(transaction=False) as p:
+            p.zadd(self.k.gb_recent(gb.store_id), {str(gb.id): now})
+            p.zremrangebyscore(self.k.gb_recent(gb.store_id), 0, now - RECENT)
+            p.srem(self.k.gb_open(gb.store_id), gb.id)
+            await p.execute()
+
+    async def recent_ids(self, store_id: str | None, now: float) -> list[int]:
+        stores = [store_id] if store_id is not None else await self.store_ids()
+        ids: set[int] = set()
+        for s in stores:
+            ids.update(int(x) for x in await self.r.zrangebyscore(self.k.gb_recent(s), now - RECENT, "+inf"))
+        return sorted(ids)
+
+    async def mine(self, gid: int, owner: str, statuses: tuple[str, ...] = LIVE) -> list[Line]:
+        """The owner's lines of one 团 in the given states (live by default), in number order."""
+        raw = await self.r.hget(self.k.gb(gid, "owners"), owner)
+        nos = json.loads(raw) if raw else []
+        if not nos:
+            return []
+        rows = await self.r.hmget(self.k.gb(gid, "lines"), [str(n) for n in nos])
+        wait = await self.waiting_order(gid) if "waiting" in statuses else []
+        out = []
+        for r in rows:
+            if r:
+                d = json.loads(r)
+                if d["status"] in statuses:
+                    d["pos"] = wait.index(int(d["no"])) + 1 if int(d["no"]) in wait else None
+                    out.append(Line.of(d))
+        return sorted(out, key=lambda x: x.no)
+
+    async def applied_any(self, gids: list[int], msg_id: str) -> dict[int, Outcome]:
+        """Stored results of `msg_id` in any of these 团 (what a redelivered message already did)."""
+        if not gids:
+            return {}
+        async with self.r.pipeline(transaction=False) as p:
+            for gid in gids:
+                p.hget(self.k.gb(gid, "msgs"), msg_id)
+            rows = await p.execute()
+        return {gid: Outcome.of(gid, json.loads(r)) for gid, r in zip(gids, rows) if r}
+
+    async def note(self, gid: int, field_: str, value: str, only_new: bool = False) -> str | None:
+        """Set one bookkeeping field of the meta hash (kf_link, announced_<outcome>); returns the
+        value now stored, or None when the 团 does not exist."""
+        res = json.loads(await self._note(keys=self._keys(gid), args=["", "0", json.dumps(
+            {"field": field_, "value": value, "only_new": only_new}, ensure_ascii=False)]))
+        return res.get("value")
+
+    # -- shopper steps ----------------------------------------------------------------------------
+    async def join(self, gid: int, msg_id: str, now: float, owner: str, qty: int, *, who: str = "",
+                   name: str = "", tag: str = "", target: str = "", by: str = "") -> Outcome:
+        return await self._run(self._join, gid, msg_id, now, dict(owner=owner, qty=qty, who=who, name=name, tag=tag,
+                                                                 target=target, by=by or None))
+
+    async def set_qty(self, gid: int, msg_id: str, now: float, owner: str, qty: int, *, who: str | None = None,
+                      name: str = "", tag: str = "", target: str = "", by: str = "") -> Outcome:
+        """Absolute quantity of the owner's line (0 cancels it; no line yet and qty > 0 joins)."""
+        return await self._run(self._set, gid, msg_id, now, dict(owner=owner, qty=qty, who=who, name=name, tag=tag,
+                                                                target=target, by=by or None))
+
+    async def add_qty(self, gid: int, msg_id: str, now: float, owner: str, delta: int, *, who: str | None = None,
+                      name: str = "", tag: str = "", target: str = "", by: str = "") -> Outcome:
+        """Relative change of the owner's line (down to 0 cancels; no line yet and delta > 0 joins)."""
+        return await self._run(self._set, gid, msg_id, now, dict(owner=owner, delta=delta, who=who, name=name,
+                                                                tag=tag, target=target, by=by or None))
+
+    async def cancel(self, gid: int, msg_id: str, now: float, owner: str, *, who: str | None = None,
+                     entry_no: int | None = None) -> Outcome:
+        """Cancel the owner's lines: all, the one for `who`, or line `entry_no` if the owner's."""
+        return await self._run(self._cancel, gid, msg_id, now, dict(owner=owner, who=who, entry=entry_no))
+
+    async def proxy(self, gid: int, msg_id: str, now: float, name: str, qty: int, *, by: str,
+                    tag: str = "") -> Outcome:
+        """/代报: set the quantity of a shopper who phoned in. The line is owned by "tel:<name>",
+        so the per-person limit applies to that shopper and no chat user can change it."""
+        return await self._run(self._set, gid, msg_id, now, dict(owner=f"tel:{name}", who="", qty=qty, name=name,
+                                                                tag=tag, by=by))
+
+    async def applied(self, gid: int, msg_id: str) -> Outcome | None:
+        raw = await self.r.hget(self.k.gb(gid, "msgs"), msg_id)
+        return Outcome.of(gid, json.loads(raw)) if raw else None
+
+    # -- guide and scheduler steps -----------------------------------------------------------------
+    async def close(self, gid: int, msg_id: str, now: float, *, reason: str = "cutoff", by: str = "") -> Outcome:
+        """open -> closed once; `closed_now` is True only for the call that closed it."""
+        return await self._run(self._close, gid, msg_id, now, dict(reason=reason, by=by, keep=KEEP_AFTER_CLOSE))
+
+    async def cancel_group(self, gid: int, msg_id: str, now: float, *, by: str) -> Outcome:
+        return await self._run(self._cancel_group, gid, msg_id, now, dict(by=by, keep=KEEP_AFTER_CLOSE))
+
+    async def collect(self, gid: int, msg_id: str, now: float, *, no: int | None = None, tag: str | None = None,
+                      by: str = "") -> Outcome:
+        return await self._run(self._collect, gid, msg_id, now, dict(no=no, tag=tag, by=by))
+
+    # -- drafts and conversation bindings -------------------------------------------------------------
+    async def save_draft(self, guide: str, draft: dict) -> None:
+        await self.r.set(self.k.gb_draft(guide), json.dumps(draft, ensure_ascii=False), ex=DRAFT_TTL)
+
+    async def draft(self, guide: str) -> dict | None:
+        raw = await self.r.get(self.k.gb_draft(guide))
+        return json.loads(raw) if raw else None
+
+    async def drop_draft(self, guide: str, draft_id: str) -> None:
+        """Drop the guide's draft if it is still the one confirmed (not a newer /开团)."""
+        await self.r.eval("local d = redis.call('GET', KEYS[1]) if d and cjson.decode(d).draft == ARGV[1] then "
+                          "return redis.call('DEL', KEYS[1]) end return 0", 1, self.k.gb_draft(guide), draft_id)
+
+    async def confirmed(self, msg_id: str) -> int | None:
+        """The 团 number a 确认 message already opened, if any."""
+        v = await self.r.get(self.k.gb_confirm(msg_id))
+        return int(v) if v is not None else None
+
+    async def bind(self, conversation: str, gid: int) -> None:
+        await self.r.set(self.k.gb_bind(conversation), gid, ex=BIND_TTL)
+
+    async def bound(self, conversation: str) -> int | None:
+        v = await self.r.get(self.k.gb_bind(conversation))
+        return int(v) if v is not None else None
+
+    async def ask(self, conversation: str, pending: dict) -> None:
+        await self.r.set(self.k.gb_ask(conversation), json.dumps(pending, ensure_ascii=False), ex=ASK_TTL)
+
+    async def pending(self, conversation: str) -> dict | None:
+        raw = await self.r.get(self.k.gb_ask(conversation))
+        return json.loads(raw) if raw else None
+
+    async def answered(self, conversation: str, pending: dict, msg_id: str) -> None:
+        """Mark the question answered by `msg_id` rather than deleting it, so a redelivery of the
+        answer takes the same path."""
+        await self.ask(conversation, {**pending, "used_by": msg_id})

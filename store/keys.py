@@ -1,0 +1,291 @@
+"""Every Redis key qunbot uses, and why each TTL is what it is.
+
+All keys of one entity share a Redis Cluster hash tag ({...}) and every Lua script touches one
+entity only, so the same code runs on a Redis Cluster.
+"""
+from __future__ import annotations
+
+import hashlib
+
+DAY = 86400
+
+
+class Keys:
+    def __init__(self, prefix: str = "qb") -> None:
+        self.p = prefix
+
+    # -- streams (inbox / outbox), one hash tag per partition ------------------------------------
+    def stream(self, name: str, part: int) -> str:
+        return f"{self.p}:{{{name}:{part}}}:s"
+
+    def seen(self, name: str, part: int, entry_id: str) -> str:
+        """Dedupe marker; TTL outlives WeCom's retries and kf re-syncs by far (config dedupe_ttl)."""
+        return f"{self.p}:{{{name}:{part}}}:seen:{entry_id}"
+
+    def lease(self, name: str, part: int) -> str:
+        """Which worker owns this partition; expires when the owner stops renewing it."""
+        return f"{self.p}:{{{name}:{part}}}:lease"
+
+    def dead(self, name: str) -> str:
+        return f"{self.p}:{{{name}:dead}}:s"
+
+    def apology(self, entry_id: str) -> str:
+        """The user was already told their message failed; kept a day so retries do not repeat it."""
+        return f"{self.p}:apology:{entry_id}"
+
+    # -- WeCom API client ---------------------------------------------------------------------
+    def token(self, corp_id: str, secret: str) -> str:
+        digest = hashlib.sha1(secret.encode()).hexdigest()[:12]  # never put a secret in a key name
+        return f"{self.p}:{{token:{corp_id}:{digest}}}"
+
+    def token_lock(self, corp_id: str, secret: str) -> str:
+        return self.token(corp_id, secret) + ":lock"
+
+    def budget(self, scope: str, who: str) -> str:
+        """Sliding-window send budget (ZSET of send times) for one recipient or webhook."""
+        return f"{self.p}:{{budget:{scope}:{who}}}"
+
+    def reported(self, what: str) -> str:
+        """A configuration error already reported today; one report per day across replicas."""
+        return f"{self.p}:reported:{what}"
+
+    # -- scheduler --------------------------------------------------------------------------
+    def job_last(self, name: str) -> str:
+        """Last fire time enqueued for a job, used to catch up after downtime."""
+        return f"{self.p}:job:{name}:last"
+
+    # -- groupbuy (接龙) ---------------------------------------------------------------------
+    # One hash tag per 团: every ledger script touches only that 团's keys. The id counter and the
+    # indexes below live outside it and are written idempotently around the entity scripts.
+    def gb(self, gid: int, part: str) -> str:
+        """A 团's keys: meta (hash), lines (hash no -> JSON), owners (hash owner -> [no]),
+        wait (list of waiting line numbers, in order), msgs (hash message id -> result JSON)."""
+        return f"{self.p}:{{gb:{gid}}}:{part}"
+
+    def gb_seq(self) -> str:
+        """Global counter of 团 numbers (the short number shoppers and guides type)."""
+        return f"{self.p}:gb:seq"
+
+    def gb_open(self, store_id: str) -> str:
+        """Set of open 团 ids of one store; a 团 leaves it once its close result is queued."""
+        return f"{self.p}:gb:open:{store_id}"
+
+    def gb_stores(self) -> str:
+        """Set of store ids that ever had a 团 (so every open index can be found without SCAN)."""
+        return f"{self.p}:gb:stores"
+
+    def gb_all(self) -> str:
+        """ZSET of every 团 id scored by creation time, for the admin API."""
+        return f"{self.p}:gb:all"
+
+    def gb_confirm(self, msg_id: str) -> str:
+        """团 number allocated for one 确认 message, so a redelivered 确认 opens the same 团."""
+        return f"{self.p}:gb:confirm:{msg_id}"
+
+    def gb_draft(self, guide: str) -> str:
+        """A guide's parsed /开团 awaiting 确认; expires so a stale draft is never confirmed."""
+        return f"{self.p}:gb:draft:{guide}"
+
+    def gb_bind(self, conversation: str) -> str:
+        """The 团 a shopper conversation came in for (kf link scene), preferred when several are open."""
+        return f"{self.p}:gb:bind:{conversation}"
+
+    def gb_recent(self, store_id: str) -> str:
+        """ZSET of a store's closed 团 by close time: shoppers still ask 在哪提货 after the cutoff."""
+        return f"{self.p}:gb:recent:{store_id}"
+
+    def gb_ask(self, conversation: str) -> str:
+        """A shopper line waiting for "which 团?" to be answered; short-lived."""
+        return f"{self.p}:gb:ask:{conversation}"
+
+    # -- generic -----------------------------------------------------------------------------
+    def lock(self, name: str) -> str:
+        return f"{self.p}:lock:{name}"
+
+    def parts_sent(self, outbox_id: str) -> str:
+        """How many parts of a split outbox entry were delivered, so a retry resumes after them."""
+        return f"{self.p}:out:parts:{outbox_id}"
+
+    # -- catalog (one entity: every catalog key shares the {catalog} hash tag) -------------------
+    def catalog_items(self) -> str:
+        """Hash "<sku>@<stores or *>" -> product JSON; per-store rows override the * row in their stores."""
+        return f"{self.p}:{{catalog}}:items"
+
+    def catalog_faq(self) -> str:
+        return f"{self.p}:{{catalog}}:faq"
+
+    def catalog_version(self) -> str:
+        """Bumped by every change; each process rebuilds its in-memory index when it moves."""
+        return f"{self.p}:{{catalog}}:version"
+
+    def catalog_applied(self) -> str:
+        """Message ids of guide edits already applied (3 days: longer than any redelivery)."""
+        return f"{self.p}:{{catalog}}:applied"
+
+    # -- demand signals, one entity per business day -------------------------------------------
+    def demand_index(self, day: str) -> str:
+        """Set of "<kind>|<store>|<item>" seen that day (kind u = unmet/out of stock, w = wish list)."""
+        return f"{self.p}:{{dm:{day}}}:idx"
+
+    def demand_askers(self, day: str, kind: str, store: str, item: str) -> str:
+        """Unique shoppers who asked: a set, so asking twice counts once."""
+        return f"{self.p}:{{dm:{day}}}:who:{kind}:{store}:{item}"
+
+    def demand_examples(self, day: str, kind: str, store: str, item: str) -> str:
+        return f"{self.p}:{{dm:{day}}}:ex:{kind}:{store}:{item}"
+
+    def demand_guides(self, day: str, kind: str, store: str, item: str) -> str:
+        """Hash guide -> askers attributed to that guide's groups."""
+        return f"{self.p}:{{dm:{day}}}:guide:{kind}:{store}:{item}"
+
+    # -- digest (issue 7): one hash tag per business day ------------------------------------------
+    def digest_day(self, day: str, part: str) -> str:
+        """A business day's digest keys, all under {dg:<day>}: snap (hash: inputs, totals, frozen_at;
+        written once at the freeze), sent (hash recipient -> when its digest was queued), po (hash
+        scope -> purchasing request body), po_done (hash scope -> when the purchasing system took it),
+        lock:<recipient> (one sender at a time while a digest is queued)."""
+        return f"{self.p}:{{dg:{day}}}:{part}"
+
+    def digest_seen(self) -> str:
+        """Hash recipient -> when it was first configured: catch-up never sends it older digests."""
+        return f"{self.p}:dg:seen"
+
+    # -- coupons (issue 5) ----------------------------------------------------------------------
+    # Everything one campaign's claim/redeem/stop scripts touch shares the hash tag {cp:<id>}, so each
+    # script runs in one slot. Cross-campaign indexes (code -> campaign, a shopper's wallet, a store's
+    # campaigns) live in their own slots and are written outside the scripts; see store/coupons.py.
+    def coupon_seq(self) -> str:
+        """Counter behind the short campaign ids (C1, C2, ...)."""
+        return f"{self.p}:{{cpseq}}"
+
+    def coupon_meta(self, cid: str) -> str:
+        """Campaign hash: rule record, owner store, state, issued/redeemed counters. Drafts expire."""
+        return f"{self.p}:{{cp:{cid}}}:meta"
+
+    def coupon_holders(self, cid: str) -> str:
+        """Hash shopper -> comma-separated codes they hold in this campaign (the per-person limit)."""
+        return f"{self.p}:{{cp:{cid}}}:holders"
+
+    def coupon_code(self, cid: str, code: str) -> str:
+        """One code's record: holder, issue/expiry times, state, redemption (order no, who, when)."""
+        return f"{self.p}:{{cp:{cid}}}:c:{code}"
+
+    def coupon_expiry(self, cid: str) -> str:
+        """ZSET code -> expires_at, scanned by the expiry reminder job."""
+        return f"{self.p}:{{cp:{cid}}}:exp"
+
+    def coupon_claims(self, cid: str) -> str:
+        """Hash inbound message id -> code issued for it, so a redelivered message gets the same code."""
+        return f"{self.p}:{{cp:{cid}}}:msgs"
+
+    def coupon_log(self, cid: str) -> str:
+        """Stream of issue and redeem events (who, when, which message or order)."""
+        return f"{self.p}:{{cp:{cid}}}:log"
+
+    def coupon_code_index(self, code: str) -> str:
+        """Hash code -> campaign id, sharded by the code's first symbol (32 slots, no hot key)."""
+        return f"{self.p}:{{cpidx:{code[:1]}}}"
+
+    def coupon_wallet(self, shopper: str) -> str:
+        """ZSET '<campaign>|<code>' -> issued_at: one shopper's codes for 我的券."""
+        return f"{self.p}:{{cpw:{shopper}}}"
+
+    def coupon_store(self, store_id: str) -> str:
+        """ZSET campaign id -> created_at of campaigns usable in a store ('*' = all-store campaigns)."""
+        return f"{self.p}:{{cps:{store_id}}}"
+
+    def coupon_live(self, store_id: str) -> str:
+        """ZSET of live campaign ids claimable in a store ('*' = all-store campaigns)."""
+        return f"{self.p}:{{cpl:{store_id}}}"
+
+    def coupon_live_all(self) -> str:
+        """ZSET of every live campaign, for the reminder job."""
+        return f"{self.p}:{{cplive}}"
+
+    def coupon_draft(self, userid: str) -> str:
+        """The campaign a guide created and has not confirmed yet; TTL = the confirmation window."""
+        return f"{self.p}:cpdraft:{userid}"
+
+    def coupon_msg(self, msg_id: str) -> str:
+        """What a guide's /发券 or 确认 message already did (kept a day), so a redelivery repeats it."""
+        return f"{self.p}:cpmsg:{msg_id}"
+
+    def coupon_welcome(self) -> str:
+        """Hash store id -> campaign id of the store's welcome coupon."""
+        return f"{self.p}:{{cpwelcome}}"
+
+    def coupon_greeted(self, store_id: str) -> str:
+        """Set of shoppers whose first-talk welcome grant was decided (granted or not eligible)."""
+        return f"{self.p}:{{cpg:{store_id}}}"
+
+    def coupon_seen(self, shopper: str) -> str:
+        """Where and when a kf shopper last wrote; TTL just under kf's 48 h reply window."""
+        return f"{self.p}:cpseen:{shopper}"
+
+    # -- shopper channels: kf pull, customer groups, handoff, group posts (issue 3) ---------------
+    # Per kf account {kf:<open_kfid>}: the pull cursor, its lock and the "pull again" flag, so the
+    # lock scripts touch one slot. Per conversation {kfc:kf:<open_kfid>:<external_userid>}: the
+    # shopper's context, reply window and handoff. Per customer group {grp:<chat_id>}: members,
+    # meta and the daily post claims. Reverse indexes live in their own slots, written idempotently.
+    def kf_cursor(self, open_kfid: str) -> str:
+        """Hash: cursor (kf/sync_msg next_cursor) and since (skip history older than this). No TTL."""
+        return f"{self.p}:{{kf:{open_kfid}}}:cursor"
+
+    def kf_lock(self, open_kfid: str) -> str:
+        """One puller per kf account; expires so a crashed puller never blocks the next."""
+        return f"{self.p}:{{kf:{open_kfid}}}:lock"
+
+    def kf_again(self, open_kfid: str) -> str:
+        """A callback arrived while the lock was held: the holder pulls once more (value: its token)."""
+        return f"{self.p}:{{kf:{open_kfid}}}:again"
+
+    def kf_name(self, external_userid: str) -> str:
+        """The shopper's WeChat nickname from kf/customer/batchget; refreshed after a week."""
+        return f"{self.p}:kfname:{external_userid}"
+
+    def kf_link(self, open_kfid: str, scene: str) -> str:
+        """kf/add_contact_way URL for (kf account, scene); links do not expire, cached a month."""
+        return f"{self.p}:kflink:{open_kfid}:{scene}"
+
+    def shopper(self, conversation: str, part: str) -> str:
+        """A kf conversation's keys: ctx (hash: scene, scene_param, scene_at, chosen store, asked),
+        pending (message held while asking the store), lines (recent shopper lines, capped),
+        win (kf reply window: last customer message time, replies since), ho (active handoff)."""
+        return f"{self.p}:{{kfc:{conversation}}}:{part}"
+
+    def customer(self, external_userid: str) -> str:
+        """Hash: which store / guide a customer added as a WeCom contact, and when."""
+        return f"{self.p}:{{cust:{external_userid}}}"
+
+    def handoff_seq(self) -> str:
+        """Counter behind the short handoff numbers guides type (/结束 12)."""
+        return f"{self.p}:ho:seq"
+
+    def handoff_ticket(self, ticket: int) -> str:
+        """Handoff number -> conversation; outlives the handoff by a day so late /结束 still resolves."""
+        return f"{self.p}:ho:t:{ticket}"
+
+    def handoff_guide(self, userid: str) -> str:
+        """ZSET of a guide's handoff numbers by start time, so a bare /结束 finds the latest."""
+        return f"{self.p}:ho:g:{userid}"
+
+    def group(self, chat_id: str, part: str) -> str:
+        """A customer group's keys: meta (hash owner, name, version, status, synced_at) and
+        members (hash member id -> join time)."""
+        return f"{self.p}:{{grp:{chat_id}}}:{part}"
+
+    def group_post_day(self, chat_id: str, day: str) -> str:
+        """Which post used the group's one 群发 of that local day (WeCom allows one per day)."""
+        return f"{self.p}:{{grp:{chat_id}}}:post:{day}"
+
+    def member_groups(self, member: str) -> str:
+        """Hash chat id -> join time: the known groups one customer is in."""
+        return f"{self.p}:{{grpm:{member}}}"
+
+    def groups_known(self) -> str:
+        """Set of every customer group id the bot tracks."""
+        return f"{self.p}:grp:known"
+
+    def group_post_plan(self, store_id: str, origin: str) -> str:
+        """A group post's plan (owners, chat ids, link, task ids) between creation and delivery."""
+        return f"{self.p}:gpost:{store_id}:{origin}"

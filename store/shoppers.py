@@ -1,0 +1,175 @@
+"""Shopper conversation state: where a kf shopper came from (scene), which store they chose, the
+last lines they wrote, and whether a guide has taken the conversation over (handoff).
+
+A conversation is "kf:<open_kfid>:<external_userid>"; all its keys share one hash tag. Handoff
+numbers and a guide's list of handoffs live outside it and are written after the conversation's
+own state, idempotently, so a redelivered message changes nothing twice.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from store.keys import Keys
+
+DAY = 86400
+CTX_TTL = 90 * DAY  # a shopper who comes back within a quarter keeps their store choice
+LINES_TTL = 2 * DAY  # beyond kf's 48 h reply window the lines are of no use to a guide
+
+# KEYS: ctx. ARGV: scene, scene_param, at. Only a newer enter_session replaces the scene.
+_SCENE = """
+local at = tonumber(redis.call('HGET', KEYS[1], 'scene_at') or '-1')
+if tonumber(ARGV[3]) >= at then
+  redis.call('HSET', KEYS[1], 'scene', ARGV[1], 'scene_param', ARGV[2], 'scene_at', ARGV[3])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+# KEYS: lines. ARGV: msg id, line JSON, keep, ttl. Skips a line already recorded (redelivery).
+_LINE = """
+local recent = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+for _, v in ipairs(recent) do
+  if string.find(v, ARGV[1], 1, true) then return 0 end
+end
+redis.call('LPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    scene: str = ""
+    scene_param: str = ""
+    scene_at: int = 0
+    chosen: str = ""  # store the shopper picked when asked
+    asked: bool = False
+
+
+@dataclass(frozen=True)
+class Handoff:
+    conversation: str
+    ticket: int
+    guides: tuple[str, ...]
+    store_id: str
+    since: int
+
+
+class ShopperState:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.r, self.k = redis, keys
+        self._scene = redis.register_script(_SCENE)
+        self._line = redis.register_script(_LINE)
+
+    # -- context -----------------------------------------------------------------------------------
+    async def conversation(self, conversation: str) -> Conversation:
+        raw = {k.decode(): v.decode() for k, v in (await self.r.hgetall(self.k.shopper(conversation, "ctx"))).items()}
+        return Conversation(scene=raw.get("scene", ""), scene_param=raw.get("scene_param", ""),
+                            scene_at=int(raw.get("scene_at") or 0), chosen=raw.get("chosen", ""),
+                            asked=raw.get("asked") == "1")
+
+    async def set_scene(self, conversation: str, scene: str, scene_param: str, at: int, pipe=None) -> None:
+        await self._scene(keys=[self.k.shopper(conversation, "ctx")], args=[scene, scene_param, at, CTX_TTL],
+                          client=pipe)
+
+    async def choose_store(self, conversation: str, store_id: str) -> None:
+        key = self.k.shopper(conversation, "ctx")
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "chosen", store_id)
+            pipe.expire(key, CTX_TTL)
+            pipe.delete(self.k.shopper(conversation, "pending"))
+            await pipe.execute()
+
+    async def ask_once(self, conversation: str, pending: str) -> bool:
+        """Claim the one store question of this conversation, keeping the message that prompted it."""
+        key = self.k.shopper(conversation, "ctx")
+        if not await self.r.hsetnx(key, "asked", "1"):
+            return False
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.expire(key, CTX_TTL)
+            pipe.set(self.k.shopper(conversation, "pending"), pending, ex=DAY)
+            await pipe.execute()
+        return True
+
+    async def pending(self, conversation: str) -> str | None:
+        v = await self.r.get(self.k.shopper(conversation, "pending"))
+        return v.decode() if v else None
+
+    async def drop_pending(self, conversation: str) -> None:
+        await self.r.delete(self.k.shopper(conversation, "pending"))
+
+    # -- recent lines (what a guide sees on handoff) ----------------------------------------------
+    async def add_line(self, conversation: str, msg_id: str, at: int, text: str, keep: int) -> bool:
+        line = json.dumps({"id": msg_id, "at": at, "text": text}, ensure_ascii=False)
+        res = await self._line(keys=[self.k.shopper(conversation, "lines")],
+                               args=[json.dumps(msg_id), line, keep, LINES_TTL])
+        return res == 1
+
+    async def lines(self, conversation: str, n: int) -> list[dict]:
+        raw = await self.r.lrange(self.k.shopper(conversation, "lines"), 0, n - 1)
+        return [json.loads(v) for v in reversed(raw)]
+
+    # -- customers added as WeCom contacts --------------------------------------------------------
+    async def add_contact(self, external_userid: str, store_id: str, guide: str, at: int) -> None:
+        await self.r.hset(self.k.customer(external_userid),
+                          mapping={"store": store_id, "guide": guide, "at": at})
+
+    async def contact(self, external_userid: str) -> dict[str, str]:
+        raw = await self.r.hgetall(self.k.customer(external_userid))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    # -- handoff -------------------------------------------------------------------------------------
+    async def handoff(self, conversation: str) -> Handoff | None:
+        raw = await self.r.get(self.k.shopper(conversation, "ho"))
+        if not raw:
+            return None
+        d = json.loads(raw)
+        return Handoff(conversation, int(d["ticket"]), tuple(d["guides"]), d["store"], int(d["since"]))
+
+    async def start_handoff(self, conversation: str, guides: list[str], store_id: str, now: int,
+                            ttl: int) -> tuple[Handoff, bool]:
+        """(handoff, started). An active handoff is returned as it is (a second 人工 changes nothing)."""
+        current = await self.handoff(conversation)
+        if current is not None:
+            return current, False
+        ticket = int(await self.r.incr(self.k.handoff_seq()))
+        doc = {"ticket": ticket, "guides": guides, "store": store_id, "since": now}
+        if not await self.r.set(self.k.shopper(conversation, "ho"), json.dumps(doc), nx=True, ex=ttl):
+            current = await self.handoff(conversation)  # a concurrent start won; use it
+            if current is not None:
+                return current, False
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(self.k.handoff_ticket(ticket), conversation, ex=ttl + DAY)
+            for g in guides:
+                pipe.zadd(self.k.handoff_guide(g), {str(ticket): now})
+                pipe.expire(self.k.handoff_guide(g), ttl + DAY)
+            await pipe.execute()
+        return Handoff(conversation, ticket, tuple(guides), store_id, now), True
+
+    async def touch_handoff(self, conversation: str, ttl: int) -> bool:
+        return bool(await self.r.expire(self.k.shopper(conversation, "ho"), ttl))
+
+    async def end_handoff(self, conversation: str) -> Handoff | None:
+        """End it; returns what ended, or None when it was not active (already ended or timed out)."""
+        current = await self.handoff(conversation)
+        if current is None:
+            return None
+        if not await self.r.delete(self.k.shopper(conversation, "ho")):
+            return None  # a concurrent /结束 got there first
+        async with self.r.pipeline(transaction=False) as pipe:
+            for g in current.guides:
+                pipe.zrem(self.k.handoff_guide(g), str(current.ticket))
+            await pipe.execute()
+        return current
+
+    async def ticket_conversation(self, ticket: int) -> str | None:
+        v = await self.r.get(self.k.handoff_ticket(ticket))
+        return v.decode() if v else None
+
+    async def guide_tickets(self, guide: str) -> list[int]:
+        """The guide's handoff numbers, newest first (some may have timed out meanwhile)."""
+        return [int(t) for t in await self.r.zrevrange(self.k.handoff_guide(guide), 0, 49)]

@@ -1,0 +1,85 @@
+"""/需求 and /日报 in chat: who sees which stores, dates, the byte limit, the XLSX for buyers."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from handlers.digest.day import business_day, last_closed_day
+from handlers.digest.settings import settings
+from tests.digest import scenario
+from tests.digest.helpers import AUTH, digest_config, start
+from tests.digest.test_delivery import busy_day, clock_spec
+
+
+@pytest.fixture
+async def svc(aiohttp_client, redis, prefix, fake):
+    cut, _ = clock_spec(time.time() - 3600)
+    cfg = digest_config(prefix, fake.base_url, cutoff=cut, top=4)
+    h = await start(aiohttp_client, redis, fake, cfg)
+    now = time.time()
+    await busy_day(h, now)  # the day that closed an hour ago
+    st = settings(cfg)
+    today = business_day(now, st.cutoff, st.tz)
+    sc = scenario.Scenario(seed=5)
+    sc.plan_day(today)
+    for g in sc.groups:  # today so far: every 团 ended a minute ago
+        g.cutoff = now - 60
+    await sc.play(h.store, catalog_too=False)
+    return h
+
+
+async def api(svc, **q) -> dict:
+    resp = await svc.client.get("/api/digest", params=q, headers=AUTH)
+    assert resp.status == 200
+    return await resp.json()
+
+
+def header_numbers(text: str) -> tuple[int, int]:
+    m = re.search(r"成团 <font color=\"info\">(\d+)</font> 个 · 接龙 (\d+) 单", text)
+    return int(m.group(1)), int(m.group(2))
+
+
+async def test_guide_sees_only_their_store_today_so_far(svc):
+    st = settings(svc.config)
+    today = business_day(time.time(), st.cutoff, st.tz)
+    texts = await svc.ask("/需求", user="g2")
+    assert texts and all(len(t.encode()) <= 2048 for t in texts)
+    assert "范围：五一广场店" in texts[0] and "实时数据" in texts[0]
+    assert not any(name in t for t in texts for name in ("梅溪湖店", "河西店", "星沙店"))
+    d = await api(svc, date=today, store="S02")
+    assert header_numbers(texts[0]) == (d["header"]["tuan_formed"], d["header"]["orders"])
+    assert d["header"]["tuan_formed"] + d["header"]["tuan_failed"] > 0
+
+
+async def test_buyer_gets_the_latest_closed_day_with_the_table(svc):
+    st = settings(svc.config)
+    day = last_closed_day(time.time(), st.cutoff, st.tz)
+    texts = await svc.ask("/日报", user="buyer1")
+    assert texts[0].startswith(f"## 采购需求日报 {day[5:]}") and len(texts) >= 2
+    assert all(len(t.encode()) <= 2048 for t in texts)
+    assert "附件：采购需求日报-" in texts[-1]
+    files = [c for c in svc.fake.sent("message/send", ok=True) if (c.body or {}).get("msgtype") == "file"]
+    assert len(files) == 1 and files[0].body["touser"] == "buyer1"
+    d = await api(svc, date=day)
+    assert header_numbers(texts[0]) == (d["header"]["tuan_formed"], d["header"]["orders"])
+
+
+async def test_dates_and_stores_in_arguments(svc):
+    st = settings(svc.config)
+    day = last_closed_day(time.time(), st.cutoff, st.tz)
+    texts = await svc.ask(f"/日报 {day[5:]} 河西店", user="buyer1")
+    assert texts[0].startswith(f"## 采购需求日报 {day[5:]}") and "范围：河西店" in texts[0]
+    assert "用法" in (await svc.ask("/日报 13-45", user="buyer1"))[0]
+    assert "不是你负责的门店" in (await svc.ask("/需求 梅溪湖店", user="g2"))[0]
+    assert "暂无成团" not in (await svc.ask("/日报 昨天", user="g3"))[0]
+
+
+async def test_shoppers_may_not_and_unbound_guides_are_told(aiohttp_client, redis, prefix, fake):
+    cfg = digest_config(prefix, fake.base_url)
+    from dataclasses import replace
+    cfg = replace(cfg, roles=replace(cfg.roles, guides=("lonely",)))
+    h = await start(aiohttp_client, redis, fake, cfg)
+    assert "是门店员工使用的指令" in (await h.ask("/需求", user="wm_shopper"))[0]
+    assert "还没有绑定门店" in (await h.ask("/日报", user="lonely"))[0]

@@ -1,0 +1,62 @@
+"""Chat messages of a large digest: every part under the byte limit, sections kept whole where
+they fit, nothing lost or repeated between parts, the header once."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bot.message import Reply
+from bot.render import render
+from handlers.digest.build import StoreFacts, build_digest
+from handlers.digest.model import DayInputs, ProductInfo, Signal, Tuan
+from handlers.digest.parts import TEMPLATE, message_parts
+
+
+def big_digest(n_skus: int = 120, n_stores: int = 30) -> dict:
+    rng = random.Random(1)
+    stores = {f"S{i:03d}": StoreFacts(f"S{i:03d}", f"第{i}号社区生活超市旗舰店", 3) for i in range(n_stores)}
+    products = {f"K{i:04d}": ProductInfo(f"K{i:04d}", f"进口精选特级商品名称很长的第{i}号", "500g×12/箱", "箱")
+                for i in range(n_skus)}
+    tuans, signals = [], []
+    for i, sku in enumerate(products):
+        for s in rng.sample(list(stores), 4):
+            qty = rng.randint(1, 40)
+            tuans.append(Tuan(len(tuans) + 1, s, "导购小王", sku, products[sku].name, "箱", "closed",
+                              rng.choice(["formed", "formed", "failed"]), 1.0, qty=qty, min_to_form=20,
+                              entries=3, owners=(f"u{i}", f"v{i}")))
+        signals.append(Signal("unmet", rng.choice(list(stores)), sku, (f"a{i}", f"b{i}"), ("这个什么时候有货呀" * 3,)))
+        signals.append(Signal("wish", rng.choice(list(stores)), f"心愿商品{i}号", (f"c{i}",), ("能不能进点这个" * 4,)))
+    inputs = DayInputs("2026-06-13", 0, 1, 1, True, tuans, [], signals, products, {})
+    return build_digest(inputs, {}, stores=stores, cutoff="21:00")
+
+
+@pytest.mark.parametrize("limit", [2048, 4096])
+def test_every_part_fits_and_nothing_is_lost(limit):
+    d = big_digest()
+    ctxs = message_parts(d, limit=limit, top=10_000, attachment="采购需求日报-2026-06-13.xlsx")
+    texts = [render(Reply(TEMPLATE, **c)) for c in ctxs]
+    assert len(texts) > 5
+    assert all(len(t.encode()) <= limit for t in texts)
+    assert texts[0].startswith("## 采购需求日报") and all(t.startswith("**采购需求日报") for t in texts[1:])
+    joined = "\n".join(texts)
+    names = [r["name"] for r in d["skus"] if r["qty"] > 0]
+    positions = [joined.index(f"{i}. {n}") for i, n in enumerate(names, 1)]
+    assert positions == sorted(positions)  # in rank order, each once
+    assert all(joined.count(f"- {r['term']}：") == 1 for r in d["wishes"])
+    assert joined.count("附件：") == 1 and texts[-1].rstrip().endswith("（全部明细）")
+    assert "（续）**" in joined  # a section longer than a message was split
+
+
+def test_top_caps_each_section_and_points_to_the_attachment():
+    d = big_digest()
+    texts = [render(Reply(TEMPLATE, **c)) for c in message_parts(d, limit=2048, top=5, attachment="x.xlsx")]
+    joined = "\n".join(texts)
+    assert "6. " not in joined
+    more = sum(1 for r in d["skus"] if r["qty"] > 0) - 5
+    assert f"其余 {more} 项见附件" in joined and f"其余 {len(d['wishes']) - 5} 项见附件" in joined
+
+
+def test_small_digest_is_one_message():
+    d = big_digest(n_skus=2, n_stores=4)
+    assert len(message_parts(d, limit=4096, attachment="x.xlsx")) == 1

@@ -1,0 +1,69 @@
+"""Drives the real service in tests: signed callbacks in, burst-mode worker and sender, fake WeCom out."""
+from __future__ import annotations
+
+import json
+
+import handlers
+from bot.app import create_app
+from bot.appkeys import DEPS, STORE
+from bot.consumer import PartitionConsumer
+from bot.router import Dispatcher
+from bot.worker import Worker
+from tests import factories as f
+
+
+class Harness:
+    @classmethod
+    async def start(cls, aiohttp_client, redis, config, fake) -> "Harness":
+        h = cls()
+        h.config, h.fake, h.redis = config, fake, redis
+        h.client = await aiohttp_client(create_app(config, role="web", redis=redis))
+        h.app = h.client.server.app
+        h.store, h.deps = h.app[STORE], h.app[DEPS]
+        h.worker = Worker(config, h.store, Dispatcher(handlers.ROUTERS), h.deps)
+        h.deps["worker"] = h.worker
+        w = config.worker
+        opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
+        h.inbox = PartitionConsumer(h.store.inbox, h.worker.handle, name="test-worker", **opts)
+        h.outbox = PartitionConsumer(h.store.outbox, h.deps["sender"].handle, name="test-sender", **opts)
+        return h
+
+    async def post_app(self, plaintext: str, **kw):
+        q, body = f.app_callback(plaintext, **kw)
+        return await self.client.post(f"/wecom/app?{q}", data=body)
+
+    async def say(self, text: str, user: str = "xiaowang", msg_id: int | None = None):
+        resp = await self.post_app(f.text_xml(text, user=user, msg_id=msg_id))
+        assert resp.status == 200, await resp.text()
+        return resp
+
+    async def drain(self) -> int:
+        """Run worker and sender until nothing is left to do."""
+        total = 0
+        for _ in range(50):
+            n = await self.inbox.drain() + await self.outbox.drain()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    def sent_texts(self, to: str | None = None, path: str = "message/send") -> list[str]:
+        out = []
+        for call in self.fake.sent(path, ok=True):
+            body = call.body or {}
+            if to is not None and to not in (body.get("touser"), body.get("chatid")):
+                continue
+            mt = body.get("msgtype")
+            if isinstance(body.get(mt), dict) and "content" in body[mt]:
+                out.append(body[mt]["content"])
+        return out
+
+    async def ask(self, text: str, user: str = "xiaowang") -> list[str]:
+        """Say something and return the texts sent back to that user."""
+        before = len(self.sent_texts(user))
+        await self.say(text, user=user)
+        await self.drain()
+        return self.sent_texts(user)[before:]
+
+    def json(self, text: str):
+        return json.loads(text)

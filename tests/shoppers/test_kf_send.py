@@ -1,0 +1,71 @@
+"""Replies to kf shoppers: WeCom's 5-replies-per-message and 48 h rules, and no retries on 95001/95018."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.shoppers.helpers import kf_callback, start  # noqa: I001 (first: import cycle in store/)
+from bot.message import Message, Reply, Target
+
+
+@pytest.fixture
+async def shop(aiohttp_client, redis, service_config, fake):
+    return await start(aiohttp_client, redis, service_config, fake)
+
+
+async def _dead(h) -> list[dict]:
+    return [{k.decode(): v.decode() for k, v in e[1].items()}
+            for e in await h.store.r.xrange(h.store.keys.dead("outbox"))]
+
+
+@pytest.mark.parametrize("errcode", [95001, 95018])
+async def test_quota_and_window_errors_are_not_retried(shop, fake, errcode):
+    h, rec = shop
+    fake.kf_push("wkS01", "wmX", "在吗")
+    fake.script("kf/send_msg", errcode)
+    await kf_callback(h)
+    for _ in range(3):
+        await h.drain()
+    assert [c.errcode for c in fake.sent("kf/send_msg")] == [errcode]  # one call, no retry
+    dead = await _dead(h)
+    assert len(dead) == 1 and str(errcode) in dead[0]["reason"]
+
+
+async def test_at_most_five_replies_per_customer_message(shop, fake):
+    h, rec = shop
+    rec.replies = 7
+    fake.kf_push("wkS01", "wmChatty", "都有什么")
+    await kf_callback(h)
+    await h.drain()
+    calls = fake.sent("kf/send_msg")
+    assert len(calls) == 5 and all(c.errcode == 0 for c in calls)  # the last two never reach WeCom
+    assert len(await _dead(h)) == 2
+    # A new customer message opens a new allowance.
+    rec.replies = 1
+    fake.kf_push("wkS01", "wmChatty", "还有呢")
+    await kf_callback(h)
+    await h.drain()
+    assert len(fake.sent("kf/send_msg", ok=True)) == 6
+
+
+async def test_nothing_is_sent_48h_after_the_customer_wrote(shop, fake):
+    h, _ = shop
+    conv = "kf:wkS01:wmGone"
+    await h.store.kf.customer_wrote(conv, int(time.time()) - 49 * 3600)
+    origin = Message(id="job:test:1", channel="schedule", conversation="job:test", kind="schedule")
+    await h.worker.emit(origin, [Reply("_raw.txt.j2", text="您的团到货了", to=Target("kf", "wkS01:wmGone"))])
+    await h.drain()
+    assert fake.sent("kf/send_msg") == []
+    assert "95018" in (await _dead(h))[0]["reason"]
+
+
+async def test_a_transport_failure_gives_the_reply_slot_back(shop, fake):
+    h, rec = shop
+    rec.replies = 5
+    fake.kf_push("wkS01", "wmRetry", "你好")
+    fake.script("kf/send_msg", "http500")
+    await kf_callback(h)
+    await h.drain()
+    ok = fake.sent("kf/send_msg", ok=True)
+    assert len(ok) == 5  # the retried reply did not use up a sixth slot

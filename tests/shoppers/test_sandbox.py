@@ -1,0 +1,64 @@
+"""`qunbot chat` end to end against the demo service (fake WeCom mounted at /fake): a shopper talks
+through 微信客服, asks for a human, and a guide's group post shows up as awaiting confirmation."""
+from __future__ import annotations
+
+import io
+import socket
+
+import pytest
+
+import handlers
+import handlers.shoppers as shoppers_mod  # noqa: I001 (first: import cycle in store/)
+from bot.app import create_app
+from bot.message import Reply
+from bot.router import Router
+from bot.sandbox import chat
+from handlers import help
+from tests.conftest import make_config
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _lines(*items: str):
+    for item in items:
+        yield item
+
+
+@pytest.fixture
+async def demo(aiohttp_server, redis, prefix, monkeypatch):
+    echo = Router("tests.sandbox.echo")
+
+    @echo.any_text()
+    async def answer(msg):
+        return Reply("_raw.txt.j2", text=f"您说：{msg.text}") if msg.channel == "kf" else None
+
+    monkeypatch.setattr(handlers, "ROUTERS", [shoppers_mod.router, help.router, echo])
+    monkeypatch.setattr(handlers, "JOBS", [])
+    monkeypatch.setattr(handlers, "setup", shoppers_mod.setup)
+    port = _free_port()
+    cfg = make_config(prefix, f"http://127.0.0.1:{port}/fake", demo=True, server={"host": "127.0.0.1", "port": port},
+                      worker={"partitions": 2, "retry_after_ms": 500, "max_deliveries": 3, "lease_ms": 3000})
+    await aiohttp_server(create_app(cfg, role="all", redis=redis), port=port)
+    return cfg
+
+
+async def test_shopper_and_guide_through_the_console(demo):
+    out = io.StringIO()
+    await chat(demo, who="shopper", user="wmSandbox", url=None, store="S01",
+               lines=_lines("你好", "转人工"), out=out)
+    text = out.getvalue()
+    assert "kf/send_msg → wmSandbox" in text and "您说：你好" in text
+    assert "顾客找人工" in text  # the guide's notice, seen going out through message/send
+
+    out = io.StringIO()
+    await chat(demo, who="guide", user="xiaowang", url=None, store=None,
+               lines=_lines("/群发 今晚草莓特价", ":群发", "/结束"), out=out)
+    text = out.getvalue()
+    assert "群发待确认 (sender xiaowang, groups ['wrGroupA'])" in text
+    assert "[链接] https://work.weixin.qq.com/kf/wkS01?enc_scene=ENCs_S01" in text
+    assert text.count("群发待确认 (sender") == 2  # once as it happened, once listed by :群发
+    assert "已结束 #" in text

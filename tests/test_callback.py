@@ -1,0 +1,141 @@
+"""The ack path under hostile input, and exactly-once handling of retried callbacks."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+from bot.crypto import Crypto, signature
+from tests import factories as f
+
+
+async def inbox_len(service) -> int:
+    return await service.store.inbox.length()
+
+
+async def test_get_verification_answers_bare_plaintext(service):
+    c = Crypto(f.APP_TOKEN, f.APP_KEY, f.CORP_ID)
+    echo = c.encrypt(b"1616140317555161061")
+    q = {"msg_signature": c.sign("1409659589", "263014780", echo), "timestamp": "1409659589", "nonce": "263014780"}
+    # The raw '+' in echostr must survive form decoding (wecom-protocol.md §1.2).
+    resp = await service.client.get("/wecom/app?" + urlencode(q) + "&echostr=" + echo.replace("/", "%2F"))
+    assert resp.status == 200
+    assert await resp.read() == b"1616140317555161061"
+
+
+async def test_get_with_bad_signature_is_403(service):
+    c = Crypto(f.APP_TOKEN, f.APP_KEY, f.CORP_ID)
+    echo = c.encrypt(b"123")
+    resp = await service.client.get("/wecom/app", params={"msg_signature": "0" * 40, "timestamp": "1",
+                                                          "nonce": "2", "echostr": echo})
+    assert resp.status == 403
+
+
+async def test_valid_post_acks_empty_and_stores(service):
+    resp = await service.post_app(f.text_xml("帮助"))
+    assert resp.status == 200 and await resp.text() == ""
+    assert await inbox_len(service) == 1
+
+
+async def test_bad_signature_403_and_nothing_stored(service):
+    q, body = f.app_callback(f.text_xml("hi"), token="wrongToken")
+    resp = await service.client.post(f"/wecom/app?{q}", data=body)
+    assert resp.status == 403
+    assert await inbox_len(service) == 0
+
+
+async def test_stale_timestamp_403(service):
+    resp = await service.post_app(f.text_xml("hi"), timestamp=int(time.time()) - 3600)
+    assert resp.status == 403
+    assert await inbox_len(service) == 0
+
+
+async def test_skew_zero_disables_timestamp_check(aiohttp_client, redis, prefix, fake):
+    from tests.conftest import make_config
+    from tests.harness import Harness
+    h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url,
+                                                                wecom={"max_skew_seconds": 0}), fake)
+    resp = await h.post_app(f.text_xml("hi"), timestamp=1409659813)
+    assert resp.status == 200
+
+
+async def test_malformed_outer_xml_400(service):
+    ts, nonce = str(int(time.time())), "1"
+    for body in (b"<xml><Encrypt>", b"not xml at all", b"<xml><Other>x</Other></xml>",
+                 b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'):
+        q = urlencode({"msg_signature": signature(f.APP_TOKEN, ts, nonce, "x"), "timestamp": ts, "nonce": nonce})
+        resp = await service.client.post(f"/wecom/app?{q}", data=body)
+        assert resp.status == 400, body
+    assert await inbox_len(service) == 0
+
+
+async def test_signed_but_undecryptable_400(service):
+    ts, nonce, enc = str(int(time.time())), "7", "QUJDREVGRw=="  # valid base64, not a ciphertext
+    q = urlencode({"msg_signature": signature(f.APP_TOKEN, ts, nonce, enc), "timestamp": ts, "nonce": nonce})
+    resp = await service.client.post(f"/wecom/app?{q}", data=f"<xml><Encrypt>{enc}</Encrypt></xml>")
+    assert resp.status == 400
+
+
+async def test_signed_malformed_inner_xml_400(service):
+    resp = await service.post_app("<xml><MsgType>text</MsgType><Content>unclosed")
+    assert resp.status == 400
+
+
+async def test_missing_query_400(service):
+    resp = await service.client.post("/wecom/app", data=b"<xml/>")
+    assert resp.status == 400
+
+
+async def test_oversized_body_413(service):
+    q, _ = f.app_callback(f.text_xml("x"))
+    resp = await service.client.post(f"/wecom/app?{q}", data=b"<xml>" + b"a" * (70 * 1024) + b"</xml>")
+    assert resp.status == 413
+    assert await inbox_len(service) == 0
+
+
+async def test_unknown_message_and_event_types_200_ignored(service):
+    loc = f.text_xml("x").replace("<MsgType><![CDATA[text]]></MsgType>", "<MsgType><![CDATA[location]]></MsgType>")
+    assert (await service.post_app(loc)).status == 200
+    assert (await service.post_app(f.event_xml("some_future_event"))).status == 200
+    assert await inbox_len(service) == 0
+
+
+async def test_same_callback_three_times_one_handler_run_one_reply(service):
+    plain = f.text_xml("帮助", user="xiaowang", msg_id=987654321)
+    for _ in range(3):
+        q, body = f.app_callback(plain)  # fresh nonce and ciphertext each time, like a real retry may be
+        assert (await service.client.post(f"/wecom/app?{q}", data=body)).status == 200
+    assert await inbox_len(service) == 1
+    await service.drain()
+    replies = service.sent_texts("xiaowang")
+    assert len(replies) == 1 and "帮助" in replies[0]
+
+
+async def test_events_dedupe_on_plaintext_hash(service):
+    ev = f.event_xml("change_external_chat", {"ChatId": "wrA", "ChangeType": "update",
+                                              "UpdateDetail": "add_member"}, create_time=1700000000)
+    ev2 = ev.replace("wrA", "wrB")  # same sender (sys) and second, different event
+    for plain in (ev, ev, ev2):
+        assert (await service.post_app(plain)).status == 200
+    assert await inbox_len(service) == 2
+
+
+async def test_aibot_json_callback(service):
+    payload = {"msgid": "M1", "aibotid": "B", "chatid": "C1", "chattype": "group", "from": {"userid": "xiaowang"},
+               "response_url": service.fake.base_url + "/cgi-bin/aibot/response?response_code=RC1",
+               "msgtype": "text", "text": {"content": "@小助手 帮助"}}
+    q, body = f.aibot_callback(payload)
+    resp = await service.client.post(f"/wecom/aibot?{q}", data=body)
+    assert resp.status == 200 and await resp.text() == ""
+    await service.drain()
+    calls = service.fake.sent("aibot/response", ok=True)
+    assert len(calls) == 1 and "帮助" in calls[0].body["markdown"]["content"]
+
+
+async def test_aibot_malformed_json_400(service):
+    resp = await service.client.post("/wecom/aibot?msg_signature=a&timestamp=1&nonce=2", data=b"{not json")
+    assert resp.status == 400
+
+
+async def test_healthz(service):
+    resp = await service.client.get("/healthz")
+    assert resp.status == 200 and (await resp.json())["redis"] is True

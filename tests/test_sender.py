@@ -1,0 +1,126 @@
+"""Outbound delivery through the fake WeCom API: tokens, errcodes, budgets, splitting."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.message import Attachment, Message, Reply, Target
+from bot.split import split_text
+
+
+def _msg(i: int = 1) -> Message:
+    return Message(id=f"app:{i}", channel="app", conversation="xiaowang", sender="xiaowang", text="x")
+
+
+async def send(service, *replies: Reply, msg_id: int = 1) -> None:
+    await service.worker.emit(_msg(msg_id), list(replies))
+    await service.outbox.drain()
+
+
+async def test_token_is_fetched_once_and_shared(service):
+    for i in range(3):
+        await send(service, Reply("errors/oops.txt.j2"), msg_id=i)
+    assert len(service.fake.sent("gettoken")) == 1
+    assert len(service.fake.sent("message/send", ok=True)) == 3
+
+
+async def test_42001_refreshes_token_and_retries_once(service):
+    await send(service, Reply("errors/oops.txt.j2"), msg_id=1)
+    service.fake.expire_tokens()
+    await send(service, Reply("errors/oops.txt.j2"), msg_id=2)
+    sends = service.fake.sent("message/send")
+    assert [c.errcode for c in sends] == [0, 42001, 0]
+    assert len(service.fake.sent("gettoken")) == 2
+
+
+async def test_45009_waits_and_delivers(service):
+    service.fake.script("message/send", 45009, 45009)
+    await send(service, Reply("errors/oops.txt.j2"))
+    sends = service.fake.sent("message/send")
+    assert [c.errcode for c in sends] == [45009, 45009, 0]
+    assert await service.store.outbox.pending_count() == 0
+
+
+async def test_minus_one_and_http500_retry_with_backoff(service):
+    service.fake.script("message/send", -1, "http500")
+    await send(service, Reply("errors/oops.txt.j2"))
+    assert [c.errcode for c in service.fake.sent("message/send")] == [-1, "http500", 0]
+
+
+async def test_config_error_reported_once_with_fix_and_dead_lettered(service, caplog):
+    service.fake.script("message/send", 60020, 60020)
+    with caplog.at_level(logging.ERROR):
+        await send(service, Reply("errors/oops.txt.j2"), msg_id=1)
+        await send(service, Reply("errors/oops.txt.j2"), msg_id=2)
+    reports = [r for r in caplog.records if "60020" in r.getMessage() and "trusted IP" in r.getMessage()]
+    assert len(reports) == 1
+    assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 2
+    assert len(service.fake.sent("message/send")) == 2  # no retry hammering
+
+
+async def test_long_text_split_on_lines_under_2048_bytes(service):
+    lines = [f"第{i}行：" + "草莓" * 30 for i in range(60)]  # ~11 KB of CJK text
+    await send(service, Reply("_raw.txt.j2", text="\n".join(lines)))
+    parts = service.sent_texts("xiaowang")
+    assert len(parts) > 1
+    assert all(len(p.encode()) <= 2048 for p in parts)
+    assert "\n".join(parts) == "\n".join(lines)
+
+
+async def test_split_resumes_after_partial_failure(service):
+    reply = Reply("_raw.txt.j2", text="\n".join("甲" * 600 for _ in range(3)))  # 3 parts of 1800 bytes
+    service.fake.script("message/send", 0, 81013)  # second part undeliverable
+    await send(service, reply)
+    assert len(service.fake.sent("message/send")) == 2
+
+
+async def test_webhook_budget_and_markdown_limit(service):
+    body = "\n".join(f"- 行{i} " + "数据" * 40 for i in range(40))
+    reply = Reply("_raw.md.j2", text=body, to=Target("webhook", "KEY1"))
+    await send(service, reply)
+    calls = service.fake.sent("webhook/send", ok=True)
+    assert len(calls) >= 2
+    assert all(len(c.body["markdown"]["content"].encode()) <= 4096 for c in calls)
+
+
+async def test_file_attachment_uploaded_then_sent(service):
+    reply = Reply("_raw.txt.j2", text="附件如下", attachment=Attachment("自提清单.xlsx", b"PK\x03\x04" + b"0" * 100))
+    await send(service, reply)
+    assert service.fake.sent("media/upload", ok=True)[0].body["media"]["filename"] == "自提清单.xlsx"
+    files = [c for c in service.fake.sent("message/send", ok=True) if c.body["msgtype"] == "file"]
+    assert len(files) == 1
+
+
+async def test_kf_95001_is_not_retried(service):
+    service.fake.script("kf/send_msg", 95001)
+    await send(service, Reply("_raw.txt.j2", text="hi", to=Target("kf", "wkS01:wmShopper")))
+    assert len(service.fake.sent("kf/send_msg")) == 1
+    assert await service.store.outbox.pending_count() == 0
+
+
+async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix, fake):
+    from tests.conftest import make_config
+    from tests.harness import Harness
+    h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url, sender={
+        "app_per_member_per_minute": 2, "backoff_seconds": 0.01}), fake)
+    # Shrink the window so the test waits 0.3 s instead of a minute.
+    take = h.store.budget.take
+    h.store.budget.take = lambda scope, who, limit, window_ms=60_000: take(scope, who, limit, 300)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for i in range(3):
+        await h.worker.emit(_msg(i), [Reply("errors/oops.txt.j2")])
+    await h.outbox.drain()
+    assert len(fake.sent("message/send", ok=True)) == 3
+    assert loop.time() - t0 >= 0.25
+
+
+def test_split_never_cuts_a_character():
+    text = "草" * 1000  # one line of 3000 bytes
+    parts = split_text(text, 2048)
+    assert "".join(parts) == text
+    assert all(len(p.encode()) <= 2048 for p in parts)
+
+
+def test_split_keeps_short_text_whole():
+    assert split_text("你好\n世界", 2048) == ["你好\n世界"]
