@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import secrets
@@ -104,14 +103,6 @@ def serve_service(config_path: str) -> None:
         shoppers.add_welcome_extra(welcome_extra(deps["store"], config))
 
     handlers.setup = setup
-    if os.environ.get("QB_BENCH_PARTS_FIX", "1") == "1":
-        # Core bug found by this benchmark: the sender's parts-sent marker is keyed by the outbox entry
-        # id alone, and two partitions hand out the same id in the same millisecond, so one of them
-        # is skipped as already sent (1-5% of replies lost at this rate). Until the key includes the
-        # partition, give each delivery its own marker (only resuming a half-sent split text is lost).
-        # QB_BENCH_PARTS_FIX=0 runs the code as it is.
-        from store.keys import Keys
-        Keys.parts_sent = lambda self, entry_id: f"{self.p}:out:parts:{entry_id}:{uuid.uuid4().hex}"
     run = lambda: web.run_app(create_app(config, role="all"), host="127.0.0.1",  # noqa: E731
                               port=config.server.port, print=None, access_log=None)
     if os.environ.get("QB_BENCH_PROFILE"):  # where the service process spends its time

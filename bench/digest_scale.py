@@ -33,7 +33,7 @@ from handlers.digest import sheet  # noqa: E402
 from handlers.digest.build import StoreFacts, build_digest  # noqa: E402
 from handlers.digest.day import cutoff_ts, parse_cutoff, shift  # noqa: E402
 from handlers.digest.load import catalog_facts  # noqa: E402
-from handlers.digest.model import DayInputs, DayTotals, ProductInfo, Signal, Tuan  # noqa: E402
+from handlers.digest.model import DayInputs, DayTotals, Signal, Tuan  # noqa: E402
 from handlers.digest.parts import message_parts  # noqa: E402
 from handlers.qa.catalog import Product  # noqa: E402
 

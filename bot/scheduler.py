@@ -6,7 +6,6 @@ Jobs with catch_up=True that were due while no replica was running are enqueued 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo

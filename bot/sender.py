@@ -43,7 +43,7 @@ class Sender:
             await self.store.outbox.dead_letter(entry, f"unknown channel {out['channel']}")
             return
         parts = split_text(out["content"], limit_for(out["channel"], out["msgtype"])) if out.get("content") else []
-        done_key = self.store.keys.parts_sent(entry.id)
+        done_key = self.store.keys.parts_sent(entry.part, entry.id)
         done = int(await self.store.r.get(done_key) or 0)
         try:
             for i, part in enumerate(parts):

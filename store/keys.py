@@ -102,9 +102,10 @@ class Keys:
     def lock(self, name: str) -> str:
         return f"{self.p}:lock:{name}"
 
-    def parts_sent(self, outbox_id: str) -> str:
-        """How many parts of a split outbox entry were delivered, so a retry resumes after them."""
-        return f"{self.p}:out:parts:{outbox_id}"
+    def parts_sent(self, part: int, entry_id: str) -> str:
+        """How many parts of a split outbox entry were delivered, so a retry resumes after them.
+        Keyed by partition too: two partitions' streams hand out the same ids in one millisecond."""
+        return f"{self.p}:out:parts:{part}:{entry_id}"
 
     # -- catalog (one entity: every catalog key shares the {catalog} hash tag) -------------------
     def catalog_items(self) -> str:

@@ -124,3 +124,16 @@ def test_split_never_cuts_a_character():
 
 def test_split_keeps_short_text_whole():
     assert split_text("你好\n世界", 2048) == ["你好\n世界"]
+
+
+async def test_same_entry_id_in_two_partitions_is_delivered_twice(service):
+    """Two partitions' streams hand out the same ids within one millisecond; neither entry may be
+    taken for the other when the sender records which parts it has delivered."""
+    import json
+    outbox = service.store.outbox
+    for part, user in ((0, "xiaowang"), (1, "xiaoli")):
+        out = {"channel": "app", "to": user, "msgtype": "text", "content": f"给{user}", "origin": "m"}
+        await service.redis.xadd(outbox.key(part), {"k": f"app:{user}", "d": json.dumps(out)}, id="1-1")
+    await service.outbox.drain()
+    assert service.sent_texts("xiaowang") == ["给xiaowang"]
+    assert service.sent_texts("xiaoli") == ["给xiaoli"]

@@ -7,7 +7,6 @@ import handlers
 from bot.consumer import PartitionConsumer
 from bot.message import Message, Reply
 from bot.router import Dispatcher, Router
-from tests import factories as f
 
 
 async def test_worker_killed_before_ack_loses_nothing_and_applies_once(service):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import uuid
 
 from bot.router import Dispatcher
 from handlers.coupons.chat import router as coupons_router
@@ -180,11 +179,6 @@ async def test_stop_rules(shop):
 async def test_thousand_claims_through_the_pipeline_match_the_listing(shop):
     """1,000 kf messages from 400 shoppers at a campaign of 100, handled by concurrent partition loops."""
     cid = await make_live(shop, "抢购券 满50减10 100张 每人1张 有效3天")
-    # Workaround for a core bug this test found: the sender's parts-sent marker is keyed by the stream
-    # entry id alone, and two outbox partitions can hand out the same id in the same millisecond, so
-    # the second entry was taken as already sent (2-30 of 1,000 replies lost). Remove once the key
-    # includes the partition (reported to the lead).
-    shop.store.keys.parts_sent = lambda eid: f"{shop.store.keys.p}:test-parts:{uuid.uuid4().hex}"
     shop.fake.KF_REPLIES = 1000  # pushes all come before replies here; kf's 5-reply cap is not under test
     rng = random.Random(7)
     shoppers = [f"wm{i:03d}" for i in range(400)]

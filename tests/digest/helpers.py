@@ -30,14 +30,5 @@ async def start(aiohttp_client, redis, fake, cfg) -> Harness:
 
 
 def use_digest(service) -> None:
-    """Route through this feature only, until handlers/__init__.py lists it; and work around the
-    outbox "parts sent" marker being keyed by stream entry id alone (two partitions can hand out
-    the same id in one millisecond, so a burst of single-part messages loses some; reported)."""
+    """Route through this feature only, until handlers/__init__.py lists it."""
     service.worker.dispatcher = Dispatcher([help.router, chat.router])
-    sender, store = service.deps["sender"], service.store
-
-    async def handle(entry):
-        if entry.deliveries == 1:
-            await store.r.delete(store.keys.parts_sent(entry.id))
-        await sender.handle(entry)
-    service.outbox.handle = handle

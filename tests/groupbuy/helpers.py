@@ -18,22 +18,6 @@ _ids = itertools.count(1)
 def use_groupbuy(service) -> None:
     """Route through this feature only, until handlers/__init__.py lists it."""
     service.worker.dispatcher = Dispatcher([help.router, chat.router])
-    _part_safe_sender(service)
-
-
-def _part_safe_sender(service) -> None:
-    """Workaround for a core sender bug (reported to the lead): the "parts already sent" marker is
-    keyed by the stream entry id alone, and two outbox partitions hand out the same id within one
-    millisecond, so a burst of notices (a 团's close result) loses some. A first delivery cannot
-    have sent anything yet, so its marker is dropped before handling. Remove once
-    bot/sender.py keys the marker by partition and id."""
-    sender, store = service.deps["sender"], service.store
-
-    async def handle(entry):
-        if entry.deliveries == 1:
-            await store.r.delete(store.keys.parts_sent(entry.id))
-        await sender.handle(entry)
-    service.outbox.handle = handle
 
 
 async def load_catalog(service) -> None:
