@@ -1,26 +1,42 @@
 """The feature list. Routers are tried in this order; the catch-all comes last.
 
+- shoppers first: its gate sees every kf message (handed-off conversations stay with the guide,
+  a shopper of unknown store is asked once), and it takes the kf / group / contact events;
+- help; then the features with commands and specific shopper phrases (coupons, 接龙, digest);
+  each returns SKIP for what is not its own, so a shared word (确认) reaches the right one;
+- qa answers whatever is left as a product or store question; help.fallback has the last word
+  for staff.
+
 `setup(deps)` runs once per process after Redis and the WeCom client exist; features use it to
-add what their handlers need (e.g. the Q&A index) to the injected dependencies.
+add what their handlers need to the injected dependencies. The shopper channel goes first: the
+others plug into it (scene resolvers, welcome lines).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from bot.scheduler import Job
-from handlers import help
+from handlers import coupons, digest, groupbuy, help, shoppers
 
 ROUTERS = [
+    shoppers.router,
     help.router,
+    coupons.router,
+    groupbuy.router,
+    digest.router,
+    help.fallback,
 ]
 
 # Scheduled jobs and their default timing; `[schedule] <name> = "<cron>"` in config overrides one.
-JOBS: list[Job] = []
+JOBS: list[Job] = [*shoppers.JOBS, *coupons.JOBS, *groupbuy.JOBS, *digest.JOBS]
 
 
 async def setup(deps: dict[str, Any]) -> None:
-    pass
+    await shoppers.setup(deps)
+    for feature in (coupons, groupbuy, digest):
+        await feature.setup(deps)
 
 
 async def teardown(deps: dict[str, Any]) -> None:
-    pass
+    for feature in (digest, shoppers):
+        await feature.teardown(deps)

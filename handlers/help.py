@@ -1,10 +1,12 @@
-"""帮助: what the sender may do, built from handler docstrings."""
+"""帮助: what the sender may do, built from handler docstrings; and the last word for staff."""
 from __future__ import annotations
 
-from bot.message import Reply
-from bot.router import Dispatcher, Router
+from bot.message import Message, Reply
+from bot.router import PREFIXES, Dispatcher, Router
 
 router = Router(__name__)
+# Tried after every feature, Q&A included: staff who typed something nothing took get a pointer.
+fallback = Router(f"{__name__}.fallback")
 
 ROLE_NAMES = {"shopper": "顾客", "guide": "导购", "buyer": "采购", "admin": "管理员"}
 
@@ -13,3 +15,16 @@ ROLE_NAMES = {"shopper": "顾客", "guide": "导购", "buyer": "采购", "admin"
 async def help_(role: str, dispatcher: Dispatcher) -> Reply:
     """帮助 — 查看可用的指令"""
     return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), lines=dispatcher.help_lines(role))
+
+
+@fallback.any_text()
+async def not_understood(msg: Message, role: str) -> Reply | None:
+    # Shoppers' chatter gets no answer (the Q&A handler before this decides what to say to them);
+    # in a group only an @bot line (the 智能机器人 channel) is addressed to us.
+    text = (msg.text or "").strip()
+    addressed = msg.chat_type == "single" or msg.channel == "aibot"
+    if role == "shopper" or msg.kind != "text" or not text or not addressed:
+        return None
+    if text.startswith(PREFIXES):
+        return Reply("errors/unknown_command.txt.j2", command=text.split()[0][:16])
+    return Reply("errors/not_understood.txt.j2", role=role)

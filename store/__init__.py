@@ -42,5 +42,14 @@ class Store:
         """True the first time `key` is claimed within ttl seconds, across every replica."""
         return bool(await self.r.set(key, "1", nx=True, ex=ttl))
 
+    async def expect_confirm(self, userid: str, feature: str, ttl: int) -> None:
+        """`feature` just showed `userid` a draft: a bare 确认 from them is that feature's."""
+        await self.r.set(self.keys.awaiting_confirm(userid), feature, ex=ttl)
+
+    async def confirm_is_for(self, userid: str, feature: str) -> bool:
+        """False when another feature showed this user a draft more recently than `feature` did."""
+        owner = await self.r.get(self.keys.awaiting_confirm(userid))
+        return owner is None or owner.decode() == feature
+
     async def ping(self) -> bool:
         return bool(await self.r.ping())

@@ -102,6 +102,10 @@ class Keys:
     def lock(self, name: str) -> str:
         return f"{self.p}:lock:{name}"
 
+    def awaiting_confirm(self, userid: str) -> str:
+        """Which feature last showed this user a draft to answer with 确认 (a bare 确认 is its)."""
+        return f"{self.p}:confirm:{userid}"
+
     def parts_sent(self, part: int, entry_id: str) -> str:
         """How many parts of a split outbox entry were delivered, so a retry resumes after them.
         Keyed by partition too: two partitions' streams hand out the same ids in one millisecond."""

@@ -1,1 +1,18 @@
-"""Coupons (issue 5): campaign rules parsed from a guide's /发券 command, and coupon codes."""
+"""Coupons (issue 5): guides create campaigns in chat, shoppers claim one code each, the till
+redeems it once. Rules are parsed in `rules`, codes made and checked in `codes`, the ledger is
+store/coupons.py (one Lua step per claim or redemption)."""
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.coupons.chat import JOBS, router, welcome_extra
+
+__all__ = ["router", "JOBS", "setup"]
+
+
+async def setup(deps: dict[str, Any]) -> None:
+    """Call after the shopper channel's setup: new contacts' welcome then carries the store's
+    welcome coupon."""
+    shoppers = deps.get("shoppers")
+    if shoppers is not None:
+        shoppers.add_welcome_extra(welcome_extra(deps["store"], deps["config"]))

@@ -86,6 +86,7 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
     cid = await service.create_campaign(store, parsed, owner=owner, by=msg.sender, now=now, welcome=welcome)
     cid = (await store.coupons.remember(msg.id, f"create:{cid}")).removeprefix("create:")
     await store.coupons.set_draft(msg.sender, cid)
+    await store.expect_confirm(msg.sender, "coupons", CONFIRM_WINDOW)
     meta = await store.coupons.campaign(cid)
     return Reply("coupons/draft.txt.j2", c=service.view(meta or {}, config, now), minutes=CONFIRM_WINDOW // 60)
 
@@ -98,8 +99,9 @@ async def confirm(msg: Message, args: str, store: Store, config: Config, now: fl
         cid = memo.removeprefix("confirm:")
     else:
         cid = await store.coupons.draft(msg.sender)
-        if cid is None or (args.strip() and args.strip().upper() != cid):
-            return SKIP  # nothing of ours pending: another feature's 确认
+        named = args.strip().upper()
+        if cid is None or (named and named != cid) or (not named and not await store.confirm_is_for(msg.sender, "coupons")):
+            return SKIP  # nothing of ours pending, or another feature's draft is newer: its 确认
         await store.coupons.remember(msg.id, f"confirm:{cid}")
     status = await store.coupons.confirm(cid, by=msg.sender, now=now)
     await store.coupons.clear_draft(msg.sender)

@@ -1,6 +1,9 @@
 """Group-buy (接龙) feature: a guide opens a 团 with /开团, shoppers join, change and cancel in free text.
 
 Parsing is pure and lives in `opening` (the /开团 command), `intents` (shopper lines), `numerals`
-(targeted Chinese quantities), `when` (cutoff times) and `text` (normalisation). The ledger and the
-router build on their typed results.
+(targeted Chinese quantities), `when` (cutoff times) and `text` (normalisation). The ledger
+(store/groupbuy.py) and the routes (`chat`) build on their typed results.
 """
+from handlers.groupbuy.chat import JOBS, router, setup
+
+__all__ = ["router", "JOBS", "setup"]

@@ -49,8 +49,11 @@ async def open_group(args, msg, store, config, now):
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))
-async def confirm(msg, store, config, api, worker, now):
+async def confirm(command, msg, store, config, api, worker, now):
     """确认 — 确认开团（发 /开团 之后）"""
+    if (command != "确认开团" and not await store.confirm_is_for(msg.sender, "groupbuy")
+            and await store.groupbuys.confirmed(msg.id) is None):
+        return SKIP  # another feature's draft is newer: the bare 确认 is its
     replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
     return SKIP if replies is None else replies
 

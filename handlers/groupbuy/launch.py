@@ -10,7 +10,7 @@ from bot.config import Config
 from bot.message import Message, Reply
 from handlers.groupbuy import context, views
 from handlers.groupbuy.opening import OpenError, OpenSpec, parse_open
-from store.groupbuy import GroupBuy
+from store.groupbuy import DRAFT_TTL, GroupBuy
 
 if TYPE_CHECKING:
     from store import Store
@@ -59,6 +59,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
     product = await context.resolve_product(store, spec.title, store_id)
     draft = draft_fields(spec, product, store_id=store_id, guide=msg.sender, draft_id=msg.id)
     await store.groupbuys.save_draft(msg.sender, draft)
+    await store.expect_confirm(msg.sender, "groupbuy", DRAFT_TTL)
     return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes),
                  weekday=weekday(draft["cutoff"], config.bot.timezone))
 

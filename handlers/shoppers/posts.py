@@ -149,18 +149,19 @@ class GroupPosts:
             await self.store.groups.save_plan(store_id, origin, plan)
         made = [t for t in plan["tasks"] if t.get("msgid")]
         name = self._store_name(store_id)
+        link = ((plan.get("link") or {}).get("link") or {}).get("url", "")  # for a guide who pastes instead
         # Each owner confirms their own task; a requester who owns none hears about all of them.
         for task in made:
             await self._notify(origin, f"pending:{task['owner']}", Reply(
                 "shoppers/post_pending.txt.j2", to=Target("app", task["owner"]), store_name=name,
                 groups=len(task["chats"]) - len(task["fail"]), failed=len(task["fail"]),
-                skipped=plan.get("skipped", 0), text=text))
+                skipped=plan.get("skipped", 0), text=text, link=link))
         requester = plan.get("requester")
         if made and requester and requester not in {t["owner"] for t in made}:
             await self._notify(origin, "pending", Reply(
                 "shoppers/post_pending.txt.j2", to=Target("app", requester), store_name=name,
                 groups=sum(len(t["chats"]) - len(t["fail"]) for t in made), failed=failed,
-                skipped=plan.get("skipped", 0), text=text))
+                skipped=plan.get("skipped", 0), text=text, link=link))
 
     async def _release(self, plan: dict, chats: list[str]) -> None:
         """A group WeCom would not take gives its day back, so a later post may use it."""

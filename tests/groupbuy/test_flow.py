@@ -13,6 +13,7 @@ from tests.groupbuy.helpers import OPEN, kf_sent, load_catalog, open_group, shop
 @pytest.fixture
 async def gb(service):
     use_groupbuy(service)
+    service.fake.add_group("wrGroupA", "xiaowang", [])  # the store's customer group, owned by its guide
     await load_catalog(service)
     return service
 
@@ -48,6 +49,8 @@ async def test_redelivered_confirm_opens_one_group(gb):
 
 
 async def test_shopper_join_change_query_cancel(gb):
+    gb.fake.kf_customers["wmA"] = {"external_userid": "wmA", "nickname": "李阿姨", "avatar": "", "gender": 0,
+                                   "unionid": ""}
     gid = await open_group(gb)
     assert await shop(gb, "wmA", "+2 3栋502") == ["✅ 已记录：丹东99草莓 2盒（第1号）｜当前共2/200盒"]
     assert await shop(gb, "wmB", "我要两盒") == ["✅ 已记录：丹东99草莓 2盒（第2号）｜当前共4/200盒"]
@@ -59,7 +62,8 @@ async def test_shopper_join_change_query_cancel(gb):
     assert "不是您报的" in (await shop(gb, "wmB", "第1个删掉"))[0]
     assert (await shop(gb, "wmB", "取消"))[0] == "✅ 已取消 丹东99草莓 第2号｜当前共3/200盒"
     roster = await gb.ask(f"/团 {gid}")
-    assert "1. 王姐" not in roster[0] and "1. 顾客" in roster[0] and "3栋502 3盒" in roster[0]
+    # The list shows the shopper's WeChat nickname (kf/customer/batchget), never a name someone else typed.
+    assert "1. 王姐" not in roster[0] and "1. 李阿姨 3栋502 3盒" in roster[0]
     assert "合计：1人 共3/200盒，110.7元" in roster[0]
 
 

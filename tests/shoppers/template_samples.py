@@ -24,8 +24,9 @@ SAMPLES = {
     "shoppers/link_title.txt.j2": [{"store_name": "梅溪湖店"}],
     "shoppers/link_desc.txt.j2": [{"store_name": "梅溪湖店"}],
     "shoppers/post_pending.txt.j2": [
-        {"store_name": "梅溪湖店", "groups": 3, "failed": 0, "skipped": 0, "text": "今晚草莓特价 29.9 一盒"},
-        {"store_name": "梅溪湖店", "groups": 1, "failed": 1, "skipped": 2, "text": "今晚草莓特价"}],
+        {"store_name": "梅溪湖店", "groups": 3, "failed": 0, "skipped": 0, "text": "今晚草莓特价 29.9 一盒",
+         "link": "https://work.weixin.qq.com/kf/kfc123"},
+        {"store_name": "梅溪湖店", "groups": 1, "failed": 1, "skipped": 2, "text": "今晚草莓特价", "link": ""}],
     "shoppers/post_refused.txt.j2": [
         {"reason": "used_today", "everything": True, "store_name": "梅溪湖店", "skipped": 2,
          "earlier_at": 1732363200, "earlier_head": "今晚草莓特价", "text": "明早鸡蛋到货"},
