@@ -226,13 +226,57 @@ class Scenario:
                 out[(g.store, g.key)] = out.get((g.store, g.key), 0) + g.qty
         return out
 
+    def askers_by(self, day: str, kind: str, stores=None) -> dict[str, int]:
+        """item -> shoppers summed over stores (one per store and day): what the trend compares."""
+        out: dict[str, int] = {}
+        for (store, item), v in self.asks_of(day, kind).items():
+            if stores is None or store in stores:
+                out[item] = out.get(item, 0) + len(v["shoppers"])
+        return out
+
     def expected(self, day: str, stores=None) -> dict:
         keep = (lambda s: True) if stores is None else (lambda s: s in stores)
         gs = [g for g in self.of_day(day) if keep(g.store)]
         formed = [g for g in gs if g.formed]
         unmet = {k: v for k, v in self.asks_of(day, "unmet").items() if keep(k[0])}
         wish = {k: v for k, v in self.asks_of(day, "wish").items() if keep(k[0])}
-        hist = {d: self.qty_by(d, stores) for d in (day_shift(day, -i) for i in range(1, 8))}
+        past = [day_shift(day, -i) for i in range(1, 8)]
+        hist = {d: self.qty_by(d, stores) for d in past}
+
+        def trend(kind: str, item: str) -> dict:
+            n = [self.askers_by(d, kind, stores).get(item, 0) for d in past]
+            return {"askers_yesterday": n[0], "askers_last_week": n[6], "askers_avg_7d": round(sum(n) / 7, 1)}
+
+        def examples(sigs: dict, item: str) -> list[str]:
+            # the stores in id order, each with its first distinct examples; two in all
+            out: list[str] = []
+            for (store, it) in sorted(sigs):
+                if it == item:
+                    for e in sigs[(store, it)]["examples"]:
+                        if e not in out:
+                            out.append(e)
+            return out[:2]
+
+        def credit(sigs: dict, item: str) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for (store, it), v in sigs.items():
+                if it == item:
+                    for guide, n in v["guides"].items():
+                        out[guide] = out.get(guide, 0) + n
+            return out
+
+        def by_guide(gs: list[G]) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for g in gs:
+                out[g.guide] = out.get(g.guide, 0) + g.qty
+            return out
+
+        def tuan_row(g: G) -> dict:
+            active = g.active()
+            return {"store": g.store, "guide": g.guide, "sku": g.sku, "qty": g.qty, "min_to_form": g.min_to_form,
+                    "shortfall": max(0, g.min_to_form - g.qty), "entries": len(active), "customers": len(active),
+                    "waiting": g.waiting, "amount_fen": g.qty * g.price_fen,
+                    "result": "formed" if g.formed else "failed"}
         keys = {g.key for g in formed} | {sku for _, sku in unmet}
         skus = {}
         for key in keys:
@@ -251,7 +295,9 @@ class Scenario:
                                "customers": len({o for g in formed if g.key == key and g.store == store
                                                  for o in g.active()}),
                                "waiting": sum(g.waiting for g in formed if g.key == key and g.store == store),
-                               "qty_yesterday": hq[0], "qty_last_week": hq[6], "avg_7d": round(sum(hq) / 7, 1)}
+                               "qty_yesterday": hq[0], "qty_last_week": hq[6], "avg_7d": round(sum(hq) / 7, 1),
+                               "tuans": sorted(g.gid for g in formed if g.key == key and g.store == store),
+                               "guides": by_guide([g for g in formed if g.key == key and g.store == store])}
             gap = sum(r["gap"] for r in rows.values())
             case = CASES.get(sku, 1)
             total = sum(r["qty"] for r in rows.values())
@@ -260,6 +306,8 @@ class Scenario:
             skus[key] = {"qty": total, "gap": gap, "case": case, "suggested": math.ceil(gap / case) * case,
                          "stock": sum(stocks) if stocks else None,
                          "entries": sum(r["entries"] for r in rows.values()),
+                         "waiting": sum(r["waiting"] for r in rows.values()),
+                         "guides": by_guide([g for g in formed if g.key == key]),
                          "customers": len({o for g in formed if g.key == key for o in g.active()}),
                          "unmet_askers": len({w for (s, k), v in unmet.items() if k == sku for w in v["shoppers"]}),
                          "qty_yesterday": hq[0], "qty_last_week": hq[6], "avg_7d": round(sum(hq) / 7, 1),
@@ -292,9 +340,20 @@ class Scenario:
                     r = guides.setdefault(guide, {"tuan_formed": 0, "tuan_failed": 0, "qty": 0, "amount_fen": 0,
                                                   "customers": set(), "unmet_askers": 0, "wish_askers": 0})
                     r[kind] += n
+        stores_of: dict[str, list[str]] = {}
+        for guide, store in {(g.guide, g.store) for g in gs} | {(guide, s) for sigs in (unmet, wish)
+                                                                for (s, _), v in sigs.items() for guide in v["guides"]}:
+            stores_of.setdefault(guide, []).append(store)
+        stores_of = {k: sorted(v) for k, v in stores_of.items()}
         active = {g.store for g in gs} | {s for s, _ in unmet} | {s for s, _ in wish}
+        in_scope = [s for s in STORES if keep(s)]
         return {
             "header": {"stores": len(active), "groups": sum(STORES[s][2] for s in active),
+                       "stores_in_scope": len(in_scope),
+                       "tuan_cancelled": sum(1 for g in self.groups if g.day == day and g.fate == "cancel"
+                                             and keep(g.store)),
+                       "open": sum(1 for g in self.groups if g.fate == "open" and keep(g.store)),
+                       "exceptions": 0,
                        "tuan_formed": len(formed), "tuan_failed": len(gs) - len(formed),
                        "orders": sum(len(g.active()) for g in formed),
                        "customers": len({o for g in formed for o in g.active()}),
@@ -302,9 +361,14 @@ class Scenario:
                        "unmet_askers": len({w for v in unmet.values() for w in v["shoppers"]}),
                        "wish_askers": len({w for v in wish.values() for w in v["shoppers"]})},
             "skus": skus,
-            "unmet": {k: {"askers": len(v["who"]), "stores": v["stores"]} for k, v in unmet_out.items()},
-            "wishes": {k: {"askers": len(v["who"]), "stores": v["stores"]} for k, v in wish_out.items()},
-            "failed": {g.gid: {"qty": g.qty, "min_to_form": g.min_to_form, "shortfall": g.min_to_form - g.qty}
-                       for g in gs if not g.formed},
-            "guides": {k: {**v, "customers": len(v["customers"])} for k, v in guides.items()},
+            "unmet": {k: {"askers": len(v["who"]), "stores": v["stores"], "stock": skus[k]["stock"],
+                          "suggested": skus[k]["suggested"], "examples": examples(unmet, k),
+                          "guides": credit(unmet, k), **trend("unmet", k),
+                          "store_stock": {s: stock_of(s, k) for s in v["stores"]}}
+                      for k, v in unmet_out.items()},
+            "wishes": {k: {"askers": len(v["who"]), "stores": v["stores"], "examples": examples(wish, k),
+                           "guides": credit(wish, k), **trend("wish", k)} for k, v in wish_out.items()},
+            "failed": {g.gid: tuan_row(g) for g in gs if not g.formed},
+            "formed": {g.gid: tuan_row(g) for g in formed},
+            "guides": {k: {**v, "customers": len(v["customers"]), "stores": stores_of[k]} for k, v in guides.items()},
         }

@@ -47,8 +47,8 @@ def check(d: dict, exp: dict) -> None:
     assert {r["key"] for r in d["skus"]} == set(exp["skus"])
     for r in d["skus"]:
         e = exp["skus"][r["key"]]
-        for f in ("qty", "gap", "case", "suggested", "stock", "entries", "customers", "unmet_askers", "qty_yesterday",
-                  "qty_last_week", "avg_7d", "change_pct", "spike"):
+        for f in ("qty", "gap", "case", "suggested", "stock", "entries", "customers", "waiting", "unmet_askers",
+                  "qty_yesterday", "qty_last_week", "avg_7d", "change_pct", "spike", "guides"):
             assert r[f] == e[f], (r["key"], f, r[f], e[f])
         assert {x["store"] for x in r["stores"]} == set(e["stores"]), r["key"]
         for x in r["stores"]:
@@ -56,13 +56,20 @@ def check(d: dict, exp: dict) -> None:
                 assert x[f] == v, (r["key"], x["store"], f, x[f], v)
     assert {r["sku"]: r["askers"] for r in d["unmet"]} == {k: v["askers"] for k, v in exp["unmet"].items()}
     for r in d["unmet"]:
-        assert {x["store"]: x["askers"] for x in r["stores"]} == exp["unmet"][r["sku"]]["stores"]
-        assert 1 <= len(r["examples"]) <= 2
+        e = exp["unmet"][r["sku"]]
+        assert {x["store"]: x["askers"] for x in r["stores"]} == e["stores"]
+        assert {x["store"]: x["stock"] for x in r["stores"]} == e["store_stock"]
+        for f in ("stock", "suggested", "examples", "guides", "askers_yesterday", "askers_last_week", "askers_avg_7d"):
+            assert r[f] == e[f], (r["sku"], f, r[f], e[f])
     assert {r["term"]: r["askers"] for r in d["wishes"]} == {k: v["askers"] for k, v in exp["wishes"].items()}
     for r in d["wishes"]:
-        assert {x["store"]: x["askers"] for x in r["stores"]} == exp["wishes"][r["term"]]["stores"]
-        assert r["examples"] and all(e.startswith("能不能进点") for e in r["examples"])
-    assert {r["id"]: {k: r[k] for k in ("qty", "min_to_form", "shortfall")} for r in d["failed"]} == exp["failed"]
+        e = exp["wishes"][r["term"]]
+        assert {x["store"]: x["askers"] for x in r["stores"]} == e["stores"]
+        for f in ("examples", "guides", "askers_yesterday", "askers_last_week", "askers_avg_7d"):
+            assert r[f] == e[f], (r["term"], f, r[f], e[f])
+    for name in ("failed", "formed"):
+        fields = next(iter(exp[name].values()), {})
+        assert {r["id"]: {k: r[k] for k in fields} for r in d[name]} == exp[name], name
     got_guides = {g["guide"]: {k: g[k] for k in exp["guides"][g["guide"]]} for g in d["guides"]}
     assert got_guides == exp["guides"]
 
