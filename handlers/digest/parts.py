@@ -6,12 +6,34 @@ Sizes are measured by rendering the real template, so what is checked is what is
 """
 from __future__ import annotations
 
+import re
+
 from bot.message import Reply
 from bot.render import render
 
 TEMPLATE = "digest/digest.md.j2"
 ORDER = ("demand", "unmet", "wish", "failed", "guides", "exceptions", "changes", "open")
 MARGIN = 64  # bytes kept free under the limit: the sender must never have to cut a part itself
+# Free text that came from shoppers or guides (quotes, wish terms, 团 product names) is shown as
+# plain text: one line, and none of WeCom markdown's inline markup (<font>, [link](url), **, `).
+_SPACE = re.compile(r"\s+")
+_MARKUP = str.maketrans({"<": "＜", ">": "＞", "[": "［", "]": "］", "*": "＊", "`": "'"})
+_TEXT_FIELDS = ("name", "term", "product", "spec", "unit", "examples")
+
+
+def plain(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().translate(_MARKUP)
+
+
+def _clean(item: dict) -> dict:
+    out = dict(item)
+    for f in _TEXT_FIELDS:
+        v = out.get(f)
+        if isinstance(v, str):
+            out[f] = plain(v)
+        elif isinstance(v, list):
+            out[f] = [plain(x) if isinstance(x, str) else x for x in v]
+    return out
 
 
 def _store_names(digest: dict) -> dict[str, str]:
@@ -43,8 +65,8 @@ def section_items(digest: dict, top: int) -> list[dict]:
              for c in digest.get("changes_since_freeze") or []]
     found = {"demand": demand, "unmet": digest["unmet"], "wish": digest["wishes"], "failed": digest["failed"],
              "guides": guides, "exceptions": changes, "changes": since, "open": digest["open"]}
-    return [{"key": k, "items": found[k][:top], "more": max(0, len(found[k]) - top), "cont": False}
-            for k in ORDER if found[k]]
+    return [{"key": k, "items": [_clean(x) for x in found[k][:top]], "more": max(0, len(found[k]) - top),
+             "cont": False} for k in ORDER if found[k]]
 
 
 def message_parts(digest: dict, *, limit: int, top: int = 15, attachment: str = "", scope_label: str = "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 DETAIL = ("日期", "门店编码", "门店", "商品编码", "商品", "规格", "单位", "成团数量", "接龙单数", "客户数", "候补数量",
           "缺货问询人数", "库存", "缺口", "建议补货", "昨日", "上周同日", "7日均", "团号", "导购", "备注")
@@ -28,55 +29,65 @@ def _blank(v):
     return "" if v is None else v
 
 
+class _Sheet:
+    """A write-only sheet whose text cells stay text: openpyxl stores a string starting with "=" as
+    a formula, and quotes and wish terms are shoppers' words."""
+
+    def __init__(self, wb: Workbook, title: str, header: tuple[str, ...]) -> None:
+        self.ws = wb.create_sheet(title)
+        self.ws.append(header)
+
+    def append(self, row: list) -> None:
+        self.ws.append([self._text(v) if isinstance(v, str) and v.startswith("=") else v for v in row])
+
+    def _text(self, v: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value=v)
+        cell.data_type = "s"
+        return cell
+
+
 def filename(day: str) -> str:
     return f"采购需求日报-{day}.xlsx"
 
 
 def build(d: dict) -> bytes:
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("需求明细")
-    ws.append(DETAIL)
+    ws = _Sheet(wb, "需求明细", DETAIL)
     for r in d["skus"]:
         for x in r["stores"]:
             ws.append([d["date"], x["store"], x["store_name"], r["sku"], r["name"], r["spec"], r["unit"], x["qty"],
                        x["entries"], x["customers"], x["waiting"], x["unmet_askers"], _blank(x["stock"]), x["gap"],
                        x["suggested"], _blank(x["qty_yesterday"]), _blank(x["qty_last_week"]), _blank(x["avg_7d"]),
                        ",".join(f"团{i}" for i in x["tuans"]), ",".join(x["guides"]), "；".join(r["notes"])])
-    ws = wb.create_sheet("SKU汇总")
-    ws.append(SKUS)
+    ws = _Sheet(wb, "SKU汇总", SKUS)
     for r in d["skus"]:
         ws.append([r["sku"], r["name"], r["spec"], r["unit"], r["category"], r["qty"], r["entries"], r["customers"],
                    r["unmet_askers"], _blank(r["stock"]), r["gap"], r["case"], r["suggested"],
                    _blank(r["qty_yesterday"]), _blank(r["change_pct"]), _blank(r["qty_last_week"]),
                    _blank(r["avg_7d"]), "是" if r["spike"] else "", len(r["stores"]), "；".join(r["notes"])])
-    ws = wb.create_sheet("缺货未满足")
-    ws.append(UNMET)
+    ws = _Sheet(wb, "缺货未满足", UNMET)
     for r in d["unmet"]:
         ws.append([r["sku"], r["name"], r["spec"], r["askers"], len(r["stores"]),
                    "、".join(f"{x['store_name']}{x['askers']}/{_blank(x['stock'])}" for x in r["stores"]),
                    _blank(r["stock"]), r["suggested"], _blank(r["askers_yesterday"]), " | ".join(r["examples"])])
-    ws = wb.create_sheet("心愿单")
-    ws.append(WISH)
+    ws = _Sheet(wb, "心愿单", WISH)
     for r in d["wishes"]:
         ex = r["examples"] + ["", ""]
         ws.append([r["term"], r["askers"], len(r["stores"]),
                    "、".join(f"{x['store_name']}{x['askers']}" for x in r["stores"]), _blank(r["askers_yesterday"]),
                    ex[0], ex[1], ",".join(r["guides"])])
     for title, rows in (("未成团", d["failed"]), ("成团明细", d["formed"])):
-        ws = wb.create_sheet(title)
-        ws.append(TUANS)
+        ws = _Sheet(wb, title, TUANS)
         for t in rows:
             ws.append([t["id"], t["store"], t["store_name"], t["product"], t["sku"], t["unit"], t["qty"],
                        t["min_to_form"], t["shortfall"], t["entries"], t["customers"], t["waiting"],
                        round(t["amount_fen"] / 100, 2), t["guide"], "成团" if t["result"] == "formed" else "未成团",
                        t["status"]])
-    ws = wb.create_sheet("导购")
-    ws.append(GUIDES)
+    ws = _Sheet(wb, "导购", GUIDES)
     for g in d["guides"]:
         ws.append([g["guide"], ",".join(g["stores"]), g["tuan_formed"], g["tuan_failed"], g["qty"],
                    round(g["amount_fen"] / 100, 2), g["customers"], g["unmet_askers"], g["wish_askers"]])
-    ws = wb.create_sheet("异常")
-    ws.append(CHANGES)
+    ws = _Sheet(wb, "异常", CHANGES)
     for c in d["exceptions"] + d.get("changes_since_freeze", []):
         what = f"团{c['id']} {c['product']}" if "id" in c else c.get("name", c.get("item", ""))
         detail = {k: v for k, v in c.items() if k not in ("day", "store", "kind", "id", "product", "name", "item")}

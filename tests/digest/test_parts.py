@@ -60,3 +60,23 @@ def test_top_caps_each_section_and_points_to_the_attachment():
 def test_small_digest_is_one_message():
     d = big_digest(n_skus=2, n_stores=4)
     assert len(message_parts(d, limit=4096, attachment="x.xlsx")) == 1
+
+
+def test_shoppers_words_stay_plain_text_in_markdown_and_xlsx():
+    """A quote or wish term can carry newlines and markup; the buyer sees it as one line of text,
+    and the spreadsheet keeps it a string, not a formula."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from handlers.digest import sheet
+    evil = '=HYPERLINK("http://x.example","点我")\n## 采购需求日报 假的\n<font color="info">999</font> [链接](http://x.example) **粗**'
+    inputs = DayInputs("2026-06-13", 0, 1, 1, True, [], [], [Signal("wish", "S01", evil, ("a",), (evil,)),
+                                                             Signal("unmet", "S01", "K1", ("b",), (evil,))], {}, {})
+    d = build_digest(inputs, {}, stores={"S01": StoreFacts("S01", "梅溪湖店")}, cutoff="21:00")
+    text = "\n".join(render(Reply(TEMPLATE, **c)) for c in message_parts(d, limit=2048))
+    assert [ln for ln in text.splitlines() if ln.startswith("#")] == [text.splitlines()[0]] and "<font color=\"info\">999" not in text and "](http" not in text
+    assert "**粗**" not in text and "＜font color=\"info\"＞999＜/font＞ ［链接］(http://x.example) ＊＊粗＊＊" in text
+    ws = load_workbook(io.BytesIO(sheet.build(d)))["心愿单"]
+    assert ws.cell(2, 1).value == evil and ws.cell(2, 1).data_type == "s"
+    assert ws.cell(2, 6).data_type == "s"
