@@ -114,6 +114,7 @@ _OPEN_BRACKETS = {"(": ")", "【": "】", "[": "]"}
 _CUTOFF_KW = re.compile(r"^(?:截止|截单|截团|截至|结单)(?:时间|日期)?\s*[:]?\s*(?P<v>.*)$")
 _CUTOFF_SUFFIX = re.compile(r"^(?P<v>.+?)前?(?:截止|截单|截团)$")
 _PICKUP_KW = re.compile(r"^(?:自提|提货|取货)(?:点|地点|地址|时间|方式)?\s*[:]?\s*(?P<v>.*)$")
+_PICKUP_SUFFIX = re.compile(r"^(?P<v>.+?)(?:自提|提货|取货)$")  # 周六10-12点服务台自提
 _LIMIT = (
     re.compile(r"^(?:每人|每户|每家|每位|每个人|每个账号|单人|一人|一户|个人)(?:限购|限|最多买|最多|可买|至多)?\s*[:]?\s*" + _N),
     re.compile(r"^限购\s*[:]?\s*" + _N),
@@ -124,6 +125,7 @@ _MIN = (
     re.compile(r"^(?:满|凑满|凑够|够)\s*" + _N + r"\s*(?:即|就|才)?(?:可)?(?:成团|开团|发货)"),
     re.compile(r"^" + _N + r"\s*(?:起团|成团)"),
     re.compile(r"^(?:成团|起团|最低|最少|起订)(?:数量|量|数)?\s*[:]?\s*" + _N),
+    re.compile(r"^" + _N + r"\s*起(?:订|送|售)?$"),
 )
 _CAP = (
     re.compile(r"^(?:限量|限|共|总共|总量|一共|库存|仅限|仅|只有|总)\s*[:]?\s*" + _N),
@@ -144,6 +146,11 @@ _PLAIN_PRICE = (
     re.compile(r"^¥\s*" + _P + r"\s*" + _YUAN + r"?"),
     re.compile(r"^" + _P + r"\s*" + _YUAN),
 )
+# Money written with blanks (36.9 元 / 盒) or the spoken way (36块9, 36元9角) is glued into one
+# token (36.9元/盒) before the text is cut into fields.
+_MONEY_GAP = re.compile(r"(\d)\s+(?=[元块])")
+_MONEY_SLASH = re.compile(r"([元块])\s*/\s*")
+_SPOKEN_MONEY = re.compile(r"(?<![\d.])(\d+)[块元](\d)(?:毛|角)?(?=$|[\s/,;|、。)]|每|一)")
 _SPEC = re.compile(r"^(?:规格\s*[:]?\s*)?约?\d+(?:\.\d+)?\s*(?:g|kg|克|千克|斤|ml|毫升|l|升)(?:\s*[/*x×]\s*\S+)?")
 
 
@@ -203,6 +210,11 @@ def _tokens(lines: list[str]) -> list[_Token]:
     return out
 
 
+def _glue_money(line: str) -> str:
+    line = _MONEY_SLASH.sub(r"\1/", _MONEY_GAP.sub(r"\1", line))
+    return _SPOKEN_MONEY.sub(r"\1.\2元", line)
+
+
 def _fen(p: str) -> int:
     return int((Decimal(p) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -225,7 +237,7 @@ def _classify(tok: str, f: _Fields) -> str | None:
     if m := (_CUTOFF_KW.match(tok) or _CUTOFF_SUFFIX.match(tok)):
         f.cutoff_text = ((f.cutoff_text or "") + " " + m["v"]).strip()
         return "cutoff"
-    if m := _PICKUP_KW.match(tok):
+    if m := (_PICKUP_KW.match(tok) or _PICKUP_SUFFIX.match(tok)):
         f.pickup.append(m["v"].strip())
         return "pickup"
     if _NO_LIMIT.match(tok):
@@ -300,7 +312,7 @@ def parse_open(text: str, now: datetime, tz: tzinfo) -> OpenSpec | OpenError:
     Cap, per-person limit and minimum are optional; the unit defaults to 份 when none is written.
     """
     now = now.astimezone(tz) if now.tzinfo else now.replace(tzinfo=tz)
-    lines = [ln for ln in clean(text, emoji_words=False).split("\n")]
+    lines = [_glue_money(ln) for ln in clean(text, emoji_words=False).split("\n")]
     if lines:
         lines[0] = _COMMAND.sub("", lines[0])
     lines = [ln for ln in lines if ln and not ln.startswith("#接龙") and not _NUMBERED.match(ln)]

@@ -1,7 +1,7 @@
 """Read a 截单 (cutoff) moment the way guides write it, relative to the time the command was sent.
 
 Understood: 今晚20:00, 今天18点, 今晚8点, 明天12:00, 明早9点半, 后天, 周五20:00, 本周五, 下周一 10点,
-12-31 20:00, 12月31日20点, 2025-12-31 20:00, 25号20:00, and a bare 20:00 (today, or tomorrow
+12-31 20:00, 12月31日20点, 6.12 20:00, 今晚8.30, 2025-12-31 20:00, 25号20:00, and a bare 20:00 (today, or tomorrow
 when that time has already passed today). A day without a clock time means the end of that day
 (23:59). Period words (上午/中午/下午/晚上/今晚...) turn 8点 into 20:00 where they say so.
 """
@@ -20,6 +20,9 @@ _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 
 
 _FULL_DATE = re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?")
 _MONTH_DAY = re.compile(r"(?<![\d:])(?P<m>\d{1,2})\s*(?:[-/]|月)\s*(?P<d>\d{1,2})(?![\d:])\s*[日号]?")
+# "6.12" is a date next to a clock time (截止6.12 20:00) and "8.30" a time after a day word
+# (今晚8.30); alone it could be either, so it is refused rather than guessed.
+_DOTTED = re.compile(r"(?<![\d.])(?P<a>\d{1,2})\.(?P<b>\d{1,2})(?![\d.])")
 _DAY_ONLY = re.compile(r"(?<![\d月/-])(?P<d>\d{1,2})\s*[日号]")
 _WEEK = re.compile(r"(?P<pre>下下|下|本|这)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天1-7])")
 _REL = re.compile("|".join(k for k, _ in _REL_DAYS))
@@ -85,6 +88,14 @@ def parse_deadline(text: str, now: datetime) -> datetime | None:
     """
     tz = now.tzinfo
     today = now.date()
+    if m := _DOTTED.search(text):
+        rest = text[:m.start()] + " " + text[m.end():]
+        if _clock(rest):
+            text = f"{rest} {m['a']}月{m['b']}日"
+        elif len(m["b"]) == 2 and (_REL.search(rest) or _WEEK.search(rest)):
+            text = f"{rest} {m['a']}:{m['b']}"
+        else:
+            return None
     clock = _clock(text)
     hm = (clock[0], clock[1]) if clock else None
     try:

@@ -193,3 +193,41 @@ def test_error_draft_keeps_what_was_read():
 def test_deadline_unreadable_text():
     assert parse_deadline("尽快", NOW) is None
     assert parse_deadline("25:00", NOW) is None
+
+
+@pytest.mark.parametrize("price, fen, unit", [
+    ("36.9 元/盒", 3690, "盒"),  # blanks inside the money
+    ("36.9元 / 盒", 3690, "盒"),
+    ("36块9/盒", 3690, "盒"),  # spoken: 36 yuan 9 jiao
+    ("36元9角/盒", 3690, "盒"),
+    ("36块9", 3690, "份"),
+])
+def test_money_written_loosely(price, fen, unit):
+    s = spec(f"/开团 草莓 {price}" + TAIL)
+    assert (s.title, s.price_fen, s.unit, s.notes) == ("草莓", fen, unit, ())
+
+
+def test_bundle_price_is_not_taken_for_spoken_money():
+    assert spec("/开团 草莓 69元2盒" + TAIL).bundle == Bundle(2, 6900)
+
+
+def test_pickup_written_with_the_keyword_last():
+    s = spec("/开团 草莓 36.9元/盒 截止今晚20:00 周六10-12点服务台自提")
+    assert (s.pickup, s.cutoff) == ("周六10-12点服务台", at(2025, 6, 11, 20, 0))
+
+
+def test_minimum_written_as_n_qi():
+    assert spec("/开团 草莓 36.9元/盒 20盒起" + TAIL).min_to_form == 20
+
+
+@pytest.mark.parametrize("cutoff, expected", [
+    ("截止6.12 20:00", at(2025, 6, 12, 20, 0)),
+    ("截止今晚8.30", at(2025, 6, 11, 20, 30)),
+    ("截止周五20.00", at(2025, 6, 13, 20, 0)),
+])
+def test_dotted_dates_and_times(cutoff, expected):
+    assert spec(f"/开团 草莓 36.9元/盒 {cutoff} 自提服务台").cutoff == expected
+
+
+def test_a_lone_dotted_pair_is_refused_not_guessed():
+    assert error("/开团 草莓 36.9元/盒 截止6.12 自提服务台").codes == (op.BAD_CUTOFF,)
