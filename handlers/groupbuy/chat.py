@@ -12,7 +12,7 @@ from bot.message import Reply
 from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers.groupbuy import closing, context, launch, shopping, views
-from handlers.groupbuy.numerals import parse_number
+from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
 from handlers.groupbuy.text import clean
 
 router = Router(__name__)
@@ -22,6 +22,14 @@ JOBS = [Job("groupbuy_cutoff", "@every 30", catch_up=True)]
 _GID = re.compile(r"^\s*(?:团号?|#)?\s*(\d{1,9})\s*$")
 _PICK_NO = re.compile(r"^\s*(?:团号?)?(\d{1,9})\s*(?:[-－—#/]\s*|\s+)(?:第)?(\d{1,5})号?\s*$")
 _PICK_TAG = re.compile(r"^\s*(?:团号?)?(\d{1,9})\s+(.+)$")
+_CL = "|".join(sorted(CLASSIFIERS, key=len, reverse=True))
+_PROXY_TAIL = rf"\s*(?P<cl>{_CL})?(?:\s+(?P<tag>.+?))?\s*$"
+# Digits first, so a name holding a numeral (王二 2) keeps it; a Chinese quantity needs its unit.
+_PROXY_DIGITS = re.compile(r"^\s*(?:团号?)?(?P<gid>\d{1,9})\s+(?P<name>[^\s\d]{1,16})\s*(?P<qty>\d{1,3})" + _PROXY_TAIL)
+_PROXY_CN = re.compile(rf"^\s*(?:团号?)?(?P<gid>\d{{1,9}})\s+(?P<name>\S{{1,16}}?)\s*(?P<qty>[一二两三四五六七八九十]{{1,3}}|俩|仨)"
+                       rf"\s*(?P<cl>{_CL})(?:\s+(?P<tag>.+?))?\s*$")
+_NAMES_GROUP = re.compile(r"^\s*(?:开团|团|团购|接龙)\s*$")  # 确认 开团
+_NAMES_OTHER = re.compile(r"^\s*[A-Za-z]+\d+\s*$")  # 确认 C12 (a coupon campaign)
 
 
 def _gid(args: str) -> int | None:
@@ -49,11 +57,14 @@ async def open_group(args, msg, store, config, now):
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))
-async def confirm(command, msg, store, config, api, worker, now):
+async def confirm(command, args, msg, store, config, api, worker, now):
     """确认 — 确认开团（发 /开团 之后）"""
-    if (command != "确认开团" and not await store.confirm_is_for(msg.sender, "groupbuy")
-            and await store.groupbuys.confirmed(msg.id) is None):
-        return SKIP  # another feature's draft is newer: the bare 确认 is its
+    named = command == "确认开团" or _NAMES_GROUP.match(args or "") is not None
+    if await store.groupbuys.confirmed(msg.id) is None:  # a redelivered 确认 takes its first path
+        if not named and _NAMES_OTHER.match(args or ""):
+            return SKIP  # 确认 C12: another feature's draft, named
+        if not named and not await store.confirm_is_for(msg.sender, "groupbuy"):
+            return SKIP  # another feature's draft is newer: the bare 确认 is its
     replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
     return SKIP if replies is None else replies
 
@@ -77,17 +88,31 @@ async def groups(args, msg, store, config, role):
 @router.command("代报", "帮报", roles=("guide",))
 async def proxy(args, msg, store, config, role, now):
     """/代报 团号 姓名 数量 [提货标记] — 替电话下单的顾客接龙（数量0为取消）"""
-    parts = args.split()
-    qty = parse_number(parts[2]) if len(parts) >= 3 else None
-    if len(parts) < 3 or not parts[0].isdigit() or qty is None or qty.denominator != 1 or qty < 0:
+    parsed = _proxy_args(clean(args or ""))
+    if parsed is None:
         return Reply("groupbuy/usage.txt.j2", command="代报")
-    gb, refusal = await _managed(store, config, msg, role, int(parts[0]), "代报")
+    gid, name, qty, unit, tag = parsed
+    gb, refusal = await _managed(store, config, msg, role, gid, "代报")
     if refusal:
         return refusal
-    name, tag = parts[1][:16], re.sub(r"\s+", "", clean(" ".join(parts[3:])))
+    qty = convert(qty, unit, gb.unit)
+    if qty is None or qty.denominator != 1:  # 2斤 for a 团 counted in 盒
+        return Reply("groupbuy/usage.txt.j2", command="代报")
     out = await store.groupbuys.proxy(gb.id, msg.id, now, name, int(qty), by=msg.sender, tag=tag)
     return [Reply("groupbuy/proxy.txt.j2", name=name, **views.receipt(gb, out)),
             *shopping.promoted_replies(gb, out, f"tel:{name}")]
+
+
+def _proxy_args(text: str):
+    """(团, name, quantity, unit or None, pickup tag) of "/代报 12 李阿姨 2 3栋502", also written
+    "12 李阿姨2盒" or "12 李阿姨 两盒"; None when it does not read so."""
+    m = _PROXY_DIGITS.match(text) or _PROXY_CN.match(text)
+    if m is None:
+        return None
+    qty = parse_number(m["qty"])
+    if qty is None or qty < 0:
+        return None
+    return int(m["gid"]), m["name"][:16], qty, m["cl"], re.sub(r"\s+", "", m["tag"] or "")
 
 
 @router.command("结团", "截团", roles=("guide",))

@@ -191,7 +191,8 @@ class AskWhich:
 class AskUnit:
     """A quantity that cannot be taken as written: ask back.
 
-    `reason`: unit_mismatch (2斤 for a 盒 团), fraction (半盒, 1.5斤 of a 斤 团), no_unit (改成3).
+    `reason`: unit_mismatch (2斤 for a 盒 团), fraction (半盒, 1.5斤 of a 斤 团), no_unit (改成3),
+    too_many (+1000: more than any one shopper orders, most likely a typo).
     `written` is the quantity as typed ("2斤", "3"); `unit` the 团's unit; `action` what the line
     wanted (join, multi, set, add).
     """
@@ -679,7 +680,7 @@ def _convert_for(ln: _Line, q: Quantity) -> tuple[tuple[int, ...], int | None, s
         return ln.candidates, None, results[0][2]
     first = ok[0][1]
     if first > _MAX_QTY:
-        return ln.candidates, None, "unit_mismatch"
+        return ln.candidates, None, "too_many"
     return tuple(gid for gid, qty in ok if qty == first), first, None
 
 
@@ -787,7 +788,7 @@ def _one(ln: _Line, gid: int, qty: Quantity | None, name: str | None) -> Intent:
     unit = _unit_of(ln, gid)
     n, problem = _units(qty, unit)
     if n is None or n > _MAX_QTY:
-        return AskUnit((gid,), "join", qty.text.strip(), unit, problem or "unit_mismatch")
+        return AskUnit((gid,), "join", qty.text.strip(), unit, problem or "too_many")
     if n == 0:
         return NotGroupBuy("no_signal")
     return Join(gid, n, ln.tag, ln.who, name)

@@ -87,24 +87,29 @@ async def confirm(msg: Message, store: Store, config: Config, api, now: float,
             gb = await gbs.get(gid) or gb
     await gbs.drop_draft(msg.sender, gb.draft)
     store_name = next((s.name for s in config.stores if s.id == gb.store_id), "")
-    posts, posted = await group_post(gb, store_name, msg, shoppers)
-    return [Reply("groupbuy/opened.txt.j2", g=views.group(gb), posted=posted), *posts]
+    posts, post = await group_post(gb, store_name, msg, shoppers)
+    return [Reply("groupbuy/opened.txt.j2", g=views.group(gb), **post), *posts]
 
 
-async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers=None) -> tuple[list[Reply], bool]:
-    """The announcement of a new 团 and whether it went out as a staff-confirmed 群发 task.
+async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers=None) -> tuple[list[Reply], dict]:
+    """The announcement of a new 团, and what the guide is told about it (opened.txt.j2's `post`).
 
-    With the shopper channel wired, the announcement becomes a 群发 to the store's customer groups
-    with a kf link card whose scene is the 团 ("gb12"); the plan is keyed by the 确认 message, so a
-    redelivery makes no second post. Otherwise, or when WeCom allows no post today, the guide gets
-    the text to paste (with the kf link written into it).
+    With the shopper channel wired, the announcement becomes a staff-confirmed 群发 to the store's
+    customer groups with a kf link card whose scene is the 团 ("gb12"); the plan is keyed by the
+    确认 message, so a redelivery makes no second post, and the guide later gets the task notice
+    (with the text and link to paste). When WeCom allows no post (every group had its one 群发
+    today, or the store has no groups) or the channel is not wired, the guide gets the text to
+    paste, with the kf link written into it, and one sentence saying why: the channel's own
+    refusal is not forwarded, as it repeats the card text, which carries no link when pasted.
     """
     paste = Reply("groupbuy/announce.txt.j2", g=views.group(gb), store_name=store_name, card=False)
     if shoppers is None:
-        return [paste], False
+        return [paste], {"post": "paste", "earlier_at": 0, "earlier_head": ""}
     res = await shoppers.post_to_groups(gb.store_id, Reply("groupbuy/announce.txt.j2", g=views.group(gb),
                                                            store_name=store_name, card=True),
                                         origin=origin, scene=f"gb{gb.id}")
     if res.ok:
-        return list(res.replies), True
-    return [*res.replies, paste], False
+        return list(res.replies), {"post": "posted", "earlier_at": 0, "earlier_head": ""}
+    earlier = next(iter(res.refused.values()), {})
+    return [paste], {"post": "used_today" if res.refused else "no_groups",
+                     "earlier_at": int(earlier.get("at") or 0), "earlier_head": earlier.get("head", "")}

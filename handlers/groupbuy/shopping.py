@@ -20,6 +20,7 @@ from store.groupbuy import GroupBuy, Line, Outcome
 if TYPE_CHECKING:
     from store import Store
 
+CHANGES = ("join", "multi", "set", "add", "cancel", "list_paste")  # intents that write the ledger
 # Words that can only mean "sign me up": answered even when no 团 is open.
 JOIN_WORDS = re.compile(r"^\s*(?:[+＋]\s*[\d一二两三四五六七八九十俩仨]|接龙|我接|报名|跟团|算我一个|参团)")
 
@@ -117,7 +118,15 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
 
     pending = await gbs.pending(msg.conversation)
     if pending and pending.get("used_by", msg.id) == msg.id:
-        chosen = _picked(msg.text, [turn.groups[i] for i in pending["ids"] if i in turn.groups])
+        options = [turn.groups[i] for i in pending["ids"] if i in turn.groups]
+        # An answer that is an order of its own ("草莓2") stands for itself; a bare choice
+        # ("2", "脐橙") completes the line that was asked about.
+        own = parse_shopper(msg.text, [ref(g) for g in options]) if options else None
+        if own is not None and own.kind in CHANGES:
+            await gbs.answered(msg.conversation, pending, msg.id)
+            await apply(turn, own, msg.text)
+            return turn.replies
+        chosen = _picked(msg.text, options)
         if chosen is not None:
             await gbs.answered(msg.conversation, pending, msg.id)
             intent = parse_shopper(pending["text"], [ref(chosen)])
@@ -221,9 +230,17 @@ def _same(a_name: str | None, a_tag: str | None, x: Line) -> bool:
     return bool((a_name and x.name and a_name == x.name) or (a_tag and x.tag and a_tag == x.tag))
 
 
+def _row_of(x: Line, rows: list) -> object | None:
+    """The one pasted row that is ledger line `x`: by name, else by pickup tag. Two rows with the
+    tag (a household: 王姐 3栋502, 王姐老公 3栋502) are no answer; nothing is changed then."""
+    named = [ll for ll in rows if ll.name and x.name and ll.name == x.name]
+    found = named or [ll for ll in rows if ll.tag and x.tag and ll.tag == x.tag]
+    return found[0] if len(found) == 1 else None
+
+
 async def paste(turn: Turn, intent: ListPaste) -> None:
-    """A reposted 接龙 list: only the sender's own line counts. A line matching the sender's ledger
-    line (by name or pickup tag) with a new quantity changes it; otherwise the last line that
+    """A reposted 接龙 list: only the sender's own line counts. The one row matching the sender's
+    ledger line (by name, else pickup tag) with a new quantity changes it; otherwise the last line that
     matches nobody's ledger line is the sender's new entry. Everyone else's lines are ignored."""
     outs: list[Outcome] = []
     for gid in intent.group_ids:
@@ -237,7 +254,7 @@ async def paste(turn: Turn, intent: ListPaste) -> None:
         mine_ = await turn.gbs.mine(gid, turn.owner)
         ledger = [x for x in await turn.gbs.lines(gid) if x.live]
         rows = [ll for ll in intent.lines if ll.group_id == gid and ll.qty]
-        changed = next(((ll, x) for ll in rows for x in mine_ if _same(ll.name, ll.tag, x) and ll.qty != x.qty), None)
+        changed = next(((ll, x) for x in mine_ if (ll := _row_of(x, rows)) and ll.qty != x.qty), None)
         if changed:
             ll, x = changed
             outs.append(await turn.step(gid, "set", qty=ll.qty, who=x.who))

@@ -41,7 +41,8 @@ SAMPLES = {
     "groupbuy/pickup_info.txt.j2": [{"groups": [G, G_CLOSED], "tag": "3栋502"}, {"groups": [G_FAILED], "tag": ""}],
     "groupbuy/ask_which.txt.j2": [{"groups": [G, G_FREE]}],
     "groupbuy/ask_unit.txt.j2": [{"product": "丹东99草莓", "unit": "盒", "written": w, "reason": why}
-                                 for w, why in (("半盒", "fraction"), ("3", "no_unit"), ("2斤", "unit_mismatch"))],
+                                 for w, why in (("半盒", "fraction"), ("3", "no_unit"), ("2斤", "unit_mismatch"),
+                                                 ("1000", "too_many"))],
     "groupbuy/no_open.txt.j2": [{}],
     "groupbuy/paste_nothing.txt.j2": [{"product": "丹东99草莓", "unit": "盒", "mine": [L]},
                                       {"product": "丹东99草莓", "unit": "盒", "mine": []}],
@@ -55,7 +56,10 @@ SAMPLES = {
                                               "min_to_form": 30}},
                                    {"codes": ["cutoff_past"], "draft": {"cutoff": 0, "cap": 0, "per_person_limit": 0,
                                                                        "min_to_form": 0}}],
-    "groupbuy/opened.txt.j2": [{"g": G, "posted": False}, {"g": G, "posted": True}],
+    "groupbuy/opened.txt.j2": [{"g": G, "post": p, "earlier_at": at, "earlier_head": head}
+                               for p, at, head in (("paste", 0, ""), ("posted", 0, ""), ("no_groups", 0, ""),
+                                                   ("used_today", 1_763_900_000, "【接龙团购】丹东99草莓团"),
+                                                   ("used_today", 0, ""))],
     "groupbuy/announce.txt.j2": [{"g": G, "store_name": "梅溪湖店", "card": False},
                                  {"g": G_FREE, "store_name": "", "card": False},
                                  {"g": G, "store_name": "梅溪湖店", "card": True}],

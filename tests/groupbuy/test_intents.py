@@ -328,3 +328,44 @@ def test_multi_with_name():
 ])
 def test_shop_questions_are_never_orders(text):
     assert parse(text, TWO).kind == "none"
+
+
+@pytest.mark.parametrize("text, groups, expected", [
+    ("+1000", ONE, AskUnit((1,), "join", "1000", "盒", "too_many")),
+    ("改成5000盒", ONE, AskUnit((1,), "set", "5000盒", "盒", "too_many")),
+])
+def test_absurd_quantities_ask_back(text, groups, expected):
+    assert parse(text, groups) == expected
+
+
+NUTS = GroupRef(4, "三只松鼠坚果礼盒", ("三只松鼠",), "盒")
+
+
+@pytest.mark.parametrize("text, groups, expected", [
+    # Names with numerals survive when they ARE the 团, and their digits never become quantities.
+    ("三只松鼠+1", [NUTS], Join(4, 1)),
+    ("三只松鼠两盒", [NUTS], Join(4, 2)),
+    ("我要两盒三只松鼠", [NUTS], Join(4, 2)),
+    ("三只松鼠2 草莓1", [NUTS, BERRY], Multi((Item(4, 2), Item(1, 1)))),
+    ("五花肉三斤", [PORK], Join(3, 3)),
+    ("来两斤五花肉", [PORK], Join(3, 2)),
+    ("五花肉2 草莓1", [PORK, BERRY], Multi((Item(3, 2), Item(1, 1)))),
+    ("+1", [PORK, NUTS], AskWhich((3, 4), 1)),
+])
+def test_numeral_names_as_the_group(text, groups, expected):
+    assert parse(text, groups) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # full-width digits, emoji and @mentions around every kind of line
+    ("@小王\u2005+2 3栋502", Join(1, 2, pickup_tag="3栋502")),
+    ("@小王 @店长 改成３盒", SetQty((1,), 3)),
+    ("＋１ 🙏", Join(1, 1)),
+    ("👍👍 我要两盒", Join(1, 2)),
+    ("🍓🍓+2", Join(1, 2)),
+    ("－１😂", AddQty((1,), -1)),
+    ("@小王 不要了🙏", Cancel((1,))),
+    ("@小王 我报了几份？", QueryMine((1,))),
+])
+def test_full_width_emoji_and_mentions(text, expected):
+    assert parse(text) == expected
