@@ -25,18 +25,22 @@ async def get_digest(request: web.Request) -> web.StreamResponse:
     st = settings(config)
     now = time.time()
     q = request.query
-    day = q.get("date") or datetime.fromtimestamp(now, st.tz).date().isoformat()
     try:
-        Date.fromisoformat(day)
+        # normalised: the day names Redis keys, so "20260613" must mean the same day as "2026-06-13"
+        day = Date.fromisoformat(q["date"]).isoformat() if q.get("date") else \
+            datetime.fromtimestamp(now, st.tz).date().isoformat()
     except ValueError:
         return error(400, "date must be YYYY-MM-DD")
+    fmt = q.get("format", "json")
+    if fmt not in ("json", "xlsx"):
+        return error(400, "format must be json or xlsx")
     scope = None
     if q.get("store"):
         if q["store"] not in {s.id for s in config.stores}:
             return error(404, f"no store {q['store']}")
         scope = [q["store"]]
     d = await digest_for(store, config, st, day, now, scope=scope)
-    if q.get("format") == "xlsx":
+    if fmt == "xlsx":
         return web.Response(body=sheet.build(d), headers={
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "Content-Disposition": f"attachment; filename=digest-{day}.xlsx"})

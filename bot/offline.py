@@ -37,11 +37,10 @@ async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: st
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     now = time.time()
-    day = date or datetime.fromtimestamp(now, st.tz).date().isoformat()
     try:
-        Date.fromisoformat(day)
+        day = Date.fromisoformat(date).isoformat() if date else datetime.fromtimestamp(now, st.tz).date().isoformat()
     except ValueError:
-        print(f"--date must be YYYY-MM-DD, got {day!r}", file=sys.stderr)
+        print(f"--date must be YYYY-MM-DD, got {date!r}", file=sys.stderr)
         return 2
     due = cutoff_ts(day, st.cutoff, st.tz) <= now
     async with open_store(cfg) as store:

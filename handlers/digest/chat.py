@@ -100,7 +100,12 @@ async def daily(args, msg, store, config, role, now):
     """/日报 [日期] [门店] — 某天的采购需求日报（默认最近一次截单；日期如 06-13、昨天）"""
     st = settings(config)
     latest = last_closed_day(now, st.cutoff, st.tz)
-    day, store_id, bad = _parse(args, config, business_day(now, st.cutoff, st.tz), st.tz)
+    # 今天 / 昨天 and a date without a year read on the calendar, not on business days: at 22:00,
+    # after a 21:00 cutoff, "今天" is the day that just closed.
+    today = datetime.fromtimestamp(now, st.tz).date().isoformat()
+    day, store_id, bad = _parse(args, config, today, st.tz)
+    if not bad and day and day > business_day(now, st.cutoff, st.tz):
+        bad = day  # a day that has not started has no digest
     if bad:
         return Reply("digest/usage.txt.j2", command="日报", bad=bad)
     return await _answer(msg, store, config, role, now, day or latest, store_id,

@@ -73,7 +73,10 @@ async def test_dates_and_stores_in_arguments(svc):
     assert texts[0].startswith(f"## 采购需求日报 {day[5:]}") and "范围：河西店" in texts[0]
     assert "用法" in (await svc.ask("/日报 13-45", user="buyer1"))[0]
     assert "不是你负责的门店" in (await svc.ask("/需求 梅溪湖店", user="g2"))[0]
-    assert "暂无成团" not in (await svc.ask("/日报 昨天", user="g3"))[0]
+    from datetime import datetime
+    word = "今天" if day == datetime.now(st.tz).date().isoformat() else "昨天"  # the calendar day that closed
+    texts = await svc.ask(f"/日报 {word}", user="g3")
+    assert texts[0].startswith(f"## 采购需求日报 {day[5:]}") and "暂无成团" not in texts[0]
 
 
 async def test_shoppers_may_not_and_unbound_guides_are_told(aiohttp_client, redis, prefix, fake):
@@ -83,3 +86,36 @@ async def test_shoppers_may_not_and_unbound_guides_are_told(aiohttp_client, redi
     h = await start(aiohttp_client, redis, fake, cfg)
     assert "是门店员工使用的指令" in (await h.ask("/需求", user="wm_shopper"))[0]
     assert "还没有绑定门店" in (await h.ask("/日报", user="lonely"))[0]
+
+
+async def test_relative_dates_read_on_the_calendar_and_future_days_are_refused(aiohttp_client, redis, prefix, fake):
+    from datetime import datetime
+
+    from bot.message import Message
+    from bot.render import render
+    from handlers.digest.chat import daily
+    h = await start(aiohttp_client, redis, fake, digest_config(prefix, fake.base_url))
+    msg = Message(id="m1", channel="app", conversation="buyer1", sender="buyer1")
+    at_22 = datetime(2026, 6, 13, 22, 0, tzinfo=scenario.TZ).timestamp()  # after the 21:00 cutoff
+
+    async def first(args: str, now: float) -> str:
+        out = await daily(args, msg, h.store, h.config, "buyer", now)
+        return render(out[0] if isinstance(out, list) else out)
+
+    assert (await first("今天", at_22)).startswith("## 采购需求日报 06-13")
+    assert (await first("昨天", at_22)).startswith("## 采购需求日报 06-12")
+    assert (await first("", at_22)).startswith("## 采购需求日报 06-13")
+    assert (await first("06-14", at_22)).startswith("## 采购需求日报 06-14")  # the business day now running
+    assert "用法" in await first("2026-06-15", at_22)
+
+
+async def test_api_normalises_the_date_and_checks_the_format(svc):
+    st = settings(svc.config)
+    day = last_closed_day(time.time(), st.cutoff, st.tz)
+    assert (await api(svc, date=day.replace("-", "")))["date"] == day
+    for bad in ({"date": "13/06/2026"}, {"date": day, "format": "csv"}):
+        resp = await svc.client.get("/api/digest", params=bad, headers=AUTH)
+        assert resp.status == 400
+    assert (await svc.client.get("/api/digest", params={"date": day})).status == 401
+    resp = await svc.client.get("/api/digest", params={"date": day, "format": "xlsx"}, headers=AUTH)
+    assert resp.status == 200 and (await resp.read())[:2] == b"PK"
