@@ -37,6 +37,17 @@ def _stale(request: web.Request, timestamp: str) -> bool:
     return bool(skew) and abs(time.time() - ts) > skew
 
 
+async def _read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None once it passes `limit` (read() returns what has arrived, not all)."""
+    chunks, size = [], 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
 async def _verify_get(request: web.Request, crypto: Crypto | None) -> web.Response:
     if crypto is None:
         return _reject(404, "callback not configured", request)
@@ -67,8 +78,8 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if q is None:
         return _reject(400, "missing query parameters", request)
     sig, ts, nonce = q
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
+    body = await _read_body(request, limit)
+    if body is None:
         return _reject(413, "body too large", request)
     try:
         encrypt = extract(body)
@@ -84,6 +95,9 @@ async def _receive(request: web.Request, crypto: Crypto | None,
         msg = parse(crypto.decrypt(encrypt))
     except (CryptoError, wecom.BadPayload) as exc:
         return _reject(400, f"undecryptable payload: {exc}", request)
+    except Exception:  # a payload shape the parser did not foresee is still the sender's fault
+        log.exception("%s: payload could not be parsed", request.path)
+        return _reject(400, "unparseable payload", request)
     if msg is None:
         log.info("%s: ignoring a message/event type we do not handle", request.path)
         return web.Response(text="")

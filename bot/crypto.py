@@ -46,7 +46,8 @@ class Crypto:
 
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         expected = signature(self.token, timestamp, nonce, encrypt)
-        if not hmac.compare_digest(expected, msg_signature.lower()):
+        # Bytes, not str: compare_digest raises on non-ASCII text, and the query is anyone's.
+        if not hmac.compare_digest(expected.encode(), msg_signature.lower().encode()):
             raise BadSignature()
 
     def decrypt(self, encrypt: str) -> bytes:

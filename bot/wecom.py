@@ -26,13 +26,20 @@ _MENTION = re.compile(r"^(\s*@\S+\s*)+")
 
 
 def parse_xml(data: bytes | str) -> dict[str, Any]:
-    """Flat XML -> dict. DTDs are refused outright, so no entity is ever declared or expanded."""
-    if isinstance(data, str):
-        data = data.encode()
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    """Flat XML -> dict. DTDs are refused outright, so no entity is ever declared or expanded.
+
+    The check runs on decoded text and the parser gets that text: bytes in another encoding
+    (UTF-16, say) could otherwise hide a DOCTYPE from a byte search and still reach expat.
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadPayload("XML is not UTF-8") from None
+    if "<!DOCTYPE" in data or "<!ENTITY" in data or "\x00" in data:
         raise BadPayload("DTD not allowed")
     try:
-        root = ET.fromstring(data)
+        root = ET.fromstring(data.removeprefix("\ufeff"))
     except ET.ParseError as exc:
         raise BadPayload(f"malformed XML: {exc}") from None
     out: dict[str, Any] = {}
@@ -67,12 +74,23 @@ def outer_encrypt_json(body: bytes) -> str:
     """The encrypt field of the 智能机器人 JSON envelope."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise BadPayload("malformed JSON") from None
     enc = doc.get("encrypt") if isinstance(doc, dict) else None
     if not isinstance(enc, str) or not enc:
         raise BadPayload("no encrypt field")
     return enc
+
+
+def _text(d: dict[str, Any], key: str) -> str:
+    """A field that must be plain text; nested elements or JSON objects read as empty."""
+    value = d.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def _obj(d: dict[str, Any], key: str) -> dict[str, Any]:
+    value = d.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _event_id(plaintext: bytes) -> str:
@@ -83,30 +101,30 @@ def _event_id(plaintext: bytes) -> str:
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return int(time.time())
 
 
 def app_message(plaintext: bytes) -> Message | None:
     """Decrypted app callback XML -> Message, or None for a type we do not handle."""
     d = parse_xml(plaintext)
-    msgtype = d.get("MsgType", "")
-    sender = d.get("FromUserName", "")
+    msgtype = _text(d, "MsgType")
+    sender = _text(d, "FromUserName")
     if msgtype not in APP_MSGTYPES:
         return None
     when = _int(d.get("CreateTime"))
     if msgtype == "event":
-        event = d.get("Event", "").lower()
+        event = _text(d, "Event").lower()
         if event not in APP_EVENTS:
             return None
-        conversation = f"kf:{d.get('OpenKfId', '')}" if event == "kf_msg_or_event" else sender
+        conversation = f"kf:{_text(d, 'OpenKfId')}" if event == "kf_msg_or_event" else sender
         return Message(id=_event_id(plaintext), channel="app", conversation=conversation, sender=sender,
                        sender_kind="system" if sender == "sys" else "staff", kind="event", event=event,
                        time=when, raw=d)
-    msg_id = d.get("MsgId") or _event_id(plaintext)
-    text = d.get("Content", "") if msgtype == "text" else _PLACEHOLDER.get(msgtype, "")
-    if msgtype == "voice" and d.get("Recognition"):
-        text = d["Recognition"]
+    msg_id = _text(d, "MsgId") or _event_id(plaintext)
+    text = _text(d, "Content") if msgtype == "text" else _PLACEHOLDER.get(msgtype, "")
+    if msgtype == "voice" and _text(d, "Recognition"):
+        text = _text(d, "Recognition")
     return Message(id=f"app:{msg_id}", channel="app", conversation=sender, sender=sender,
                    text=text, kind="text" if msgtype in ("text", "voice") else "other", time=when,
                    raw={k: v for k, v in d.items() if k not in ("Content",)})
@@ -116,27 +134,27 @@ def aibot_message(plaintext: bytes) -> Message | None:
     """Decrypted 智能机器人 JSON -> Message, or None for a type we do not handle."""
     try:
         d = json.loads(plaintext)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise BadPayload("malformed JSON plaintext") from None
     if not isinstance(d, dict) or not isinstance(d.get("from"), dict):
         raise BadPayload("not an aibot message")
-    user = str(d["from"].get("userid", ""))
+    user = _text(d["from"], "userid")
     chat_type = "group" if d.get("chattype") == "group" else "single"
-    chat_id = str(d.get("chatid", "")) if chat_type == "group" else ""
-    raw = {"response_url": d.get("response_url", ""), "aibotid": d.get("aibotid", "")}
+    chat_id = _text(d, "chatid") if chat_type == "group" else ""
+    raw = {"response_url": _text(d, "response_url"), "aibotid": _text(d, "aibotid")}
     msgtype = d.get("msgtype")
     base = dict(channel="aibot", conversation=chat_id or user, sender=user, chat_id=chat_id,
                 chat_type=chat_type, time=_int(d.get("create_time")), raw=raw)
     if msgtype == "text":
-        text = str((d.get("text") or {}).get("content", ""))
+        text = _text(_obj(d, "text"), "content")
         text = _MENTION.sub("", text) if chat_type == "group" else text
-        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", text=text, **base)
+        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
     if msgtype == "voice":
-        text = str((d.get("voice") or {}).get("content", ""))
-        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", text=text, **base)
+        text = _text(_obj(d, "voice"), "content")
+        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
     if msgtype == "event":
-        event = str((d.get("event") or {}).get("eventtype", ""))
+        event = _text(_obj(d, "event"), "eventtype")
         if event != "enter_chat":
             return None
-        return Message(id=f"aibot:{d.get('msgid') or _event_id(plaintext)}", kind="event", event=event, **base)
+        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", kind="event", event=event, **base)
     return None
