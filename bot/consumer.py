@@ -49,11 +49,12 @@ class PartitionConsumer:
 
     async def _run_group(self, part: int, entries: list[Entry]) -> int:
         blocked = self._blocked[part]
-        done = 0
+        done, waiting = 0, []
         for e in entries:
             failed_id = blocked.get(e.key)
             if failed_id is not None and failed_id != e.id:
-                continue  # an earlier entry of this conversation has not succeeded yet
+                waiting.append(e)  # an earlier entry of this conversation has not succeeded yet
+                continue
             if e.deliveries > self.max_deliveries:
                 log.error("dead-lettering %s entry %s after %d deliveries", self.stream.name, e.id, e.deliveries - 1)
                 await self.stream.dead_letter(e, f"failed {e.deliveries - 1} deliveries")
@@ -70,6 +71,7 @@ class PartitionConsumer:
             await self.stream.ack(e)
             blocked.pop(e.key, None)
             done += 1
+        await self.stream.defer(self.name, waiting)
         return done
 
     # -- burst mode: tests, the CLI and the sandbox ------------------------------------------

@@ -169,6 +169,19 @@ class PartitionedStream:
         return [Entry(part, _s(eid), _s(f.get(b"k", b"")), _s(f.get(b"d", b"")), counts.get(_s(eid), 1))
                 for eid, f in claimed]
 
+    async def defer(self, consumer: str, entries: list[Entry]) -> None:
+        """Hand back entries that were read but not tried (they wait behind a failed one).
+
+        Reading bumped their delivery count; setting it back means max_deliveries counts real
+        tries, so a poison message cannot drag the entries queued behind it into the dead letters.
+        """
+        if not entries:
+            return
+        async with self.r.pipeline(transaction=False) as pipe:
+            for e in entries:
+                pipe.xclaim(self.key(e.part), GROUP, consumer, 0, [e.id], retrycount=e.deliveries - 1, justid=True)
+            await pipe.execute()
+
     async def ack(self, entry: Entry) -> None:
         await self.r.xack(self.key(entry.part), GROUP, entry.id)
 

@@ -111,3 +111,26 @@ async def test_help_lists_role_commands(service):
     assert "导购" in text
     (text2,) = await service.ask("/help", user="someone")
     assert "顾客" in text2
+
+
+async def test_entries_waiting_behind_a_poison_message_are_handled_not_dead_lettered(service):
+    """Waiting behind a failing entry is not a delivery: the later ones run once it is dead-lettered."""
+    router = Router("poison")
+    seen: list[str] = []
+
+    @router.any_text()
+    async def note(msg: Message) -> None:
+        if msg.text == "poison":
+            raise RuntimeError("always fails")
+        seen.append(msg.text)
+
+    service.worker.dispatcher = Dispatcher([router])
+    for i, text in enumerate(["poison", "b", "c"]):
+        await service.say(text, user="u1", msg_id=300 + i)
+    for _ in range(service.config.worker.max_deliveries + 3):
+        await service.inbox.drain()
+        await asyncio.sleep(0.06)
+    assert seen == ["b", "c"]
+    dead = await service.redis.xrange(service.store.keys.dead("inbox"))
+    assert len(dead) == 1 and b"poison" in dead[0][1][b"d"]
+    assert await service.store.inbox.pending_count() == 0
