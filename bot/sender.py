@@ -22,6 +22,15 @@ Deliver = Callable[[dict, str], Awaitable[None]]
 GIVE_UP = {95001, 95018, 41050, 41051, 81013, 84061, 40003, 60111, 46004, 40008, 44004, 82001, 40058}
 
 
+def _recipient(out: dict) -> str:
+    """Who an entry is for, fit for a log line: a webhook key and a response_url are credentials."""
+    if out["channel"] == "webhook":
+        return "webhook " + hashlib.sha1(out["to"].encode()).hexdigest()[:12]
+    if out["channel"] == "aibot":
+        return "aibot response_url"
+    return f"{out['channel']} {out['to']}"
+
+
 class Sender:
     def __init__(self, config: Config, store: Store, client: WeComClient) -> None:
         self.cfg, self.store, self.api = config, store, client
@@ -62,7 +71,7 @@ class Sender:
             try:
                 return await call()
             except RateLimited as exc:
-                log.warning("%s rate-limited (%s) for %s; waiting %.1fs", exc.api, exc.errcode, out["to"],
+                log.warning("%s rate-limited (%s) for %s; waiting %.1fs", exc.api, exc.errcode, _recipient(out),
                             s.backoff_seconds)
                 await asyncio.sleep(s.backoff_seconds)
             except Transient as exc:
@@ -81,7 +90,8 @@ class Sender:
                 log.error("WeCom configuration error on %s: errcode %s (%s). Fix: %s", exc.api, exc.errcode,
                           exc.errmsg, exc.fix)
         elif exc.errcode in GIVE_UP:
-            log.info("not delivering to %s via %s: errcode %s %s", out["to"], exc.api, exc.errcode, exc.errmsg)
+            log.info("not delivering to %s via %s: errcode %s %s", _recipient(out), exc.api, exc.errcode,
+                     exc.errmsg)
         else:
             log.error("undeliverable outbox entry %s: %s", entry.id, exc)
         await self.store.outbox.dead_letter(entry, str(exc))
@@ -105,7 +115,7 @@ class Sender:
         await self.api.call("appchat/send", secret=self.app_secret, json_body={"chatid": out["to"], **msg})
 
     async def _webhook(self, out: dict, text: str, body: dict | None = None) -> None:
-        await self._wait_budget("webhook", hashlib.sha1(out["to"].encode()).hexdigest()[:12],
+        await self._wait_budget("webhook", _recipient(out).split()[1],
                                 self.cfg.sender.webhook_per_minute)
         msg = body or {"msgtype": out["msgtype"], out["msgtype"]: {"content": text}}
         await self.api.call("webhook/send", params={"key": out["to"]}, json_body=msg)

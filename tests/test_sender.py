@@ -137,3 +137,12 @@ async def test_same_entry_id_in_two_partitions_is_delivered_twice(service):
     await service.outbox.drain()
     assert service.sent_texts("xiaowang") == ["给xiaowang"]
     assert service.sent_texts("xiaoli") == ["给xiaoli"]
+
+
+async def test_webhook_key_never_reaches_the_logs(service, caplog):
+    service.fake.script("webhook/send", 45009, 93000)
+    with caplog.at_level(logging.DEBUG):
+        await send(service, Reply("_raw.txt.j2", text="hi", to=Target("webhook", "SECRETKEY123")))
+    ours = [r for r in caplog.records if r.name.startswith(("bot", "store", "handlers"))]  # not the fake's access log
+    assert ours and not [r for r in ours if "SECRETKEY123" in r.getMessage()]
+    assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 1
