@@ -19,6 +19,7 @@ from handlers.coupons.reminders import send_reminders
 from handlers.coupons.rules import (
     MAX_NAME, MAX_NEW_MEMBER_DAYS, MAX_PER_PERSON, MAX_TOTAL, MAX_VALID_DAYS, CampaignError, parse_campaign,
 )
+from handlers.coupons.phrases import Ask, classify
 from handlers.coupons.shopper import Shopper, kf_parts, shopper_of
 from store import Store
 from store.coupons import CONFIRM_WINDOW
@@ -30,10 +31,7 @@ LIMITS = {"name": MAX_NAME, "total": MAX_TOTAL, "per_person": MAX_PER_PERSON, "v
           "new_member_days": MAX_NEW_MEMBER_DAYS}
 _WELCOME_FLAG = re.compile(r"(?:设为|作为|用作)欢迎券")
 _CAMPAIGN_ID = re.compile(r"^[Cc]\d+$")
-_POLITE_END = r"[啦了吗嘛呀呢哦!！?？。.~～\s]*$"
-CLAIM_TEXT = (rf"^\s*(?:我要|我想|想|给我|帮我)?(?P<what>领券|抢券|领优惠券|抢优惠券|有券吗|有没有券|有优惠券吗|"
-              rf"领新人券|新人券|优惠券|券){_POLITE_END}")
-MINE_TEXT = rf"^\s*(?:我的券|我的优惠券|查券|查我的券){_POLITE_END}"
+COUPON_LINE = r"券|[一两二俩\d]张"  # a cheap pre-filter; phrases.classify decides
 
 
 def problems_of(err: CampaignError) -> list[dict[str, str]]:
@@ -92,19 +90,30 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
 
 
 @router.command("确认", "确定", roles=("guide",))
-async def confirm(msg: Message, args: str, store: Store, config: Config, now: float) -> Reply | object:
-    """确认 — 让刚建好的券上线"""
+async def confirm(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> object:
+    """确认 / 确认 C12 — 让刚建好的券（或指定编号的券）上线"""
     memo = await store.coupons.memo(msg.id)
     if memo and memo.startswith("confirm:"):
         cid = memo.removeprefix("confirm:")
     else:
-        cid = await store.coupons.draft(msg.sender)
         named = args.strip().upper()
-        if cid is None or (named and named != cid) or (not named and not await store.confirm_is_for(msg.sender, "coupons")):
-            return SKIP  # nothing of ours pending, or another feature's draft is newer: its 确认
-        await store.coupons.remember(msg.id, f"confirm:{cid}")
+        if named:
+            if not _CAMPAIGN_ID.match(named):
+                return SKIP  # 确认 <something that is no campaign id>: another feature's
+            meta = await store.coupons.campaign(named)
+            if meta is None:
+                return _problem("unknown_campaign", arg=named)
+            if role != "admin" and meta.get("owner") != _own_store(config, msg) and meta.get("created_by") != msg.sender:
+                return _problem("not_yours_confirm", arg=named)
+            cid = named
+        else:
+            cid = await store.coupons.draft(msg.sender)
+            if cid is None or not await store.confirm_is_for(msg.sender, "coupons"):
+                return SKIP  # nothing of ours pending, or another feature's draft is newer: its 确认
+        cid = (await store.coupons.remember(msg.id, f"confirm:{cid}")).removeprefix("confirm:")
     status = await store.coupons.confirm(cid, by=msg.sender, now=now)
-    await store.coupons.clear_draft(msg.sender)
+    if await store.coupons.draft(msg.sender) == cid:
+        await store.coupons.clear_draft(msg.sender)
     meta = await store.coupons.campaign(cid)
     if meta is None:
         status = "missing"
@@ -202,43 +211,63 @@ def _deps(worker: Any, config: Config, api: Any) -> dict[str, Any]:
     return {"config": config, "api": api, "shoppers": getattr(worker, "deps", {}).get("shoppers")}
 
 
-async def _shopper_or_staff(msg: Message, deps: dict[str, Any]) -> Shopper | Reply:
-    shopper = await shopper_of(msg, deps)
-    return shopper if shopper is not None else Reply("coupons/staff_only_shoppers.txt.j2")
+@router.text(COUPON_LINE)
+async def shopper_line(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> object:
+    """领券 / 新人券 — 领本店的优惠券；我的券 — 看领过的券"""
+    ask = classify(msg.text)
+    if ask is None:
+        return SKIP
+    if msg.sender_kind != "customer":
+        return Reply("coupons/staff_only_shoppers.txt.j2")
+    shopper = await shopper_of(msg, _deps(worker, config, api))
+    if shopper is None:
+        return SKIP  # a customer outside kf (e.g. a group record): nowhere to answer
+    if ask.intent == "claim":
+        return await _claim(msg, ask, shopper, store, config, now)
+    await store.coupons.touch_seen(shopper.id, shopper.target, now)
+    await _greet_new_member(msg, shopper, store, config, worker, now)
+    if ask.intent == "proxy":
+        return Reply("coupons/proxy.txt.j2")
+    codes = await service.my_codes(store, config, shopper.id, now)
+    if ask.intent == "usage":
+        return Reply("coupons/usage.txt.j2", codes=[c for c in codes if c["state"] == "issued"])
+    if ask.intent == "support":
+        return Reply("coupons/support.txt.j2", codes=codes)
+    return Reply("coupons/my_codes.txt.j2", codes=codes)
 
 
-@router.text(CLAIM_TEXT)
-async def claim(msg: Message, match: Any, store: Store, config: Config, api: Any, worker: Any, now: float) -> Reply:
-    """领券 — 领本店的优惠券"""
-    shopper = await _shopper_or_staff(msg, _deps(worker, config, api))
-    if isinstance(shopper, Reply):
-        return shopper
+async def _claim(msg: Message, ask: Ask, shopper: Shopper, store: Store, config: Config, now: float) -> Reply:
     if shopper.store_id is None:
         await store.coupons.touch_seen(shopper.id, shopper.target, now)
         live, welcome_cid = [], None
     else:
         live, welcome_cid = await store.coupons.claim_inputs(shopper.store_id, shopper.id, shopper.target, now)
-    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new="新人" in match["what"],
-                                 cids=live)
+    if ask.hint is not None and live:
+        statics = await service.campaign_statics(store, config, live)
+        offered = [statics[c] for c in live if c in statics]
+        matching = [c["id"] for c in offered if ask.hint.matches(c)]
+        if not matching:  # "还有满50减10的券吗" and there is none: say so, issue nothing unasked
+            return Reply("coupons/no_match.txt.j2", asked=ask.hint.label(), offered=offered)
+        live = matching
+    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new=ask.new_only, cids=live)
     if welcome_cid and any(c.campaign == welcome_cid and c.codes for c in report.claims):
         await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
     return Reply("coupons/claim.txt.j2", **report.context())
 
 
-@router.text(MINE_TEXT)
-async def mine(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> Reply:
-    """我的券 — 看我领过的券"""
-    shopper = await _shopper_or_staff(msg, _deps(worker, config, api))
-    if isinstance(shopper, Reply):
-        return shopper
-    await store.coupons.touch_seen(shopper.id, shopper.target, now)
-    return Reply("coupons/my_codes.txt.j2", codes=await service.my_codes(store, config, shopper.id, now))
+async def _greet_new_member(msg: Message, shopper: Shopper, store: Store, config: Config, worker: Any,
+                            now: float) -> None:
+    """A new group member's first words to the bot bring the store's welcome coupon, sent on its own."""
+    report = await service.first_talk_grant(store, config, shopper, msg_id=msg.id, now=now)
+    if report is not None:
+        await worker.emit(msg, [Reply("coupons/welcome.txt.j2", **report.context())], tag="!coupon-welcome")
+        await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
 
 
 @router.any_text()
 async def first_talk(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> object:
-    # Not a command: note when a kf shopper last wrote (reminders need the 48 h window) and give a new
-    # group member the welcome coupon the first time they talk; the message itself goes on to others.
+    # Not a coupon line: note when a kf shopper last wrote (reminders need the 48 h window) and give a
+    # new group member the welcome coupon the first time they talk; the message goes on to others.
     kf = kf_parts(msg)
     if kf is None or msg.sender_kind != "customer":
         return SKIP
@@ -246,12 +275,8 @@ async def first_talk(msg: Message, store: Store, config: Config, api: Any, worke
     if not await store.coupons.any_welcome():
         return SKIP  # the common case costs one write and one read
     shopper = await shopper_of(msg, _deps(worker, config, api))
-    if shopper is None:
-        return SKIP
-    report = await service.first_talk_grant(store, config, shopper, msg_id=msg.id, now=now)
-    if report is not None:
-        await worker.emit(msg, [Reply("coupons/welcome.txt.j2", **report.context())], tag="!coupon-welcome")
-        await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
+    if shopper is not None:
+        await _greet_new_member(msg, shopper, store, config, worker, now)
     return SKIP
 
 

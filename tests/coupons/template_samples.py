@@ -75,6 +75,12 @@ SAMPLES = {
     "coupons/reminder.txt.j2": [{"codes": [_item(NEW), _item(FREE)]}],
     "coupons/welcome.txt.j2": [{"issued": [_item(NEW)], "held": [], "refusals": []}],
     "coupons/staff_only_shoppers.txt.j2": [{}],
+    "coupons/no_match.txt.j2": [{"asked": "满50减10", "offered": [NEW, PCT]}, {"asked": "9折", "offered": []}],
+    "coupons/usage.txt.j2": [{"codes": [_item(NEW), _item(PCT)]}, {"codes": []}],
+    "coupons/support.txt.j2": [
+        {"codes": [{**_item(NEW), "state": s, "redeemed_at": None} for s in ("issued", "redeemed", "expired", "void")]},
+        {"codes": []}],
+    "coupons/proxy.txt.j2": [{}],
     "coupons/welcome_line.txt.j2": [{**_item(NEW), "name": "新人券", "rule": "满50减10", "new": n} for n in (True, False)],
     "coupons/welcome_set.txt.j2": [{"status": s, "c": NEW} for s in ("set", "pending", "cleared", "show", "not_live",
                                                                       "none")],

@@ -134,6 +134,8 @@ def test_bad_percent(text):
     ("单品 五常大米 减八元", None, "五常大米"),  # numerals inside product names survive
     ("单品 6901234567892 减8元", "6901234567892", "6901234567892"),
     ("单品券 F001 减8元", "F001", "F001"),
+    ("单品 SKU F001 减8元", "F001", "F001"),
+    ("单品 货号：F001 减8元", "F001", "F001"),
 ])
 def test_item_phrasings(text, sku, item_text):
     spec = parse(text + TAIL)
@@ -230,7 +232,7 @@ def test_leap_day_resolves_to_the_next_leap_year_only_when_it_is_near():
 @pytest.mark.parametrize("text, days", [
     ("新人", 7), ("新人专享", 7), ("新人3天", 3), ("新人3天内", 3), ("新人（入群3天内）", 3), ("入群3天内", 3),
     ("进群五天内", 5), ("入群3天内的新人", 3), ("3天内入群", 3), ("3天内入群的新人", 3), ("新人 3天内入群", 3),
-    ("新成员", 7), ("新人十天", 10),
+    ("新成员", 7), ("新人十天", 10), ("限新人", 7), ("仅限新人3天", 3),
 ])
 def test_new_member(text, days):
     spec = parse(f"满50减10 100张 有效3天 {text}")
