@@ -5,7 +5,7 @@ Three processes on loopback and a real Redis (REDIS_URL, else 127.0.0.1:6379, el
   fake    the fake WeCom API (bot/fakewecom.py) with one extra route reporting when each kf reply
           arrived;
   service qunbot as deployed (`create_app(role="all")`: callback endpoint, inbox worker, outbox
-          sender, 8 partitions) with the shopper-channel and coupon routers;
+          sender, 8 partitions) with every feature wired by handlers/__init__.py;
   main    the load generator. For each claim it queues the shopper's "抢券" at the fake
           (/sandbox/kf, as WeChat would) and POSTs a really signed and encrypted kf_msg_or_event
           callback; the service pulls kf/sync_msg, runs the claim, and replies with kf/send_msg.
@@ -15,10 +15,11 @@ worker (Lua claim) -> outbox -> sender -> kf/send_msg. Baselines in the same run
 step (`Coupons.claim`) and the handler logic without the pipeline (`service.claim`), both with the
 same concurrency, from this process.
 
-The shopper channel (issue 3: kf pull, context, kf sender) is wired in front of the coupon router the
-way handlers/__init__.py is to wire it.
+The shopper channel (kf pull, gate, context, kf sender with its reply quota) runs in front of the
+coupon handlers, and 接龙, digest and the rest behind them, exactly as handlers/__init__.py lists them.
 
-    python bench/coupon_load.py [--claims 3000] [--connections 32]
+    python bench/coupon_load.py [--claims 3000] [--connections 32] [--crowd 1000 --crowd-shoppers 400
+                                 --crowd-stock 100]
 """
 from __future__ import annotations
 
@@ -84,25 +85,12 @@ def serve_service(config_path: str) -> None:
 
     from aiohttp import web
 
-    import handlers
-    import handlers.shoppers as shoppers_mod  # before `store`: import cycle store.catalog -> handlers
     from bot.app import create_app
     from bot.config import load
-    from handlers.coupons.chat import router as coupons_router, welcome_extra
 
     logging.basicConfig(level=logging.WARNING)
     config = load(config_path)
-    # Wire the features as handlers/__init__.py will: the shopper channel first (kf pull, gate, kf
-    # sender with its reply quota), coupons before everything else.
-    handlers.ROUTERS[:0] = [shoppers_mod.router, coupons_router]
-    base_setup = handlers.setup
-
-    async def setup(deps) -> None:
-        await base_setup(deps)
-        shoppers = await shoppers_mod.setup(deps)
-        shoppers.add_welcome_extra(welcome_extra(deps["store"], config))
-
-    handlers.setup = setup
+    # The service exactly as deployed: handlers.ROUTERS and handlers.setup wire every feature.
     run = lambda: web.run_app(create_app(config, role="all"), host="127.0.0.1",  # noqa: E731
                               port=config.server.port, print=None, access_log=None)
     if os.environ.get("QB_BENCH_PROFILE"):  # where the service process spends its time
@@ -355,20 +343,20 @@ async def scenario(svc: int, fake: int, args) -> dict:
 
     # the issue's contention case: 1,000 claims from 400 shoppers at 100 codes
     cid = (await admin(svc, "POST", "/api/coupons/campaigns",
-                       {"text": "抢购券 满50减10 100张 每人1张 有效3天", "store_id": "S01"}))["campaign"]["id"]
+                       {"text": f"抢购券 满50减10 {args.crowd_stock}张 每人1张 有效3天", "store_id": "S01"}))["campaign"]["id"]
     # at most 5 messages per shopper: kf allows 5 replies per customer message, and when all of a
     # shopper's messages are pulled before the first reply goes out, only 5 replies in total
     rng = random.Random(1)
     crowd: list[str] = []
-    while len(crowd) < 1000:
-        who = f"wmc{rng.randrange(400)}"
+    while len(crowd) < args.crowd:
+        who = f"wmc{rng.randrange(args.crowd_shoppers)}"
         if crowd.count(who) < 5:
             crowd.append(who)
     run = await measured(args, "contention", pipeline_run(svc, fake, crowd, args.connections, "contention"))
     listed = next(c for c in (await admin(svc, "GET", "/api/coupons/campaigns?store_id=S01"))["campaigns"]
                   if c["id"] == cid)
     run["ledger_issued"] = listed["issued"]
-    results["pipeline: 1000 claims, 400 shoppers, stock 100"] = run
+    results[f"pipeline: {args.crowd} claims, {args.crowd_shoppers} shoppers, stock {args.crowd_stock}"] = run
     return results
 
 
@@ -376,6 +364,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=3000)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--crowd", type=int, default=1000, help="claims in the contention run")
+    ap.add_argument("--crowd-shoppers", type=int, default=400)
+    ap.add_argument("--crowd-stock", type=int, default=100)
     ap.add_argument("--fake", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args()
