@@ -132,3 +132,26 @@ async def test_not_due_groups_stay_open(svc):
     g = await svc.store.groupbuys.get(gid)
     assert g.status == "open" and await svc.store.groupbuys.open_ids() == [gid]
     assert results(svc, gid, "丹东99草莓") == {"guide": 0, "wmA": 0, "wmB": 0}
+
+
+async def test_default_interval_job_after_downtime_closes_once_through_the_real_wiring(service):
+    """With the shipped schedule (@every 30) and handlers.ROUTERS: the service was down at both
+    cutoffs; after the restart two replicas tick at the same moment (and again 30 s later), and
+    each 团 still gets one close and one result per recipient."""
+    service.fake.add_group("wrGroupA", "xiaowang", [])
+    formed, failed = await two_due_groups(service)
+    store = service.store
+    replicas = [Scheduler(service.config, store, handlers.JOBS) for _ in (1, 2)]
+    job = next(j for j in replicas[0].jobs if j.name == "groupbuy_cutoff")
+    assert job.spec == "@every 30"
+    for _ in range(2):
+        for r in replicas:
+            await r.catch_up()
+        await asyncio.gather(*(r._fire(job) for r in replicas))
+        await settle_all(service)
+    assert results(service, formed, "丹东99草莓") == {"guide": 1, "wmA": 1, "wmB": 1}
+    assert results(service, failed, "手工水饺") == {"guide": 1, "wmA": 0, "wmB": 1}
+    assert files(service) == [f"团{formed}_丹东99草莓_提货单.xlsx"]
+    failed_note = next(t for t in service.sent_texts("xiaowang") if t.startswith(f"❌ 团{failed} "))
+    assert "还差18份" in failed_note
+    assert (await store.groupbuys.get(formed)).status == (await store.groupbuys.get(failed)).status == "closed"
