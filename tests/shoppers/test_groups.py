@@ -134,3 +134,17 @@ async def test_without_a_member_version_from_wecom_the_next_event_is_a_delta(sho
     await _event(h, chat_event_xml("wrGroupA", "update", "add_member", ["wmV2"], "b", "c"))
     assert len(fake.sent("groupchat/get")) == gets
     assert {"wmV1", "wmV2"} <= set(await h.store.groups.members("wrGroupA"))
+
+
+async def test_a_redelivered_event_is_handled_once(shop, fake):
+    h, _ = shop
+    await _event(h, chat_event_xml("wrGroupA", "create"))
+    last = _join(fake, "wmRe")
+    xml = chat_event_xml("wrGroupA", "update", "add_member", ["wmRe"], last, member_version(_ids(fake)))
+    for _ in range(3):  # the same plaintext, encrypted afresh each time (the dedupe key is its hash)
+        assert (await h.post_app(xml)).status == 200
+    stream = h.store.inbox.key(h.store.inbox.part_of("sys"))
+    entries = [e for e in await h.store.r.xrange(stream) if b"wmRe" in e[1][b"d"]]
+    assert len(entries) == 1
+    await h.drain()
+    assert "wrGroupA" in await h.store.groups.groups_of("wmRe")

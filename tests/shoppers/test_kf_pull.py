@@ -211,3 +211,24 @@ async def test_a_scene_resolver_from_another_feature(aiohttp_client, redis, pref
     await kf_callback(h, "wkHQ")
     await h.drain()
     assert (rec.contexts[-1].store_id, rec.contexts[-1].scene) == ("S01", "gb12")
+
+
+async def test_a_page_pulled_twice_after_a_crash_reaches_the_inbox_once(shop, fake):
+    h, rec = shop
+    for i in range(6):
+        fake.kf_push("wkS01", "wmTwice", f"第{i}句")
+    kf_state, real_save = h.store.kf, h.store.kf.save
+
+    async def die_before_saving(*args, **kw):
+        raise RuntimeError("process killed after queueing, before the cursor was saved")
+
+    kf_state.save = die_before_saving
+    with pytest.raises(RuntimeError):
+        await h.shoppers.puller.pull("wkS01", fake.kf_token())
+    assert (await h.store.kf.cursor("wkS01")).cursor == ""  # nothing saved: the next pull repeats the page
+    kf_state.save = real_save
+    again = await h.shoppers.puller.pull("wkS01", fake.kf_token())
+    assert (again.pulled, again.queued) == (6, 0)  # WeCom handed them out again; the msgid dedupe dropped them
+    await h.drain()
+    assert rec.texts("wmTwice") == [f"第{i}句" for i in range(6)]
+    assert (await h.store.kf.cursor("wkS01")).cursor

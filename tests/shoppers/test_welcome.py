@@ -77,3 +77,24 @@ async def test_the_state_of_a_contact_way_names_the_store(aiohttp_client, redis,
     [call] = fake.sent("externalcontact/send_welcome_msg", ok=True)
     assert "五一广场店" in call.body["text"]["content"]
     assert (await h.store.shoppers.contact("wmQR"))["store"] == "S02"
+
+
+async def test_a_code_wecom_says_expired_is_not_retried(shop, fake, caplog):
+    h, _ = shop
+    code = fake.welcome_code()
+    fake.welcome_codes[code] -= 60  # WeCom's clock: the code died before we got to it
+    await h.post_app(contact_event_xml("xiaowang", "wmLate", code))
+    for _ in range(3):
+        await h.drain()
+    assert [c.errcode for c in fake.sent("externalcontact/send_welcome_msg")] == [41050]
+    assert await h.store.inbox.pending_count() == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_the_same_event_delivered_twice_welcomes_once(shop, fake):
+    h, _ = shop
+    xml = contact_event_xml("xiaowang", "wmDup", fake.welcome_code())
+    for _ in range(2):  # WeCom's retry: same plaintext, freshly encrypted
+        assert (await h.post_app(xml)).status == 200
+    await h.drain()
+    assert len(fake.sent("externalcontact/send_welcome_msg")) == 1
