@@ -5,7 +5,8 @@ prints (md, json) or writes (xlsx) the digest of a business day, default today. 
 --dry-run it also does what the digest job would do for that day by now: freeze the day if its
 cutoff has passed, and queue the deliveries whose scheduled time has passed but that were never
 sent (exactly once per day and recipient, so running it again sends nothing twice; the running
-service's sender delivers them).
+service's sender delivers them), and queue again the day's purchasing requests that the
+purchasing system never accepted (it dedupes them by their idempotency key).
 """
 from __future__ import annotations
 
@@ -90,6 +91,10 @@ async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str
     for name, spec in specs.items():
         fire = next((f for f in deliver.fires(spec, st, start, start + 8 * DAY)
                      if last_closed_day(f, st.cutoff, st.tz) == day), None)
+        if name == deliver.PURCHASING and name in sent:
+            again = await deliver.requeue_purchasing(store, worker, day, now, force=True)
+            queued += [f"{deliver.PURCHASING} {scope} (again, never accepted)" for scope in again]
+            continue
         if name in sent or fire is None or fire > now:
             continue
         late = now - fire > st.late_after

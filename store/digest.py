@@ -29,6 +29,13 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1
 """
 _UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+# KEYS: the day's retry hash. ARGV: scope, slot, ttl. Claims a retry slot once across replicas.
+_CLAIM_RETRY = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
 
 
 def pack(obj) -> bytes:
@@ -48,6 +55,7 @@ class DigestState:
         self.r, self.k = redis, keys
         self._freeze = redis.register_script(_FREEZE)
         self._unlock = redis.register_script(_UNLOCK)
+        self._claim_retry = redis.register_script(_CLAIM_RETRY)
 
     # -- snapshots ----------------------------------------------------------------------------
     async def freeze(self, day: str, inputs: dict, totals: dict, now: float) -> bool:
@@ -119,15 +127,28 @@ class DigestState:
     async def request(self, day: str, scope: str) -> bytes | None:
         return await self.r.hget(self.k.digest_day(day, "po"), scope)
 
-    async def accepted(self, day: str, scope: str) -> bool:
-        return bool(await self.r.hexists(self.k.digest_day(day, "po_done"), scope))
+    async def request_scopes(self, day: str) -> list[str]:
+        return sorted(_s(x) for x in await self.r.hkeys(self.k.digest_day(day, "po")))
 
-    async def mark_accepted(self, day: str, scope: str, now: float, status: int) -> None:
+    async def settled(self, day: str, scope: str) -> dict | None:
+        """The final answer to (day, scope)'s request, {"at", "status"}: accepted (2xx, 409) or
+        refused for good (another 4xx). None while it is still to be posted."""
+        raw = await self.r.hget(self.k.digest_day(day, "po_done"), scope)
+        return json.loads(raw) if raw else None
+
+    async def settled_scopes(self, day: str) -> set[str]:
+        return {_s(x) for x in await self.r.hkeys(self.k.digest_day(day, "po_done"))}
+
+    async def settle(self, day: str, scope: str, now: float, status: int) -> None:
         key = self.k.digest_day(day, "po_done")
         async with self.r.pipeline(transaction=True) as p:
             p.hsetnx(key, scope, json.dumps({"at": now, "status": status}))
             p.expire(key, TTL)
             await p.execute()
+
+    async def claim_retry(self, day: str, scope: str, slot: int) -> bool:
+        """True for the one caller that gets to queue retry `slot` of (day, scope)'s request."""
+        return bool(await self._claim_retry(keys=[self.k.digest_day(day, "po_retry")], args=[scope, slot, TTL]))
 
     # -- read-only views of other features' state ------------------------------------------------
     async def groupbuys_created(self, since: float, until: float) -> list[int]:

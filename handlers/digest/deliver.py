@@ -15,6 +15,10 @@ Exactly once per (day, recipient): the replies are queued under the message id
 drops ids it has seen; a per-(day, recipient) lock keeps two replicas from building it at the
 same moment, and the "sent" record (kept 60 days, long after the outbox forgets ids) stops later
 ticks before they build anything.
+
+Purchasing requests the outbox gave up on (the purchasing system was down for longer than its
+retries) are queued again by later ticks at growing intervals until the system settles them
+(`requeue_purchasing`).
 """
 from __future__ import annotations
 
@@ -150,16 +154,44 @@ async def post_purchasing(store, worker, config: Config, settings: Settings, day
             if stores is not None and not digest["skus"]:
                 continue  # nothing for this store today: no request
             await store.digest.put_request(day, scope, purchasing.encode(purchasing.payload(digest, day, scope)))
-            key = purchasing.idempotency_key(day, scope)
-            replies.append(Reply("digest/purchasing.txt.j2", to=Target(purchasing.CHANNEL, key), key=key))
+            replies.append(_purchasing_reply(day, scope))
         await worker.emit(origin(day, PURCHASING), replies)
         await store.digest.mark_sent(day, PURCHASING, now, late)
     return await _once(store, day, PURCHASING, build)
 
 
+def _purchasing_reply(day: str, scope: str) -> Reply:
+    key = purchasing.idempotency_key(day, scope)
+    return Reply("digest/purchasing.txt.j2", to=Target(purchasing.CHANNEL, key), key=key)
+
+
+async def requeue_purchasing(store, worker, day: str, now: float, *, force: bool = False) -> list[str]:
+    """Queue the day's purchasing requests again that were queued but never settled (the outbox
+    gave up on them): at the retry slots of purchasing.retry_slot, claimed once across replicas,
+    or at once with `force` (the CLI). Returns the scopes queued."""
+    first = (await store.digest.sent_log(day)).get(PURCHASING)
+    if first is None:
+        return []
+    pending = [s for s in await store.digest.request_scopes(day) if s not in await store.digest.settled_scopes(day)]
+    slot = purchasing.retry_slot(now - first["at"])
+    out = []
+    for scope in pending:
+        if force:
+            tag = f":again{int(now)}:{scope}"
+        elif slot and await store.digest.claim_retry(day, scope, slot):
+            tag = f":retry{slot}:{scope}"
+        else:
+            continue
+        await worker.emit(origin(day, PURCHASING), [_purchasing_reply(day, scope)], tag=tag)
+        log.warning("purchasing request %s not accepted yet; queued again (%s)", purchasing.idempotency_key(day, scope),
+                    tag.split(":")[1])
+        out.append(scope)
+    return out
+
+
 async def tick(store, worker, config: Config, settings: Settings, now: float) -> dict:
     """One run of the job; returns what it did (for logs and tests)."""
-    done = {"frozen": [], "sent": []}
+    done = {"frozen": [], "sent": [], "requeued": []}
     days = due_days(settings, now)
     have = await store.digest.frozen(days)
     for d in days:
@@ -184,4 +216,7 @@ async def tick(store, worker, config: Config, settings: Settings, now: float) ->
                                        prepared)
             if ok:
                 done["sent"].append((d, x.recipient, x.late))
+    if settings.purchasing_url:
+        for d in days:
+            done["requeued"] += [(d, scope) for scope in await requeue_purchasing(store, worker, d, now)]
     return done

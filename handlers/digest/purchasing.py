@@ -3,10 +3,14 @@
 Delivered as the sender channel "purchasing", so the outbox gives it durability and retries: the
 outbox entry carries only the idempotency key "<day>:<scope>"; the body is stored in Redis when
 the digest is queued (first write wins, so every retry posts the same bytes). Before posting,
-the channel checks whether that key was already accepted, and records acceptance after a 2xx
-(or a 409, the receiver saying it has the key already), so no later run posts the key again.
-5xx, 408, 429 and network errors are transient (the sender retries with backoff, then the
-outbox redelivers, then dead-letters with an error log); other 4xx are permanent.
+the channel checks whether that key was already settled, and settles it after a 2xx (or a 409,
+the receiver saying it has the key already) or a permanent refusal (another 4xx, logged as an
+error), so no later run posts the key again.
+
+Retries, with backoff at two levels: 5xx, 408, 429 and network errors are transient, so the
+sender retries within seconds and the outbox redelivers within minutes, then dead-letters; and
+the digest job queues the request again while it is unsettled, 5 minutes after the first try,
+then at doubling gaps up to hourly, as long as the day is in the catch-up window.
 
 Headers: `X-Qunbot-Signature: sha256=<hex HMAC-SHA256 of the body with [digest] purchasing_secret>`,
 `Idempotency-Key: <day>:<scope>`, `Content-Type: application/json`.
@@ -27,6 +31,17 @@ from handlers.digest.settings import Settings
 log = logging.getLogger(__name__)
 CHANNEL = "purchasing"
 TIMEOUT = 15.0
+RETRY_FIRST, RETRY_MAX = 300, 3600  # seconds after the first queueing; doubling, then hourly
+
+
+def retry_slot(elapsed: float) -> int:
+    """How many job-level retries are due `elapsed` seconds after a request was first queued."""
+    slot, due, gap = 0, RETRY_FIRST, RETRY_FIRST
+    while due <= elapsed:
+        slot += 1
+        gap = min(gap * 2, RETRY_MAX)
+        due += gap
+    return slot
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -59,8 +74,8 @@ def channel(st: Settings, store, http: Any):
     async def deliver(out: dict, text: str) -> None:
         key = out["to"]
         day, _, scope = key.partition(":")
-        if await store.digest.accepted(day, scope):
-            log.info("purchasing request %s was accepted before; not posting again", key)
+        if await store.digest.settled(day, scope):
+            log.info("purchasing request %s was settled before; not posting again", key)
             return
         body = await store.digest.request(day, scope)
         if body is None:
@@ -77,11 +92,12 @@ def channel(st: Settings, store, http: Any):
         except Exception as exc:  # aiohttp.ClientError and friends: handlers do not import aiohttp
             raise Transient(CHANNEL, -1, f"{key}: {type(exc).__name__} {exc}") from None
         if 200 <= status < 300 or status == 409:
-            await store.digest.mark_accepted(day, scope, time.time(), status)
+            await store.digest.settle(day, scope, time.time(), status)
             log.info("purchasing request %s accepted (HTTP %s)", key, status)
             return
         if status >= 500 or status in (408, 429):
             raise Transient(CHANNEL, status, f"{key}: HTTP {status} {answer}")
+        await store.digest.settle(day, scope, time.time(), status)
         log.error("purchasing system refused %s: HTTP %s %s", key, status, answer)
         raise WeComError(CHANNEL, status, f"{key}: HTTP {status} {answer}")
 

@@ -18,11 +18,11 @@ from tests.digest.helpers import digest_config
 from tests.digest.test_delivery import clock_spec
 
 
-async def setup_day(redis, redis_url, prefix):
+async def setup_day(redis, redis_url, prefix, **digest):
     now = time.time()
     cut, _ = clock_spec(now - 3600)
     _, send = clock_spec(now - 1800)
-    cfg = digest_config(prefix, "http://127.0.0.1:9", cutoff=cut, send=send)
+    cfg = digest_config(prefix, "http://127.0.0.1:9", cutoff=cut, send=send, **digest)
     from dataclasses import replace
     cfg = replace(cfg, redis=replace(cfg.redis, url=redis_url, prefix=prefix))
     store = Store(redis, prefix=prefix, partitions=cfg.worker.partitions)
@@ -76,3 +76,19 @@ async def test_run_freezes_queues_once_and_writes_xlsx(redis, redis_url, prefix,
 async def test_bad_date_is_refused(redis, redis_url, prefix):
     cfg, _, _ = await setup_day(redis, redis_url, prefix)
     assert await digest(cfg, date="13/06/2026", dry_run=True, fmt="md", out=None, stdout=io.StringIO()) == 2
+
+
+async def test_run_queues_unaccepted_purchasing_requests_again(redis, redis_url, prefix):
+    cfg, store, day = await setup_day(redis, redis_url, prefix, purchasing_url="http://127.0.0.1:9/po",
+                                      purchasing_secret="x")
+    await store.r.hset(store.keys.digest_seen(), "@purchasing", time.time() - 86400)
+    counts = []
+    for _ in range(2):
+        assert await digest(cfg, date=day, dry_run=True, fmt="json", out=None, stdout=io.StringIO()) == 0
+        assert await digest(cfg, date=day, dry_run=False, fmt="json", out=None, stdout=io.StringIO()) == 0
+        counts.append(await outbox_entries(store))
+    assert await store.digest.request_scopes(day) == ["all"]
+    assert counts[1] == counts[0] + 1  # the request again (never accepted); the buyers' digests not
+    await store.digest.settle(day, "all", time.time(), 201)
+    assert await digest(cfg, date=day, dry_run=False, fmt="json", out=None, stdout=io.StringIO()) == 0
+    assert await outbox_entries(store) == counts[1]

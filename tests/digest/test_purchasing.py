@@ -79,7 +79,7 @@ async def test_retried_through_failures_into_one_purchase_request(aiohttp_client
     assert body["idempotency_key"] == key and body["date"] == day and body["order_lines"]
     for line in body["order_lines"]:
         assert line["suggested"] >= line["gap"] > 0 and line["suggested"] % line["case"] == 0
-    assert await svc.store.digest.accepted(day, "all")
+    assert (await svc.store.digest.settled(day, "all"))["status"] == 201
 
     # An outbox redelivery of the same entry after acceptance posts nothing.
     await purchasing.channel(st, svc.store, svc.deps["api"].http)({"to": key}, key)
@@ -108,23 +108,49 @@ async def test_a_refusal_is_logged_and_not_retried(aiohttp_client, aiohttp_serve
         await settle(svc)
     assert len(system.requests) == 1
     assert any("purchasing system refused" in r.message for r in caplog.records)
-    assert not await svc.store.digest.accepted(day, "all")
+    assert (await svc.store.digest.settled(day, "all"))["status"] == 422
+    # the job's later retries leave a refused request alone
+    done = await deliver.tick(svc.store, svc.worker, svc.config, settings(svc.config), time.time() + 3 * 3600)
+    await settle(svc)
+    assert done["requeued"] == [] and len(system.requests) == 1
 
 
-async def test_a_restart_before_acceptance_posts_the_stored_body_again(aiohttp_client, aiohttp_server, redis,
-                                                                       prefix, fake, po_server):
-    """Down (the outbox entry dead-lettered after every attempt failed), then the digest job runs
-    again: it does not queue the day twice; the stored request is what any retry would send."""
+async def test_a_long_outage_of_the_purchasing_system_is_retried_by_the_job(aiohttp_client, aiohttp_server, redis,
+                                                                          prefix, fake, po_server):
+    """The purchasing system is down longer than the sender's and the outbox's retries (the entry is
+    dead-lettered). Later ticks queue the stored request again, at growing intervals and once per
+    interval across replicas, until it is accepted; then never again."""
     svc, system, day = await run(aiohttp_client, aiohttp_server, redis, prefix, fake, po_server(fail=100))
     st = settings(svc.config)
-    await deliver.tick(svc.store, svc.worker, svc.config, st, time.time())
+    t0 = time.time()
+    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0))["sent"]
     await settle(svc)
     n = len(system.requests)
     assert n >= svc.config.sender.max_attempts and not system.created
-    await configured_since(svc, time.time() - 86400)
-    await deliver.tick(svc.store, svc.worker, svc.config, st, time.time())
+    assert await svc.store.r.xlen(svc.store.keys.dead("outbox")) == 1
+
+    later = [t0 + 60, t0 + 299]  # before the first retry slot: nothing
+    assert [(await deliver.tick(svc.store, svc.worker, svc.config, st, t))["requeued"] for t in later] == [[], []]
+    # the first slot, seen by two replicas in the same minute: queued once, fails again
+    got = [(await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + s))["requeued"] for s in (300, 330)]
+    assert got == [[(day, "all")], []]
     await settle(svc)
-    assert len(system.requests) == n  # the day was queued once; the outbox gave up, not the job
-    system.fail = 0
-    await purchasing.channel(st, svc.store, svc.deps["api"].http)({"to": f"{day}:all"}, "")
-    assert system.created == {f"{day}:all": 1}
+    assert len(system.requests) > n and not system.created
+    n = len(system.requests)
+    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + 600))["requeued"] == []  # next at 900
+    system.fail = 0  # back up
+    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + 900))["requeued"] == [(day, "all")]
+    await settle(svc)
+    assert len(system.requests) == n + 1 and system.created == {f"{day}:all": 1}
+    assert all(r["signed"] for r in system.requests)
+    assert len({json.dumps(r["body"], sort_keys=True) for r in system.requests}) == 1
+    for s in (2100, 4500, 8100):  # later slots of the same day (a day later, the next day has its own key)
+        assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + s))["requeued"] == []
+    await settle(svc)
+    assert len(system.requests) == n + 1
+
+
+def test_retry_slots_back_off_to_hourly():
+    due = [t for t in range(0, 6 * 3600 + 1, 60) if purchasing.retry_slot(t) > purchasing.retry_slot(t - 60)]
+    assert due[:5] == [300, 900, 2100, 4500, 8100]
+    assert all(b - a == 3600 for a, b in zip(due[4:], due[5:]))
