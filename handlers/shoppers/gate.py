@@ -3,7 +3,8 @@
 It keeps the conversation's recent lines (for a guide who takes over), keeps the bot quiet while a
 guide has the conversation (the shopper's words go to the guide instead), and, when nothing tells
 which store the shopper belongs to, asks once, holds the message that prompted the question, and
-answers it as soon as the shopper picks a store. Everything else passes on (SKIP).
+answers it as soon as the shopper picks a store (or without a store, when the answer names none).
+Everything else passes on (SKIP).
 """
 from __future__ import annotations
 
@@ -59,13 +60,16 @@ async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatche
         return SKIP
     pending = await store.shoppers.pending(conv)
     if pending is not None:
+        deps = {**worker.deps, "role": "shopper", "now": now}
+        held = Message.from_json(pending)
         chosen = pick_store(shoppers, msg.text, candidates)
         if chosen is None:
-            await store.shoppers.drop_pending(conv)  # asked once; never again
-            return SKIP
+            # Asked once, never again: the held question is answered without a store, then this
+            # message goes its own way (this gate lets it pass now that nothing is pending).
+            await store.shoppers.drop_pending(conv)
+            return [*await dispatcher.dispatch(held, deps), *await dispatcher.dispatch(msg, deps)]
         await store.shoppers.choose_store(conv, chosen)
-        held = Message.from_json(pending)
-        replies = await dispatcher.dispatch(held, {**worker.deps, "role": "shopper", "now": now})
+        replies = await dispatcher.dispatch(held, deps)
         return [Reply("shoppers/store_chosen.txt.j2", store_name=shoppers.store_config(chosen).name or chosen),
                 *replies]
     if await store.shoppers.ask_once(conv, msg.to_json()):
