@@ -1,5 +1,11 @@
-"""接龙 throughput: the bare Lua ledger step, the shopper parser, and a shopper message through the
-worker (parse + ledger + receipt rendered into the outbox), on a real Redis.
+"""接龙 throughput on a real Redis, each figure next to a baseline measured in the same run:
+
+- the Lua ledger step (join / cancel on one hot 团) vs a bare Lua round trip (`return 1`) at the
+  same concurrency: what the ledger's checks cost over Redis itself;
+- the shopper parser alone (no baseline: pure Python, messages per second);
+- a shopper message through the worker (inbox -> 接龙 routes -> parse + ledger -> receipt rendered
+  into the outbox -> ack) vs the same consumer with a handler that does nothing: what 接龙
+  handling costs over the queue plumbing.
 
     python bench/groupbuy_ledger.py [--messages 3000] [--concurrency 32]
 
@@ -54,6 +60,16 @@ async def run(n: int, conc: int) -> None:
         await asyncio.gather(*(step(i) for i in range(n)))
         lua = n / (time.perf_counter() - t)
 
+        bare_script = redis.register_script("return 1")
+
+        async def bare(i: int) -> None:
+            async with sem:
+                await bare_script(keys=[store.keys.gb(1, "meta")], args=[f"b{i}"])
+        await bare(0)  # load the script once
+        t = time.perf_counter()
+        await asyncio.gather(*(bare(i) for i in range(n)))
+        bare_lua = n / (time.perf_counter() - t)
+
         # 2. the parser alone
         refs = [GroupRef(1, "丹东99草莓", ("草莓",), "盒")]
         parse_shopper("+1", refs)  # loads jieba once
@@ -70,22 +86,36 @@ async def run(n: int, conc: int) -> None:
         await store.inbox.ensure_groups()
         worker = Worker(cfg, store, Dispatcher([chat.router]), {"store": store, "config": cfg, "api": None})
         worker.deps["worker"] = worker
-        for i in range(n):
-            user = f"wm{i % (n // 3)}"
-            m = Message(id=f"m{i}", channel="kf", conversation=f"kf:wk:{user}", sender=user, sender_kind="customer",
-                        text=TEXTS[i % len(TEXTS)])
-            await store.inbox.put(m.conversation, m.id, m.to_json())
-        consumer = PartitionConsumer(store.inbox, worker.handle, name="bench", batch=conc)
-        t = time.perf_counter()
-        done = await consumer.drain()
-        e2e = done / (time.perf_counter() - t)
+
+        def shopper_messages(tag: str) -> list[Message]:
+            return [Message(id=f"{tag}{i}", channel="kf", conversation=f"kf:wk:wm{i % (n // 3)}",
+                            sender=f"wm{i % (n // 3)}", sender_kind="customer", text=TEXTS[i % len(TEXTS)])
+                    for i in range(n)]
+
+        async def through(handle, tag: str) -> tuple[int, float]:
+            for m in shopper_messages(tag):
+                await store.inbox.put(m.conversation, m.id, m.to_json())
+            consumer = PartitionConsumer(store.inbox, handle, name=f"bench-{tag}", batch=conc)
+            t = time.perf_counter()
+            done = await consumer.drain()
+            rate = done / (time.perf_counter() - t)
+            for part in range(store.inbox.n):  # hand the partitions to the next run
+                await store.inbox.release(part, consumer.name)
+            return done, rate
+
+        async def nothing(entry) -> None:
+            Message.from_json(entry.data)
+
+        _, plumbing = await through(nothing, "noop")
+        done, e2e = await through(worker.handle, "m")
         g = await gbs.get(2)
         print(f"messages            {n}  (concurrency {conc}, 8 partitions)")
-        print(f"Lua ledger step     {lua:8.0f} /s")
+        print(f"Lua ledger step     {lua:8.0f} /s   baseline bare Lua round trip {bare_lua:8.0f} /s   "
+              f"ratio {lua / bare_lua:5.2f}")
         print(f"parse_shopper       {parse:8.0f} /s")
-        print(f"worker end to end   {e2e:8.0f} /s   ({done} handled; 团 total {g.total}/{g.cap}, "
-              f"waiting {g.waiting})")
-        print(f"ratio Lua / e2e     {lua / e2e:8.1f} x   (the rest is parsing, lookups and rendering)")
+        print(f"worker end to end   {e2e:8.0f} /s   baseline no-op handler       {plumbing:8.0f} /s   "
+              f"ratio {e2e / plumbing:5.2f}")
+        print(f"                    ({done} handled; 团 total {g.total}/{g.cap}, waiting {g.waiting})")
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         for i in range(0, len(keys), 500):
