@@ -17,9 +17,10 @@ from typing import Any
 from handlers.digest import purchasing
 from handlers.digest.chat import JOBS, router
 from handlers.digest.day import business_day
+from handlers.digest.model import UNKNOWN_STORE
 from handlers.digest.settings import settings
 
-__all__ = ["router", "JOBS", "setup", "teardown", "demand_day"]
+__all__ = ["router", "JOBS", "setup", "teardown", "demand_day", "UNKNOWN_STORE"]
 
 
 def demand_day(config, now: float) -> str:

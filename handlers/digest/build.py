@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from handlers.digest.day import shift, weekday_name
-from handlers.digest.model import DayInputs, DayTotals, Tuan
+from handlers.digest.model import UNKNOWN_STORE, DayInputs, DayTotals, Tuan
 
 SPIKE = 1.5
 OUTSIZED_SHARE, OUTSIZED_MIN = 0.5, 10
@@ -130,7 +130,9 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
     yesterday, last_week = shift(day, -1), shift(day, -7)
     week = [shift(day, -i) for i in range(1, 8)]
     sums = _history_sums(history, week, in_scope)
-    name_of = lambda s: stores[s].name if s in stores and stores[s].name else s  # noqa: E731
+    def name_of(s: str) -> str:
+        """The store's name; "" for demand of unknown store (the templates say so)."""
+        return "" if s == UNKNOWN_STORE else stores[s].name if s in stores and stores[s].name else s
 
     tuans = [t for t in inputs.tuans if in_scope(t.store)]
     counted = [t for t in tuans if t.status != "cancelled"]
@@ -306,7 +308,7 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
                   for r in guide_rows.values()]
     guides_out.sort(key=lambda r: (-r["amount_fen"], -r["qty"], r["guide"]))
 
-    active = {t.store for t in counted} | {s.store for s in signals}
+    active = ({t.store for t in counted} | {s.store for s in signals}) - {UNKNOWN_STORE}
     all_owners = set().union(*(t.owners for t in formed)) if formed else set()
     unmet_who = set().union(*(s.shoppers for s in signals if s.kind == "unmet")) if signals else set()
     wish_who = set().union(*(s.shoppers for s in signals if s.kind == "wish")) if signals else set()

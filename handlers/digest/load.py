@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from bot.config import Config
 from handlers.digest.build import StoreFacts, build_digest, late_changes
 from handlers.digest.day import shift, window
-from handlers.digest.model import DayInputs, DayTotals, ProductInfo, Signal, Tuan, totals_of
+from handlers.digest.model import UNKNOWN_STORE, DayInputs, DayTotals, ProductInfo, Signal, Tuan, totals_of
 from handlers.digest.settings import Settings
 from handlers.groupbuy.views import amount_fen
 from store import Store
@@ -85,7 +85,7 @@ def catalog_facts(products: Iterable, pairs: set[tuple[str, str]]
     stock = {}
     for s, sku in pairs:
         per = rows.get(sku, {})
-        stock[(s, sku)] = per.get(s, per.get("*"))
+        stock[(s, sku)] = None if s == UNKNOWN_STORE else per.get(s, per.get("*"))
     return infos, stock
 
 

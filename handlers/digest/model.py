@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+# The store id of demand from a shopper whose store nothing tells (the Q&A handler records it so):
+# counted chain-wide, shown as "store unknown", never given a stock, outside every store scope.
+UNKNOWN_STORE = "*"
+
 
 @dataclass(frozen=True, slots=True)
 class Tuan:

@@ -10,6 +10,7 @@ import re
 
 from bot.message import Reply
 from bot.render import render
+from handlers.digest.model import UNKNOWN_STORE
 
 TEMPLATE = "digest/digest.md.j2"
 ORDER = ("demand", "unmet", "wish", "failed", "guides", "exceptions", "changes", "open")
@@ -37,7 +38,7 @@ def _clean(item: dict) -> dict:
 
 
 def _store_names(digest: dict) -> dict[str, str]:
-    names = {}
+    names = {UNKNOWN_STORE: ""}
     for key in ("failed", "formed", "open"):
         for r in digest.get(key, []):
             names[r["store"]] = r["store_name"]

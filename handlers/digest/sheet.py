@@ -25,6 +25,9 @@ KIND = {"tuan_cancelled": "截单后撤团", "tuan_added": "截单后结算", "t
         "unmet_added": "截单后缺货问询", "wish_added": "截单后心愿"}
 
 
+UNKNOWN = "门店未知"  # the store name of demand whose store nothing tells
+
+
 def _blank(v):
     return "" if v is None else v
 
@@ -55,7 +58,7 @@ def build(d: dict) -> bytes:
     ws = _Sheet(wb, "需求明细", DETAIL)
     for r in d["skus"]:
         for x in r["stores"]:
-            ws.append([d["date"], x["store"], x["store_name"], r["sku"], r["name"], r["spec"], r["unit"], x["qty"],
+            ws.append([d["date"], x["store"], x["store_name"] or UNKNOWN, r["sku"], r["name"], r["spec"], r["unit"], x["qty"],
                        x["entries"], x["customers"], x["waiting"], x["unmet_askers"], _blank(x["stock"]), x["gap"],
                        x["suggested"], _blank(x["qty_yesterday"]), _blank(x["qty_last_week"]), _blank(x["avg_7d"]),
                        ",".join(f"团{i}" for i in x["tuans"]), ",".join(x["guides"]), "；".join(r["notes"])])
@@ -68,13 +71,13 @@ def build(d: dict) -> bytes:
     ws = _Sheet(wb, "缺货未满足", UNMET)
     for r in d["unmet"]:
         ws.append([r["sku"], r["name"], r["spec"], r["askers"], len(r["stores"]),
-                   "、".join(f"{x['store_name']}{x['askers']}/{_blank(x['stock'])}" for x in r["stores"]),
+                   "、".join(f"{x['store_name'] or UNKNOWN}{x['askers']}/{_blank(x['stock'])}" for x in r["stores"]),
                    _blank(r["stock"]), r["suggested"], _blank(r["askers_yesterday"]), " | ".join(r["examples"])])
     ws = _Sheet(wb, "心愿单", WISH)
     for r in d["wishes"]:
         ex = r["examples"] + ["", ""]
         ws.append([r["term"], r["askers"], len(r["stores"]),
-                   "、".join(f"{x['store_name']}{x['askers']}" for x in r["stores"]), _blank(r["askers_yesterday"]),
+                   "、".join(f"{x['store_name'] or UNKNOWN}{x['askers']}" for x in r["stores"]), _blank(r["askers_yesterday"]),
                    ex[0], ex[1], ",".join(r["guides"])])
     for title, rows in (("未成团", d["failed"]), ("成团明细", d["formed"])):
         ws = _Sheet(wb, title, TUANS)

@@ -48,6 +48,7 @@ def busy_digest() -> dict:
     changes = [{"day": DAY, "store": "S01", "kind": "tuan_changed", "id": 1, "product": "丹东99草莓", "unit": "盒",
                 "before": 30, "after": 28, "result_before": "formed", "result": "formed"},
                {"day": DAY, "store": "S01", "kind": "wish_added", "item": "榴莲", "name": "榴莲", "askers": 1},
+               {"day": DAY, "store": "*", "kind": "unmet_added", "item": "F005", "name": "阳光玫瑰葡萄", "askers": 1},
                {"day": DAY, "store": "S02", "kind": "tuan_added", "id": 8, "product": "五花肉", "unit": "斤",
                 "result": "failed", "qty": 3},
                {"day": DAY, "store": "S02", "kind": "tuan_gone", "id": 6, "product": "五花肉", "unit": "斤",

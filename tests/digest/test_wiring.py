@@ -14,7 +14,7 @@ from aiohttp import web
 import handlers
 from bot.message import Message
 from bot.scheduler import Scheduler
-from handlers.digest import demand_day, deliver
+from handlers.digest import UNKNOWN_STORE, demand_day, deliver
 from handlers.digest.day import business_day, last_closed_day
 from handlers.digest.settings import settings
 from tests.digest import scenario
@@ -129,6 +129,8 @@ async def test_demand_recorded_as_the_qa_handler_does_reaches_the_digest(service
     await rec(demand_day(cfg, now), "unmet", "S02", "F005", "wmB", "葡萄什么时候到", "")  # no known guide
     await rec(demand_day(cfg, now), "wish", "S01", "榴莲", "wmA", "能不能进点榴莲", "g1")
     await rec(demand_day(cfg, now), "wish", "S03", "榴莲", "wmC", "榴莲有吗", "g3")
+    # a shopper whose store nothing tells: counted chain-wide, no stock, in no store's scope
+    await rec(demand_day(cfg, now), "unmet", UNKNOWN_STORE, "F001", "wmE", "草莓还有吗", "")
     # asked a minute before the cutoff an hour ago: that (closed) day
     await rec(demand_day(cfg, now - 3660), "wish", "S01", "椰青", "wmD", "有椰青吗", "g1")
     assert demand_day(cfg, now) == today and demand_day(cfg, now - 3660) == closed
@@ -136,6 +138,10 @@ async def test_demand_recorded_as_the_qa_handler_does_reaches_the_digest(service
     resp = await service.client.get("/api/digest", params={"date": today}, headers=AUTH)
     d = await resp.json()
     unmet = {r["sku"]: r for r in d["unmet"]}
+    assert [x["store"] for x in unmet.pop("F001")["stores"]] == [UNKNOWN_STORE]
+    f001 = next(r for r in d["skus"] if r["key"] == "F001")["stores"]
+    assert [(x["store"], x["store_name"], x["stock"], x["gap"]) for x in f001] == [(UNKNOWN_STORE, "", None, 1)]
+    assert d["header"]["stores"] == 3 and d["header"]["unmet_askers"] == 3
     assert list(unmet) == ["F005"] and unmet["F005"]["askers"] == 2 and unmet["F005"]["name"] == "阳光玫瑰葡萄"
     assert {x["store"]: x["askers"] for x in unmet["F005"]["stores"]} == {"S01": 1, "S02": 1}
     assert unmet["F005"]["guides"] == {"g1": 1}
@@ -146,6 +152,9 @@ async def test_demand_recorded_as_the_qa_handler_does_reaches_the_digest(service
     assert sku["unmet_askers"] == 2 and sku["gap"] == 2  # out of stock in both stores: one unit per shopper
     guides = {g["guide"]: g for g in d["guides"]}
     assert guides["g1"]["unmet_askers"] == 1 and guides["g1"]["wish_askers"] == 1
+
+    guide_view = "\n".join(await service.ask("/需求", user="g1"))
+    assert "草莓" not in guide_view and "阳光玫瑰" in guide_view
 
     resp = await service.client.get("/api/digest", params={"date": closed}, headers=AUTH)
     assert [r["term"] for r in (await resp.json())["wishes"]] == ["椰青"]
