@@ -1,4 +1,5 @@
-"""Admin API for coupons: campaigns (create, list, stop, confirm), redemption for a POS, code lookup.
+"""Admin API for coupons: campaigns (create, list, stop, confirm, log), the welcome coupon, redemption
+for a POS, code lookup.
 
 Thin adapters over handlers/coupons/service.py. Errors are JSON {"error": <machine code>, ...} with
 distinct codes so a POS can branch on them: unknown (404), empty / malformed / bad_check (400),
@@ -116,6 +117,44 @@ async def campaign_log(request: web.Request) -> web.Response:
     if await store.coupons.campaign(cid) is None:
         return error(404, "unknown_campaign", campaign=cid)
     return web.json_response({"campaign": cid, "events": await store.coupons.events(cid, count=100_000)})
+
+
+@route("GET", "/api/coupons/welcome")
+async def get_welcome(request: web.Request) -> web.Response:
+    """?store_id=S01 -> the store's welcome coupon campaign, or null."""
+    store, config = request.app[STORE], request.app[CONFIG]
+    store_id = _store_id(request, request.query.get("store_id"))
+    if isinstance(store_id, web.Response):
+        return store_id
+    cid = await store.coupons.welcome_of(store_id)
+    meta = await store.coupons.campaign(cid) if cid else None
+    return web.json_response({"store_id": store_id,
+                              "campaign": service.view(meta, config, time.time()) if meta else None})
+
+
+@route("POST", "/api/coupons/welcome")
+async def set_welcome(request: web.Request) -> web.Response:
+    """Body: {store_id, campaign: "C12" | null}. The campaign must belong to the store; a draft
+    becomes the welcome coupon when confirmed ("pending"), a stopped one is refused (409)."""
+    store, config = request.app[STORE], request.app[CONFIG]
+    data = await read_json(request)
+    store_id = _store_id(request, data.get("store_id"))
+    if isinstance(store_id, web.Response):
+        return store_id
+    cid = data.get("campaign")
+    if cid is None:
+        await store.coupons.set_welcome(store_id, None)
+        return web.json_response({"status": "cleared", "store_id": store_id, "campaign": None})
+    meta = await store.coupons.campaign(cid.upper()) if isinstance(cid, str) else None
+    if meta is None:
+        return error(404, "unknown_campaign", campaign=cid)
+    if meta.get("owner") != store_id:
+        return error(409, "not_this_store", campaign=meta["id"], owner=meta.get("owner"))
+    status = await service.make_welcome(store, meta)
+    view = service.view(await store.coupons.campaign(meta["id"]) or meta, config, time.time())
+    if status == "not_live":
+        return error(409, "stopped", campaign=view)
+    return web.json_response({"status": status, "store_id": store_id, "campaign": view})
 
 
 @route("POST", "/api/coupons/redeem")

@@ -192,15 +192,9 @@ async def welcome(msg: Message, args: str, store: Store, config: Config, role: s
     if meta is None:
         return _problem("unknown_campaign", arg=arg)
     if role != "admin" and meta.get("owner") != store_id:
-        return _problem("not_yours", arg=arg)
-    c = service.view(meta, config, now)
-    if meta.get("state") == "stopped":
-        return Reply("coupons/welcome_set.txt.j2", status="not_live", c=c)
-    if meta.get("state") == "draft":
-        await store.coupons.mark_welcome(arg)
-        return Reply("coupons/welcome_set.txt.j2", status="pending", c=c)
-    await store.coupons.set_welcome(meta["owner"], arg)
-    return Reply("coupons/welcome_set.txt.j2", status="set", c=c)
+        return _problem("not_yours_welcome", arg=arg)
+    status = await service.make_welcome(store, meta)
+    return Reply("coupons/welcome_set.txt.j2", status=status, c=service.view(meta, config, now))
 
 
 # -- shoppers ----------------------------------------------------------------------------------

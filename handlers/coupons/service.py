@@ -91,6 +91,18 @@ async def create_campaign(store: Store, spec: CampaignSpec, *, owner: str, by: s
     return await store.coupons.create(record, owner=owner, by=by, now=now, welcome=welcome)
 
 
+async def make_welcome(store: Store, meta: dict[str, str]) -> str:
+    """Make a campaign its owner store's welcome coupon: set (live), pending (a draft: on 确认) or
+    not_live (stopped)."""
+    if meta.get("state") == "stopped":
+        return "not_live"
+    if meta.get("state") == "draft":
+        await store.coupons.mark_welcome(meta["id"])
+        return "pending"
+    await store.coupons.set_welcome(meta["owner"], meta["id"])
+    return "set"
+
+
 async def store_views(store: Store, config: Config, store_id: str, now: float) -> list[dict[str, Any]]:
     metas = await store.coupons.campaigns(await store.coupons.store_campaigns(store_id))
     return [view(m, config, now) for m in metas]

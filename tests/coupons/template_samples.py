@@ -49,7 +49,8 @@ SAMPLES = {
     "coupons/stop.txt.j2": [{"status": "live", "c": FREE}, {"status": "already", "c": FREE}],
     "coupons/guide_problem.txt.j2": [
         {"problem": p, "arg": "C99", "example": "/券 S01"}
-        for p in ("no_store", "need_store", "unknown_campaign", "not_yours", "usage_stop", "usage_welcome", "x")],
+        for p in ("no_store", "need_store", "unknown_campaign", "not_yours", "not_yours_confirm", "not_yours_welcome",
+                  "usage_stop", "usage_welcome", "x")],
     "coupons/claim.txt.j2": [
         {"issued": [_item(NEW)], "held": [], "refusals": []},
         {"issued": [_item(NEW)], "held": [_item(FREE)], "refusals": [{"campaign": PCT, "status": "sold_out"}]},

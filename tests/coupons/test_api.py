@@ -118,3 +118,28 @@ async def test_two_tills_redeem_at_once_over_http(shop):
     losers = [b for s, b in results if s != 200]
     assert {b["error"] for b in losers} == {"already_redeemed"}
     assert {b["order_no"] for b in losers} == {winners[0]["order_no"]}
+
+
+async def test_welcome_coupon_over_the_api(shop):
+    assert await get(shop, "/api/coupons/welcome?store_id=S01") == (200, {"store_id": "S01", "campaign": None})
+    _, body = await post(shop, "/api/coupons/campaigns", {"text": "见面礼 无门槛5元 50张 有效7天", "store_id": "S01"})
+    cid = body["campaign"]["id"]
+    status, body = await post(shop, "/api/coupons/welcome", {"store_id": "S01", "campaign": cid.lower()})
+    assert (status, body["status"], body["campaign"]["id"]) == (200, "set", cid)
+    assert (await get(shop, "/api/coupons/welcome?store_id=S01"))[1]["campaign"]["id"] == cid
+    assert await service.welcome_code_for(shop.store, shop.config, "S01", "wmNew", msg_id="contact:x") is not None
+    status, body = await post(shop, "/api/coupons/welcome", {"store_id": "S02", "campaign": cid})
+    assert (status, body["error"]) == (409, "not_this_store")
+    assert (await post(shop, "/api/coupons/welcome", {"store_id": "S01", "campaign": "C404"}))[0] == 404
+    _, body = await post(shop, "/api/coupons/campaigns", {"text": "草稿礼 无门槛3元 5张 有效7天", "store_id": "S01",
+                                                          "draft": True})
+    draft = body["campaign"]["id"]
+    assert (await post(shop, "/api/coupons/welcome", {"store_id": "S01", "campaign": draft}))[1]["status"] == "pending"
+    await post(shop, f"/api/coupons/campaigns/{draft}/confirm", {})
+    assert (await get(shop, "/api/coupons/welcome?store_id=S01"))[1]["campaign"]["id"] == draft
+    await post(shop, f"/api/coupons/campaigns/{cid}/stop", {})
+    status, body = await post(shop, "/api/coupons/welcome", {"store_id": "S01", "campaign": cid})
+    assert (status, body["error"]) == (409, "stopped")
+    status, body = await post(shop, "/api/coupons/welcome", {"store_id": "S01", "campaign": None})
+    assert (status, body["status"]) == (200, "cleared")
+    assert (await get(shop, "/api/coupons/welcome?store_id=S01"))[1]["campaign"] is None

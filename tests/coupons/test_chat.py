@@ -219,7 +219,7 @@ async def test_welcome_command(shop):
     assert "本店还没有欢迎券" in (await shop.ask("/欢迎券"))[0]
     assert f"会收到 {cid}「见面礼」" in (await shop.ask(f"/欢迎券 {cid}"))[0]
     assert f"当前欢迎券：{cid}" in (await shop.ask("/欢迎券"))[0]
-    assert "只能由发券门店" in (await shop.ask(f"/欢迎券 {cid}", user="xiaoli"))[0]
+    assert "不能做本店的欢迎券" in (await shop.ask(f"/欢迎券 {cid}", user="xiaoli"))[0]
     assert "已取消" in (await shop.ask("/欢迎券 取消"))[0]
     assert await shop.store.coupons.welcome_of("S01") is None
 
