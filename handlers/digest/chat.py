@@ -75,8 +75,12 @@ async def _answer(msg, store, config, role, now, day: str, args_store: str | Non
     digest = await digest_for(store, config, st, day, now, scope=scope)
     label = "" if scope is None else "、".join(f.name for s, f in store_facts(config).items() if s in scope)
     name = sheet.filename(day) if with_file else ""
-    out = parts.replies(digest, None, limit=limit_for("app", "markdown"), top=st.top, attachment=name,
-                        scope_label=label, closed_day=closed_day)
+    # An @bot question in a group is answered through its response_url, which takes one message.
+    aibot = msg.channel == "aibot"
+    out = parts.replies(digest, None, limit=limit_for("aibot" if aibot else "app", "markdown"), top=st.top,
+                        attachment=name, scope_label=label, closed_day=closed_day)
+    if aibot:
+        out = out[:1]
     if with_file:
         out[-1].attachment = Attachment(name, sheet.build(digest))
     return out

@@ -119,3 +119,16 @@ async def test_api_normalises_the_date_and_checks_the_format(svc):
     assert (await svc.client.get("/api/digest", params={"date": day})).status == 401
     resp = await svc.client.get("/api/digest", params={"date": day, "format": "xlsx"}, headers=AUTH)
     assert resp.status == 200 and (await resp.read())[:2] == b"PK"
+
+
+async def test_an_at_bot_question_gets_one_message_within_the_response_url_limit(svc):
+    from bot.message import Message
+    from bot.render import render
+    from handlers.digest.chat import daily
+    msg = Message(id="ab1", channel="aibot", conversation="wrInternal", sender="buyer1", chat_type="group",
+                  raw={"response_url": "http://x/resp"})
+    out = await daily("", msg, svc.store, svc.config, "buyer", time.time())
+    assert len(out) == 1 and out[0].attachment is None
+    text = render(out[0])
+    assert text.startswith("## 采购需求日报") and len(text.encode()) <= 20480
+    assert "二、缺货未满足" in text and "四、未成团" in text  # the sections a 2048-byte part would split off
