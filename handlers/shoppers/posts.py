@@ -72,7 +72,7 @@ class GroupPosts:
         if not chats:
             return PostResult(False, [Reply("shoppers/post_refused.txt.j2", to=Target("app", notify),
                                             reason="no_groups", store_name=name, everything=True, text=text,
-                                            skipped=0, earlier_at=0, earlier_head="")], text)
+                                            skipped=0, earlier_at=0, earlier_head="", link="")], text)
         day, post_id = self.day(now), f"{store_id}:{origin.id}"
         record = {"at": int(now), "by": requester, "head": text[:HEAD]}
         claimed, refused = [], {}
@@ -84,10 +84,12 @@ class GroupPosts:
                 refused[chat] = earlier
         first = next(iter(refused.values()), {})
         refusal = dict(reason="used_today", store_name=name, text=text, skipped=len(refused),
-                       earlier_at=first.get("at", 0), earlier_head=first.get("head", ""))
+                       earlier_at=first.get("at", 0), earlier_head=first.get("head", ""), link="")
         if not claimed:
+            # The guide may paste it by hand: give them the kf link the post would have carried.
+            link = await self.sh.kf_link(store_id, scene) if self.sh.settings.post_link else ""
             return PostResult(False, [Reply("shoppers/post_refused.txt.j2", to=Target("app", notify),
-                                            everything=True, **refusal)], text, [], refused)
+                                            everything=True, **{**refusal, "link": link})], text, [], refused)
         plan = await self.store.groups.plan(store_id, origin.id)
         if plan is None:  # a redelivered message finds its plan and keeps it
             plan = await self._plan(store_id, post_id, day, claimed, scene, requester, len(refused))
@@ -122,6 +124,7 @@ class GroupPosts:
                 return
             plan = await self.store.groups.plan(store_id, msg.id)
         failed = 0
+        link = ((plan.get("link") or {}).get("link") or {}).get("url", "")  # for a guide who pastes instead
         for task in plan["tasks"]:
             if "msgid" in task or "error" in task:
                 continue  # done on an earlier try
@@ -140,7 +143,7 @@ class GroupPosts:
                 await self._notify(origin, f"fail:{task['owner']}", Reply(
                     "shoppers/post_failed.txt.j2", to=Target("app", task["owner"]),
                     store_name=self._store_name(store_id),
-                    errcode=exc.errcode, config_problem=exc.fix is not None, text=text))
+                    errcode=exc.errcode, config_problem=exc.fix is not None, text=text, link=link))
                 continue
             task["msgid"] = res.get("msgid", "")
             task["fail"] = list(res.get("fail_list") or [])
@@ -149,7 +152,6 @@ class GroupPosts:
             await self.store.groups.save_plan(store_id, origin, plan)
         made = [t for t in plan["tasks"] if t.get("msgid")]
         name = self._store_name(store_id)
-        link = ((plan.get("link") or {}).get("link") or {}).get("url", "")  # for a guide who pastes instead
         # Each owner confirms their own task; a requester who owns none hears about all of them.
         for task in made:
             await self._notify(origin, f"pending:{task['owner']}", Reply(

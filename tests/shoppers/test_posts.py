@@ -46,7 +46,8 @@ async def test_second_post_the_same_day_is_refused_with_the_reason(shop, fake):
     out = await h.ask("/群发 明早鸡蛋到货", user="xiaowang")
     assert len(fake.msg_templates) == 2  # only the first post's two tasks
     assert len(out) == 1 and "今天发不了" in out[0] and "今晚草莓特价" in out[0] and "每天只能" in out[0]
-    assert "明早鸡蛋到货" in out[0]  # so the guide can paste it by hand
+    assert "明早鸡蛋到货" in out[0]  # so the guide can paste it by hand, with the kf link under it
+    assert out[0].rstrip().endswith("https://work.weixin.qq.com/kf/wkS01?enc_scene=ENCs_S01")
 
 
 async def test_next_day_is_allowed_again(shop, fake):
@@ -67,7 +68,7 @@ async def test_a_refused_task_gives_the_day_back(shop, fake):
     fake.script("add_msg_template", 48002, 48002)
     out = await h.ask("/群发 今晚草莓特价", user="xiaowang")
     assert fake.msg_templates == []
-    assert any("没建成" in t for t in out)
+    assert any("没建成" in t and "enc_scene=ENCs_S01" in t for t in out)
     out = await h.ask("/群发 今晚草莓特价", user="xiaowang")
     assert len(fake.msg_templates) == 2 and "群发待确认" in out[-1]
 
