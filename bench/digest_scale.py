@@ -11,8 +11,10 @@ input generation, and a naive per-store loop that computes only the per-SKU tota
 all inputs once per store.
 
 Redis part (--redis-stores, 0 skips): the same shape through the real ledger, demand store and
-catalog on REDIS_URL (default redis://127.0.0.1:6379/0) under a fresh prefix deleted at the end:
-freezing a day (read everything, compress, store) and building a digest from the frozen snapshot.
+catalog on REDIS_URL (default redis://127.0.0.1:6379/0) under a fresh prefix deleted at the end,
+with `--days` days of frozen history totals before the day: freezing the day (read everything,
+compress, store) and building its digest from the frozen snapshot and the history, as the
+digest job does.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import handlers  # noqa: E402,F401  (import order: handlers before store)
 from handlers.digest import sheet  # noqa: E402
 from handlers.digest.build import StoreFacts, build_digest  # noqa: E402
-from handlers.digest.day import cutoff_ts, parse_cutoff, shift  # noqa: E402
+from handlers.digest.day import cutoff_ts, parse_cutoff, shift, window  # noqa: E402
 from handlers.digest.load import catalog_facts  # noqa: E402
 from handlers.digest.model import DayInputs, DayTotals, Signal, Tuan  # noqa: E402
 from handlers.digest.parts import message_parts  # noqa: E402
@@ -141,7 +143,7 @@ def pure(n_stores: int, n_skus: int, days: int) -> None:
     print(f"  XLSX of the whole digest              {t_xlsx:8.3f} s   ({len(xlsx) / 1e6:.1f} MB)")
 
 
-async def through_redis(n_stores: int, n_skus: int) -> None:
+async def through_redis(n_stores: int, n_skus: int, days: int) -> None:
     from bot.config import from_dict
     from handlers.digest.load import digest_for, freeze_day
     from handlers.digest.settings import settings
@@ -172,6 +174,10 @@ async def through_redis(n_stores: int, n_skus: int) -> None:
         for s in signals:
             for who in s.shoppers:
                 await store.demand.record(DAY, s.kind, s.store, s.item, who, example=s.examples[0], guide="g")
+        for d, totals in make_history(n_stores, n_skus, days, rng).items():
+            start_d, end_d = window(d, st.cutoff, st.tz)
+            empty = DayInputs(d, start_d, end_d, end_d, True)  # only the totals are read for a trend
+            await store.digest.freeze(d, empty.to_dict(), totals.to_dict(), end_d)
         setup = time.perf_counter() - t
         t = time.perf_counter()
         await freeze_day(store, DAY, st, end + 60)
@@ -180,12 +186,13 @@ async def through_redis(n_stores: int, n_skus: int) -> None:
         d = await digest_for(store, cfg, st, DAY, end + 120, with_changes=False)
         t_build = time.perf_counter() - t
         snap = await redis.hget(store.keys.digest_day(DAY, "snap"), "inputs")
-        print(f"redis: {n_stores} stores x {n_skus} SKUs ({n_stores * n_skus + n_skus:,} catalog rows, "
-              f"{len(tuans):,} 团, {len(signals):,} signals; setup {setup:.1f} s)")
+        print(f"redis: {n_stores} stores x {n_skus} SKUs, {days} days of frozen history "
+              f"({n_stores * n_skus + n_skus:,} catalog rows, {len(tuans):,} 团, {len(signals):,} signals; "
+              f"setup {setup:.1f} s)")
         print(f"  freeze the day (read ledger, demand, catalog; compress; store) {t_freeze:6.2f} s "
               f"(snapshot {len(snap) / 1e3:.0f} kB compressed)")
-        print(f"  digest from the frozen snapshot (7 history days read live)      {t_build:6.2f} s "
-              f"({len(d['skus'])} SKU rows)")
+        print(f"  digest from the frozen snapshot and 7 frozen history days       {t_build:6.2f} s "
+              f"({len(d['skus'])} SKU rows, trends from {len(d['history_days'])} days)")
     finally:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
         for i in range(0, len(keys), 500):
@@ -202,7 +209,7 @@ def main() -> None:
     a = p.parse_args()
     pure(a.stores, a.skus, a.days)
     if a.redis_stores:
-        asyncio.run(through_redis(a.redis_stores, a.skus))
+        asyncio.run(through_redis(a.redis_stores, a.skus, a.days))
 
 
 if __name__ == "__main__":
