@@ -12,7 +12,10 @@ No I/O, so it is fast, testable and benchmarkable (bench/digest_scale.py). Rules
   only the chain line is rounded. Store rows show their own gap in units.
 - Trend: the same numbers from the frozen history of yesterday and of the same weekday last week;
   avg_7d averages the days of the last seven that have history (missing days are unknown, not
-  zero); a spike is more than +50 % over avg_7d.
+  zero); a spike is more than +50 % over avg_7d. History keeps askers per store, so an asker trend
+  counts a shopper who asked in two stores twice (today's askers count them once).
+- Demand of unknown store (UNKNOWN_STORE) counts toward the chain's totals with no stock, and in
+  no store's scope or store count.
 - A 团 is "outsized" when one shopper holds at least half of it and it has at least 10 units.
 """
 from __future__ import annotations
