@@ -149,7 +149,14 @@ async def collect(args, msg, store, config, role, now):
         if refusal:
             return refusal
         no = int(m.group(2))
-        return _collected(gb, await gbs.collect(gb.id, msg.id, now, no=no, by=msg.sender), f"{no}号")
+        out = await gbs.collect(gb.id, msg.id, now, no=no, by=msg.sender)
+        spaced = not args[m.end(1):m.start(2)].strip(" 第")
+        if out.code == "no_line" and spaced and len(m.group(2)) >= 3:
+            # "/提货 12 502": no line 502, so 502 is a room number written as the pickup tag.
+            by_tag = await gbs.collect(gb.id, f"{msg.id}#tag", now, tag=m.group(2), by=msg.sender)
+            if by_tag.code != "no_line":
+                return _collected(gb, by_tag, m.group(2))
+        return _collected(gb, out, f"{no}号")
     m = _PICK_TAG.match(args or "")
     if m:
         gb, refusal = await _managed(store, config, msg, role, int(m.group(1)), "提货")

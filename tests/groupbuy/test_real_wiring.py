@@ -1,6 +1,6 @@
 """接龙 through the real router list (handlers.ROUTERS, no dispatcher override): the shopper gate,
-help and coupons come first, so these tests prove that 接龙 words still reach the 团, that other
-features' words do not, and that a product question passes on towards Q&A."""
+help and coupons come first and Q&A after, so these tests prove that 接龙 words still reach the
+团, that other features' words do not, and that a product question passes on to Q&A."""
 from __future__ import annotations
 
 import io
@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 
 import handlers
 from bot.message import Reply
-from bot.router import Dispatcher, Router
+from bot.router import SKIP, Dispatcher, Router
+from handlers import groupbuy
 from tests.conftest import make_config
 from tests.groupbuy.helpers import OPEN, kf_sent, load_catalog, open_group, shop
 from tests.harness import Harness
@@ -116,18 +117,19 @@ async def test_no_open_group_plus_one_gets_a_helpful_answer(real):
 
 
 async def test_product_questions_pass_on_towards_qa(real):
-    """A probe where Q&A sits (after every feature, before help.fallback) records what reaches it."""
+    """A probe right behind the 接龙 router records what it passes on (Q&A comes later)."""
     reached: list[str] = []
     probe = Router("probe.qa")
 
     @probe.any_text()
     async def qa_position(msg, role):
         if role != "shopper":
-            return None
+            return SKIP
         reached.append(msg.text)
         return Reply("_raw.txt.j2", text="(Q&A)")
 
-    real.worker.dispatcher = Dispatcher([*handlers.ROUTERS[:-1], probe, handlers.ROUTERS[-1]])
+    behind = handlers.ROUTERS.index(groupbuy.router) + 1
+    real.worker.dispatcher = Dispatcher([*handlers.ROUTERS[:behind], probe, *handlers.ROUTERS[behind:]])
     gid = await open_group(real)
     for text in ("草莓多少钱", "草莓甜吗", "五花肉多少钱一斤", "我要两斤五花肉", "三只松鼠有吗", "几点关门"):
         assert await shop(real, "wmA", text) == ["(Q&A)"], text
@@ -210,3 +212,21 @@ async def test_pasted_list_with_a_household_tag_changes_nothing_it_cannot_attrib
     assert [x.qty for x in await real.store.groupbuys.lines(gid)] == [2]
     one = "#接龙\n1. 王姐 3栋502 3盒\n2. 小李 1盒"
     assert (await shop(real, "wmA", one)) == ["✅ 已改好：丹东99草莓 3盒（第1号）｜当前共3/200盒"]
+
+
+async def test_collect_by_room_number_tag(real):
+    gid = await open_group(real, "/开团 丹东99草莓 36.9元/盒 截止明天20:00 自提周六10-12点服务台")
+    await shop(real, "wmA", "+2 502")  # a bare room number becomes the pickup tag
+    await shop(real, "wmB", "+1")
+    await real.ask(f"/结团 {gid}")
+    assert "第1号" in (await real.ask(f"/提货 {gid} 502"))[0]  # no line 502: the tag
+    assert "没找到“502号”" in (await real.ask(f"/提货 {gid}-502"))[0]  # a dash means the 接龙号
+    assert "第2号" in (await real.ask(f"/提货 {gid} 2"))[0]
+    assert [x.status for x in await real.store.groupbuys.lines(gid)] == ["collected", "collected"]
+
+
+async def test_qa_answers_a_price_question_while_a_group_is_open(real):
+    gid = await open_group(real)
+    out = await shop(real, "wmA", "草莓多少钱")
+    assert len(out) == 1 and "39.9元" in out[0] and "已记录" not in out[0]
+    assert await real.store.groupbuys.lines(gid) == []
