@@ -8,6 +8,7 @@ from bot.appkeys import STORE
 from bot import api_coupons  # noqa: F401  (coupon endpoints register on import)
 from bot import api_groupbuy  # noqa: F401  (group-buy endpoints register on import)
 from bot import api_digest  # noqa: F401  (digest endpoint registers on import)
+from bot import api_catalog  # noqa: F401  (catalog import endpoint registers on import)
 
 
 @route("GET", "/api/stats")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.scheduler import Job
-from handlers import coupons, digest, groupbuy, help, shoppers
+from handlers import coupons, digest, groupbuy, help, qa, shoppers
 
 ROUTERS = [
     shoppers.router,
@@ -24,6 +24,7 @@ ROUTERS = [
     coupons.router,
     groupbuy.router,
     digest.router,
+    qa.router,
     help.fallback,
 ]
 
@@ -35,6 +36,7 @@ async def setup(deps: dict[str, Any]) -> None:
     await shoppers.setup(deps)
     for feature in (coupons, groupbuy, digest):
         await feature.setup(deps)
+    await qa.setup(deps)
 
 
 async def teardown(deps: dict[str, Any]) -> None:

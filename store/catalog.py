@@ -2,33 +2,84 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
-from handlers.qa.catalog import FaqEntry, Product
-from store.keys import Keys
+from store.keys import DAY, Keys
 
-_PRODUCT_FIELDS = {f.name for f in fields(Product)}
+if TYPE_CHECKING:
+    from handlers.qa.catalog import FaqEntry, Product
 
-# KEYS: items, version, applied. ARGV: msg id, base field, variant field, store, attribute, JSON value.
-# Applies one attribute change to the store's row (creating it from the * row), once per message id.
+EDITABLE = ("price_fen", "stock", "promo")
+
+# KEYS: items, version, edit record. ARGV: sku, store ('' = every row of the SKU), attribute,
+# JSON value, record TTL. Changes one attribute once per message id and keeps {before, after}
+# under the message id, so a redelivery gets the same confirmation and changes nothing.
+# A store's change lands on its own row "<sku>@<store>": made from the all-stores row, or split
+# off a row shared with other stores (the others keep it), so no two rows serve one store.
 _EDIT = """
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then
-  return {0, redis.call('HGET', KEYS[1], ARGV[3])}
+local rec = redis.call('GET', KEYS[3])
+if rec then return {0, rec} end
+local sku, store, attr = ARGV[1], ARGV[2], ARGV[3]
+local value = cjson.decode(ARGV[4])
+local prefix = sku .. '@'
+local rows = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, #prefix) == prefix then rows[#rows + 1] = f end
 end
-local raw = redis.call('HGET', KEYS[1], ARGV[3]) or redis.call('HGET', KEYS[1], ARGV[2])
-if not raw then return {-1, false} end
-local p = cjson.decode(raw)
-p[ARGV[5]] = cjson.decode(ARGV[6])
-if ARGV[4] ~= '' then p['stores'] = {ARGV[4]} end
-local out = cjson.encode(p)
-redis.call('HSET', KEYS[1], ARGV[3], out)
+if #rows == 0 then return {-1, false} end
+local before, after = {}, {}
+if store == '' then
+  for _, f in ipairs(rows) do
+    local raw = redis.call('HGET', KEYS[1], f)
+    local p = cjson.decode(raw)
+    p[attr] = value
+    local out = cjson.encode(p)
+    redis.call('HSET', KEYS[1], f, out)
+    before[#before + 1] = raw
+    after[#after + 1] = out
+  end
+else
+  local own, shared, star
+  for _, f in ipairs(rows) do
+    local tag = string.sub(f, #prefix + 1)
+    if tag == store then own = f
+    elseif tag == '*' then star = f
+    else
+      for s in string.gmatch(tag, '[^|]+') do if s == store then shared = f end end
+    end
+  end
+  local base = own or shared or star
+  if not base then return {-2, false} end
+  local raw = redis.call('HGET', KEYS[1], base)
+  if base == shared then
+    local rest = {}
+    for s in string.gmatch(string.sub(shared, #prefix + 1), '[^|]+') do
+      if s ~= store then rest[#rest + 1] = s end
+    end
+    local q = cjson.decode(raw)
+    q['stores'] = rest
+    redis.call('HDEL', KEYS[1], shared)
+    redis.call('HSET', KEYS[1], prefix .. table.concat(rest, '|'), cjson.encode(q))
+  end
+  local p = cjson.decode(raw)
+  p[attr] = value
+  p['stores'] = {store}
+  local out = cjson.encode(p)
+  redis.call('HSET', KEYS[1], prefix .. store, out)
+  before[1] = raw
+  after[1] = out
+end
+rec = cjson.encode({before = before, after = after})
+redis.call('SET', KEYS[3], rec, 'EX', ARGV[5])
 redis.call('INCR', KEYS[2])
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('EXPIRE', KEYS[3], 259200)
-return {1, out}
+return {1, rec}
 """
+EDIT_RECORD_TTL = 3 * DAY  # longer than any redelivery
+_EDIT_STATUS = {1: "applied", 0: "repeat", -1: "missing", -2: "not_carried"}
 
 
 def field_of(p: Product) -> str:
@@ -40,11 +91,30 @@ def to_json(p: Product) -> str:
 
 
 def from_json(raw: bytes | str) -> Product:
+    # Imported here, not at the top: handlers/ imports store/, so store/ must load without handlers/.
+    from handlers.qa.catalog import Product
+
     d = json.loads(raw)
-    d = {k: v for k, v in d.items() if k in _PRODUCT_FIELDS}
+    names = Product.__dataclass_fields__
+    d = {k: v for k, v in d.items() if k in names}
     for k in ("aliases", "stores"):
         d[k] = tuple(d.get(k) or ())  # cjson turns an empty list into {}
     return Product(**d)
+
+
+def _faq_json(e: FaqEntry) -> str:
+    return json.dumps({"id": e.id, "keywords": list(e.keywords), "answer": e.answer}, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class EditResult:
+    status: str  # applied | repeat (this message was applied before) | missing | not_carried
+    before: list[Product] = field(default_factory=list)
+    after: list[Product] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("applied", "repeat")
 
 
 class Catalog:
@@ -56,6 +126,8 @@ class Catalog:
         return int(await self.r.get(self.k.catalog_version()) or 0)
 
     async def load(self) -> tuple[int, list[Product], list[FaqEntry]]:
+        from handlers.qa.catalog import FaqEntry
+
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.get(self.k.catalog_version())
             pipe.hvals(self.k.catalog_items())
@@ -66,41 +138,68 @@ class Catalog:
         return int(version or 0), products, sorted(faq, key=lambda f: f.id)
 
     async def replace(self, products: list[Product], store: str | None = None) -> int:
-        """Replace the whole catalog, or with `store` only that store's own rows; one transaction."""
+        """Replace the whole catalog, or with `store` only that store's own rows; one transaction
+        (retried if a guide edit lands between reading the old rows and writing the new ones)."""
         if store:
             products = [replace(p, stores=(store,)) for p in products]
         key = self.k.catalog_items()
-        old = await self.r.hkeys(key)
-        stale = [f for f in old if not store or f.decode().endswith(f"@{store}")]
         async with self.r.pipeline(transaction=True) as pipe:
-            if stale:
-                pipe.hdel(key, *stale)
-            if products:
-                pipe.hset(key, mapping={field_of(p): to_json(p) for p in products})
-            pipe.incr(self.k.catalog_version())
-            res = await pipe.execute()
-        return int(res[-1])
+            while True:
+                try:
+                    await pipe.watch(key)
+                    old = await pipe.hkeys(key)
+                    stale = [f for f in old if not store or f.decode().endswith(f"@{store}")]
+                    pipe.multi()
+                    if stale:
+                        pipe.hdel(key, *stale)
+                    if products:
+                        pipe.hset(key, mapping={field_of(p): to_json(p) for p in products})
+                    pipe.incr(self.k.catalog_version())
+                    res = await pipe.execute()
+                    return int(res[-1])
+                except WatchError:
+                    continue
 
     async def replace_faq(self, entries: list[FaqEntry]) -> int:
         key = self.k.catalog_faq()
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             if entries:
-                pipe.hset(key, mapping={e.id: json.dumps({"id": e.id, "keywords": list(e.keywords),
-                                                          "answer": e.answer}, ensure_ascii=False)
-                                        for e in entries})
+                pipe.hset(key, mapping={e.id: _faq_json(e) for e in entries})
             pipe.incr(self.k.catalog_version())
             res = await pipe.execute()
         return int(res[-1])
 
-    async def edit(self, product: Product, store: str | None, attribute: str, value, msg_id: str
-                   ) -> tuple[bool, Product | None]:
-        """Set one attribute for `store` (all stores when None). Returns (applied now, product after)."""
-        if attribute not in ("price_fen", "stock", "promo"):
+    async def seed(self, products: list[Product], entries: list[FaqEntry]) -> int | None:
+        """Load products and FAQ only into a catalog that was never written (version 0); the new
+        version, or None when there is a catalog already (two replicas starting at once seed once)."""
+        vkey = self.k.catalog_version()
+        async with self.r.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(vkey)
+                if int(await pipe.get(vkey) or 0) != 0:
+                    return None
+                pipe.multi()
+                if products:
+                    pipe.hset(self.k.catalog_items(), mapping={field_of(p): to_json(p) for p in products})
+                if entries:
+                    pipe.hset(self.k.catalog_faq(), mapping={e.id: _faq_json(e) for e in entries})
+                pipe.incr(vkey)
+                res = await pipe.execute()
+            except WatchError:
+                return None
+        return int(res[-1])
+
+    async def edit(self, sku: str, store: str | None, attribute: str, value, msg_id: str) -> EditResult:
+        """Set one attribute of `sku` for `store`, or on every row of it when store is None."""
+        if attribute not in EDITABLE:
             raise ValueError(attribute)
-        target = f"{product.sku}@{store}" if store else field_of(product)
-        status, raw = await self._edit(keys=[self.k.catalog_items(), self.k.catalog_version(),
-                                             self.k.catalog_applied()],
-                                       args=[msg_id, field_of(product), target, store or "", attribute,
-                                             json.dumps(value, ensure_ascii=False)])
-        return int(status) == 1, (from_json(raw) if raw else None)
+        status, raw = await self._edit(
+            keys=[self.k.catalog_items(), self.k.catalog_version(), self.k.catalog_edit(msg_id)],
+            args=[sku, store or "", attribute, json.dumps(value, ensure_ascii=False), EDIT_RECORD_TTL])
+        status = _EDIT_STATUS[int(status)]
+        if not raw:
+            return EditResult(status)
+        rec = json.loads(raw)
+        rows = lambda k: [from_json(r) for r in (rec.get(k) or [])]  # noqa: E731  ({} for an empty list)
+        return EditResult(status, rows("before"), rows("after"))

@@ -127,6 +127,20 @@ class Keys:
         """Message ids of guide edits already applied (3 days: longer than any redelivery)."""
         return f"{self.p}:{{catalog}}:applied"
 
+    def catalog_edit(self, msg_id: str) -> str:
+        """One guide edit's {before, after} rows, kept under its message id: a redelivered
+        command changes nothing and confirms the same change."""
+        return f"{self.p}:{{catalog}}:edit:{msg_id}"
+
+    # -- Q&A conversations ---------------------------------------------------------------------
+    def qa_hint(self, conversation: str) -> str:
+        """Set while a shopper's 1:1 conversation was lately given the "ask me like this" hint."""
+        return f"{self.p}:qa:hint:{conversation}"
+
+    def qa_pick(self, conversation: str) -> str:
+        """The numbered list last offered in a conversation, so a bare "2" picks from it."""
+        return f"{self.p}:qa:pick:{conversation}"
+
     # -- demand signals, one entity per business day -------------------------------------------
     def demand_index(self, day: str) -> str:
         """Set of "<kind>|<store>|<item>" seen that day (kind u = unmet/out of stock, w = wish list)."""

@@ -1,1 +1,41 @@
-"""Product Q&A: shoppers' questions about price, stock, spec and store policies, answered from the catalog."""
+"""Product Q&A (issue 4): shoppers' questions about price, stock, spec and store policies, answered
+from the catalog; guides change price, stock and promo in chat; the catalog lives in Redis.
+
+`setup(deps)` adds `deps["qa"]` (this process's QACache: per-store indexes rebuilt when the catalog
+version moves), `deps["qa_state"]` and `deps["qa_settings"]`, and seeds the configured demo files
+into an empty catalog. `router` goes last before help.fallback: it is the catch-all.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.router import Router
+from handlers.qa import chat, edit
+from handlers.qa.cache import QACache
+from handlers.qa.settings import resolve, settings
+from store.qa_state import QAState
+
+__all__ = ["router", "setup", "QACache"]
+log = logging.getLogger(__name__)
+
+router = Router(__name__)
+# The guide commands first: "/库存 草莓 0" is a command, not a question about 库存.
+for _module in (edit, chat):
+    router.routes.extend(_module.router.routes)
+
+
+async def setup(deps: dict[str, Any]) -> QACache:
+    config, store = deps["config"], deps["store"]
+    st = settings(config)
+    cache = QACache(store, st.refresh_seconds)
+    deps.update(qa=cache, qa_state=QAState(store.r, store.keys), qa_settings=st)
+    files = {}
+    for name in ("catalog", "faq"):
+        path = getattr(st, name)
+        files[name] = resolve(config, path)
+        if path and files[name] is None:
+            log.warning("[qa] %s = %r: no such file (looked next to the config, in the working directory and "
+                        "in the source tree); not seeded", name, path)
+    await cache.seed(files["catalog"], files["faq"])
+    return cache

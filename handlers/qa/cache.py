@@ -18,7 +18,7 @@ class QACache:
         self.store = store
         self.refresh = refresh_seconds
         self.version = -1
-        self._checked = 0.0
+        self._checked = float("-inf")
         self._data: tuple[list, list] = ([], [])
         self._indexes: dict[str | None, QAIndex] = {}
         self._lock = asyncio.Lock()
@@ -40,6 +40,15 @@ class QACache:
                     self._indexes[store_id] = idx
         return idx
 
+    def invalidate(self) -> None:
+        """This process changed the catalog: check the version on the next question."""
+        self._checked = float("-inf")
+
+    @property
+    def empty(self) -> bool:
+        """Nothing loaded: no catalog was imported yet (answers would all be "we don't have it")."""
+        return not self._data[0] and not self._data[1]
+
     async def reload(self) -> None:
         async with self._lock:
             version, products, faqs = await self.store.catalog.load()
@@ -49,18 +58,27 @@ class QACache:
             self._checked = time.monotonic()
             log.info("catalog version %d loaded: %d products, %d FAQ entries", version, len(products), len(faqs))
 
-    async def seed(self, catalog: str | None, faq: str | None) -> None:
-        """Load the configured demo files into an empty catalog (never over an existing one)."""
-        if await self.store.catalog.version() > 0:
-            return
-        if catalog and Path(catalog).exists():
-            products, errors = parse_catalog(Path(catalog).read_bytes(), catalog)
+    async def seed(self, catalog: Path | None, faq: Path | None) -> bool:
+        """Load the configured files into an empty catalog (never over an existing one); True if
+        this call seeded it. A file with bad rows is not loaded at all, and says why in the log."""
+        if await self.store.catalog.version() > 0 or (catalog is None and faq is None):
+            return False
+        products, entries = [], []
+        if catalog is not None:
+            products, errors = parse_catalog(catalog.read_bytes(), catalog.name)
             if errors:
-                log.error("seed catalog %s has %d bad rows; not loaded (first: line %s %s)", catalog,
+                log.error("seed catalog %s has %d bad rows; nothing seeded (first: line %s: %s)", catalog,
                           len(errors), *errors[0])
-            else:
-                await self.store.catalog.replace(products)
-        if faq and Path(faq).exists():
-            entries, errors = parse_faq_csv(Path(faq).read_bytes())
-            if not errors:
-                await self.store.catalog.replace_faq(entries)
+                return False
+        if faq is not None:
+            entries, errors = parse_faq_csv(faq.read_bytes())
+            if errors:
+                log.error("seed FAQ %s has %d bad rows; nothing seeded (first: line %s: %s)", faq,
+                          len(errors), *errors[0])
+                return False
+        version = await self.store.catalog.seed(products, entries)
+        if version is not None:
+            log.info("seeded the empty catalog: %d products from %s, %d FAQ entries from %s", len(products),
+                     catalog, len(entries), faq)
+            self.invalidate()
+        return version is not None

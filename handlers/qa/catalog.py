@@ -82,7 +82,8 @@ def _decode(data: bytes | str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _parse_yuan(raw: str) -> int:
+def parse_yuan(raw: str) -> int:
+    """"35.9", "¥35.90", "35.9元" -> 3590 fen. Raises ValueError or InvalidOperation."""
     text = raw.replace("¥", "").replace("￥", "").replace("元", "").strip()
     value = Decimal(text)
     if not value.is_finite() or value < 0:
@@ -93,7 +94,8 @@ def _parse_yuan(raw: str) -> int:
     return int(fen)
 
 
-def _parse_count(raw: str) -> int:
+def parse_count(raw: str) -> int:
+    """A whole number ("12", "12.0"). Raises ValueError or InvalidOperation."""
     value = Decimal(raw.strip())
     if value != value.to_integral_value():
         raise ValueError
@@ -132,7 +134,7 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
             problems.append("缺少商品名称")
         price_fen = 0
         try:
-            price_fen = _parse_yuan(rec.get("price", ""))
+            price_fen = parse_yuan(rec.get("price", ""))
             if price_fen == 0 or price_fen > MAX_PRICE_FEN:
                 problems.append(f"价格不合理：{rec.get('price')}")
         except (InvalidOperation, ValueError):
@@ -140,7 +142,7 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
         stock = 0
         if rec.get("stock"):
             try:
-                stock = _parse_count(rec["stock"])
+                stock = parse_count(rec["stock"])
                 if stock < 0:
                     problems.append(f"库存不能为负：{rec['stock']}")
             except (InvalidOperation, ValueError):
@@ -148,7 +150,7 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
         shelf: int | None = None
         if rec.get("shelf_life_days"):
             try:
-                shelf = _parse_count(rec["shelf_life_days"])
+                shelf = parse_count(rec["shelf_life_days"])
                 if shelf < 0:
                     problems.append(f"保质期天数不能为负：{rec['shelf_life_days']}")
             except (InvalidOperation, ValueError):
@@ -173,6 +175,8 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
         ))
     if errors:
         return [], errors
+    if not products:  # importing nothing would empty the catalog: a header alone is a mistake
+        return [], [(1, "文件里没有商品行")]
     return products, []
 
 

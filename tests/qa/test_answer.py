@@ -21,8 +21,11 @@ def test_price_answer_has_yuan_unit_spec_stock_and_the_active_promo(index):
 def test_out_of_stock_says_so_first_and_what_happens_next(index):
     text = answer(index, "榴莲到了吗")
     first = text.splitlines()[0]
-    assert "暂时缺货" in first and "通知" in first and "记下" in first
-    assert "168元/个" in text
+    assert "暂时缺货" in first and "到货时间可以问导购" in text and "168元/个" in text
+    # It promises no arrival notice, and says "noted" only when the ask was recorded.
+    assert "通知" not in text and "记下" not in text
+    noted = render(reply_for(index.match("榴莲到了吗"), index, noted=True, human=True))
+    assert "已帮您记下，会反馈给采购" in noted.splitlines()[0] and "回复「人工」" in noted
 
 
 def test_the_asked_attribute_comes_first(index):
@@ -43,7 +46,9 @@ def test_clarify_is_a_numbered_short_list_that_says_how_to_reply(index):
     assert lines[0] == "您问的是哪一款？"
     assert lines[1].startswith("1. ") and lines[2].startswith("2. ")
     assert any("鲁花5S压榨花生油 149.9元/桶" in line for line in lines)
-    assert "回复序号或商品名" in lines[-1]
+    assert lines[-1] == "回复商品名，我马上告诉您～"  # no number: nothing remembers this list
+    picking = render(reply_for(index.match("油多少钱一桶"), index, pick=True))
+    assert "回复序号或商品名" in picking.splitlines()[-1]
 
 
 def test_faq_promotions_and_not_carried(index):
@@ -51,7 +56,8 @@ def test_faq_promotions_and_not_carried(index):
     promo = answer(index, "今天有什么特价")
     assert "丹东99草莓：第二盒半价" in promo and "赣南脐橙：满99减10" in promo
     wish = answer(index, "有没有牛油果")
-    assert "牛油果" in wish and "记下" in wish
+    assert "暂时没有牛油果" in wish and "记下" not in wish
+    assert "已经帮您记下" in render(reply_for(index.match("有没有牛油果"), index, noted=True))
 
 
 def test_chatter_gets_no_reply(index):

@@ -1,0 +1,69 @@
+"""The `[qa]` config section, with defaults for every key.
+
+    [qa]
+    catalog = "data/catalog.csv"   # seeded into an EMPTY catalog at start (default: this file
+    faq = "data/faq.csv"           # and data/faq.csv when demo = true, else nothing)
+    refresh_seconds = 1.0          # how often a process checks the catalog version in Redis
+    hint_every_minutes = 240       # a 1:1 shopper gets the "ask me like this" hint at most this often
+    pick_minutes = 30              # a numbered list can be answered with its number this long
+    max_import_bytes = 8388608     # POST /api/catalog body limit (the /wecom callbacks keep [server] max_body_bytes)
+
+Relative file paths are looked up next to the config file, then in the working directory, then in
+the source tree (where the demo's data/ lives, also in the Docker image).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_CATALOG, DEMO_FAQ = "data/catalog.csv", "data/faq.csv"
+
+
+@dataclass(frozen=True)
+class Settings:
+    catalog: str = ""
+    faq: str = ""
+    refresh_seconds: float = 1.0
+    hint_every_minutes: int = 240
+    pick_minutes: int = 30
+    max_import_bytes: int = 8 * 1024 * 1024
+
+
+def settings(config: Config) -> Settings:
+    data = config.section("qa")
+    names = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ConfigError(f"unknown key qa.{sorted(unknown)[0]}")
+    kwargs = {}
+    for name, value in data.items():
+        want = type(getattr(Settings, name))
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise ConfigError(f"qa.{name} must be {'a number' if want is float else want.__name__}")
+        if want in (int, float) and value < 0:
+            raise ConfigError(f"qa.{name} must not be negative")
+        kwargs[name] = value
+    if config.demo:
+        kwargs.setdefault("catalog", DEMO_CATALOG)
+        kwargs.setdefault("faq", DEMO_FAQ)
+    return Settings(**kwargs)
+
+
+def resolve(config: Config, path: str) -> Path | None:
+    """The file a configured path names, or None when it is empty or nowhere to be found."""
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p if p.exists() else None
+    bases = [Path(config.path).parent] if config.path else []
+    for base in (*bases, Path.cwd(), ROOT):
+        if (base / p).exists():
+            return base / p
+    return None

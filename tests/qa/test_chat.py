@@ -1,0 +1,156 @@
+"""Shoppers and staff asking through the real wiring (`handlers.ROUTERS`, `handlers.setup` seeding
+the demo catalog): answers, ties picked by number, demand signals, chatter, hints, addressing."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.message import Message
+from tests import factories as f
+from tests.harness import Harness
+from tests.qa.helpers import day_signals, demand, dispatch, group_line, shopper_says
+from tests.conftest import make_config
+
+
+async def test_shopper_gets_price_with_unit_spec_and_promo(service):
+    out = await shopper_says(service, "wm1", "草莓多少钱一盒")
+    assert len(out) == 1
+    assert "丹东99草莓" in out[0] and "39.9元/盒（500g/盒）" in out[0] and "第二盒半价" in out[0]
+
+
+async def test_stock_question_answers_stock_first(service):
+    out = await shopper_says(service, "wm1", "车厘子还有吗")
+    assert out[0].startswith("✅ 智利车厘子JJ级有货")
+
+
+async def test_typo_and_pinyin_are_answered_with_the_product_named(service):
+    typo = await shopper_says(service, "wm1", "草梅多少钱")
+    pinyin = await shopper_says(service, "wm1", "caomei 有吗")
+    assert "您问的是「丹东99草莓」吧" in typo[0]
+    assert "丹东99草莓" in pinyin[0]
+
+
+async def test_faq_and_promotions(service):
+    hours = await shopper_says(service, "wm1", "你们几点关门")
+    promos = await shopper_says(service, "wm1", "今天有什么特价")
+    assert "8:00-22:00" in hours[0]
+    assert promos[0].startswith("🎉 近期活动") and "第二盒半价" in promos[0]
+
+
+async def test_a_tie_lists_options_and_a_number_picks_one(service):
+    out = await shopper_says(service, "wm1", "牛奶多少钱")
+    assert "您问的是哪一款" in out[0] and "回复序号" in out[0]
+    lines = [x for x in out[0].splitlines() if x[:2] in ("1.", "2.", "3.")]
+    second = lines[1].split(" ", 2)[1]
+    picked = await shopper_says(service, "wm1", "2")
+    assert len(picked) == 1 and second in picked[0] and "元/" in picked[0]
+    # Another shopper's "2" picks nothing: the list belongs to the conversation it was shown in.
+    assert await shopper_says(service, "wm2", "2") == []
+
+
+async def test_a_new_question_withdraws_the_list(service):
+    await shopper_says(service, "wm1", "牛奶多少钱")
+    await shopper_says(service, "wm1", "草莓多少钱")
+    assert await shopper_says(service, "wm1", "2") == []
+
+
+async def test_out_of_stock_is_unmet_demand_counted_once_per_shopper_with_guide_credit(service, fake):
+    fake.add_group("wrGroupA", "xiaowang", ["wm1"], name="梅溪湖1群")
+    first = await shopper_says(service, "wm1", "榴莲有货吗")
+    again = await shopper_says(service, "wm1", "榴莲什么时候到货")
+    await shopper_says(service, "wm2", "榴莲还有吗")
+    assert "暂时缺货" in first[0] and "已帮您记下" in first[0] and "到货时间可以问导购" in first[0]
+    assert "已帮您记下" in again[0]  # still true: it is on record
+    signal = await demand(service, "unmet", "S01", "F008")
+    assert signal["askers"] == 2  # wm1 twice counts once
+    assert signal["guides"] == {"xiaowang": 1}  # wm2 is in no group: credited to nobody
+    assert signal["examples"][0] == "榴莲有货吗"
+
+
+async def test_in_stock_product_records_nothing(service):
+    await shopper_says(service, "wm1", "草莓多少钱")
+    assert await day_signals(service) == []
+
+
+async def test_item_not_carried_is_a_wish_term(service):
+    out = await shopper_says(service, "wm1", "有没有牛油果")
+    await shopper_says(service, "wm1", "有没有牛油果啊")
+    assert "暂时没有牛油果" in out[0] and "已经帮您记下" in out[0]
+    signal = await demand(service, "wish", "S01", "牛油果")
+    assert signal["askers"] == 1
+
+
+async def test_each_store_answers_and_records_for_itself(service):
+    await service.store.catalog.edit("F001", "S02", "price_fen", 2990, "setup:s02price")
+    s01 = await shopper_says(service, "wm1", "草莓多少钱")
+    s02 = await shopper_says(service, "wm9", "草莓多少钱", kf="wkS02")
+    assert "39.9元" in s01[0] and "29.9元" in s02[0]
+    await shopper_says(service, "wm9", "榴莲有吗", kf="wkS02")
+    assert (await demand(service, "unmet", "S02", "F008"))["askers"] == 1
+    assert await demand(service, "unmet", "S01", "F008") is None
+
+
+@pytest.mark.parametrize("line", ["谢谢老板", "收到", "[图片]", "好的👍", "好的谢谢老板👍", "草莓很甜"])
+async def test_chatter_gets_no_reply(service, line):
+    assert await shopper_says(service, "wm1", line) == []
+
+
+async def test_a_photo_gets_no_reply(service):
+    msg = Message(id="kf:photo1", channel="kf", conversation="kf:wkS01:wm1", sender="wm1", sender_kind="customer",
+                  text="[图片]", kind="other", time=int(time.time()))
+    service.fake.kf_push("wkS01", "wm1", "[图片]")
+    await service.store.inbox.put(msg.conversation, msg.id, msg.to_json())
+    await service.drain()
+    assert service.sent_texts("wm1", path="kf/send_msg") == []
+
+
+async def test_unplaceable_line_gets_one_hint_then_quiet(service):
+    first = await shopper_says(service, "wm1", "我想问一下")
+    second = await shopper_says(service, "wm1", "怎么买")
+    other = await shopper_says(service, "wm2", "怎么买")
+    assert len(first) == 1 and "草莓多少钱" in first[0] and "人工" in first[0]
+    assert second == []  # not on every line
+    assert len(other) == 1  # per conversation
+
+
+async def test_group_line_is_answered_only_when_the_bot_is_mentioned(service):
+    quiet = await dispatch(service, group_line("wm5", "榴莲有货吗"))
+    assert quiet == [] and await demand(service, "unmet", "S01", "F008") is None
+    replies = await dispatch(service, group_line("wm5", "@小助手 榴莲有货吗"))
+    assert [r.template for r in replies] == ["qa/product.txt.j2"]
+    assert (await demand(service, "unmet", "S01", "F008"))["askers"] == 1
+    # Unaddressed chatter and unplaceable lines in a group never get the hint.
+    assert await dispatch(service, group_line("wm5", "@小助手 我想问一下")) == []
+
+
+async def test_aibot_group_is_always_addressed(service):
+    payload = {"msgid": "QA1", "aibotid": "B", "chatid": "C1", "chattype": "group", "from": {"userid": "xiaowang"},
+               "response_url": service.fake.base_url + "/cgi-bin/aibot/response?response_code=RC1",
+               "msgtype": "text", "text": {"content": "@小助手 车厘子多少钱"}}
+    q, body = f.aibot_callback(payload)
+    assert (await service.client.post(f"/wecom/aibot?{q}", data=body)).status == 200
+    await service.drain()
+    calls = service.fake.sent("aibot/response", ok=True)
+    assert len(calls) == 1 and "智利车厘子JJ级 259元/箱" in calls[0].body["markdown"]["content"]
+
+
+async def test_staff_get_answers_and_the_fallback_for_the_rest(service):
+    answer = await service.ask("草莓多少钱", user="xiaowang")
+    unknown = await service.ask("有没有牛油果", user="xiaowang")
+    nothing = await service.ask("我想问一下", user="xiaowang")
+    assert "39.9元/盒" in answer[0]
+    assert unknown == nothing == ["这句我没看懂。发送“帮助”看看可以用哪些指令，例如 /开团、/发券、/改价。"]
+    assert await day_signals(service) == []  # staff are not demand
+
+
+async def test_shopper_help_lists_how_to_ask(service):
+    out = await shopper_says(service, "wm1", "帮助")
+    assert "草莓多少钱" in out[0] and "/改价" not in out[0]
+
+
+async def test_nothing_is_claimed_before_a_catalog_exists(aiohttp_client, redis, prefix, fake):
+    h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url), fake)
+    assert await h.store.catalog.version() == 0  # not demo: nothing seeded by default
+    assert await shopper_says(h, "wm1", "有没有牛油果") == []
+    assert await day_signals(h) == []
