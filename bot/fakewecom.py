@@ -380,8 +380,7 @@ class FakeWeCom:
         group = copy.deepcopy(group)
         group.pop("status", None)
         if "member_version" not in group:  # derived, so editing member_list changes it like WeCom does
-            ids = ",".join(sorted(m["userid"] for m in group["member_list"]))
-            group["member_version"] = hashlib.md5(ids.encode()).hexdigest()
+            group["member_version"] = _member_version(group)
         return {"group_chat": group}
 
     def groupchat_list(self, query: dict, body: dict) -> dict:
@@ -444,6 +443,10 @@ class FakeWeCom:
 def _matches(path: str, suffix: str) -> bool:
     suffix = suffix.strip("/")
     return path == suffix or path.endswith("/" + suffix)
+
+
+def _member_version(group: dict) -> str:
+    return hashlib.md5(",".join(sorted(m["userid"] for m in group["member_list"])).encode()).hexdigest()
 
 
 def _kf_of(msg: dict) -> str:
@@ -527,7 +530,14 @@ async def _sandbox_kf(request: web.Request) -> web.Response:
                            msgtype=str(data.get("msgtype", "text")), event=data.get("event"))
     except (ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
+    if data.get("nickname"):  # the WeChat name kf/customer/batchget answers with
+        fake.kf_customers[str(data["external_userid"])]["nickname"] = str(data["nickname"])
     return web.json_response({"msgid": msg["msgid"], "token": fake.kf_token()})
+
+
+async def _sandbox_welcome_code(request: web.Request) -> web.Response:
+    """A WelcomeCode, as WeCom puts in the add_external_contact event (valid 20 s)."""
+    return web.json_response({"welcome_code": request.app[FAKE_KEY].welcome_code()})
 
 
 async def _sandbox_group(request: web.Request) -> web.Response:
@@ -540,14 +550,20 @@ async def _sandbox_group(request: web.Request) -> web.Response:
     except (ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     group = fake.groups.get(chat_id)
-    if group is None:
+    created = group is None
+    if created:
         group = fake.add_group(chat_id, owner, members, name=str(data.get("name") or ""))
+        last, added = "", []
     else:
         have = {m["userid"] for m in group["member_list"]}
+        last = _member_version(group)
+        added = [m for m in dict.fromkeys(members) if m not in have]
         group["member_list"] += [{"userid": m, "type": 2 if m.startswith(("wm", "wo")) else 1,
-                                  "join_time": int(fake.now()), "join_scene": 1} for m in members if m not in have]
-    return web.json_response({"chat_id": chat_id, "owner": group["owner"],
-                              "members": [m["userid"] for m in group["member_list"]]})
+                                  "join_time": int(fake.now()), "join_scene": 1} for m in added]
+    # What the change_external_chat event WeCom would send carries: who joined, versions before/after.
+    return web.json_response({"chat_id": chat_id, "owner": group["owner"], "created": created,
+                              "members": [m["userid"] for m in group["member_list"]], "added": added,
+                              "last_version": last, "version": _member_version(group)})
 
 
 def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
@@ -557,4 +573,5 @@ def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app.router.add_get("/sandbox/calls", _sandbox_calls)
     app.router.add_post("/sandbox/kf", _sandbox_kf)
     app.router.add_post("/sandbox/group", _sandbox_group)
+    app.router.add_post("/sandbox/welcome_code", _sandbox_welcome_code)
     return app

@@ -4,8 +4,12 @@ Messages are signed and encrypted exactly like WeCom's callbacks and POSTed to t
 the service sends back through the (fake) WeCom API is printed. Shoppers write through 微信客服:
 their text is queued in the fake's kf log and a kf_msg_or_event callback tells the service to pull.
 
-Console lines starting with ":" are for the console itself: `:群发` lists the group posts waiting
-for a guide's confirmation, `:scene s_S02` (as a shopper) arrives through a kf link with that scene.
+At start the console makes sure the fake knows the stores' customer groups (owned by each store's
+first guide, with a shopper in their store's groups) and tells the service as WeCom would, with
+change_external_chat events. Console lines starting with ":" are for the console itself: `:群发`
+lists the group posts waiting for a guide's confirmation; as a shopper, `:scene s_S02` arrives
+through a kf link with that scene and `:加好友` adds the store's guide as a WeCom contact (the
+service then sends its welcome).
 """
 from __future__ import annotations
 
@@ -22,6 +26,9 @@ from bot.crypto import Crypto
 
 WAIT_SECONDS = 6.0
 POSTS = (":群发", ":posts", "：群发")
+CONTACT = (":加好友", ":contact", "：加好友")
+DEMO_SHOPPER, DEMO_NICKNAME = "wmDemoShopper01", "王阿姨"
+SHOPPER_HINT = "（:加好友 加导购为好友看欢迎语，:scene s_S02 从某个链接进来，:群发 看待确认的群发）"
 
 
 def app_text_xml(corp_id: str, user: str, text: str, agent_id: int, msg_id: int | None = None) -> bytes:
@@ -36,6 +43,33 @@ def kf_event_xml(corp_id: str, token: str, open_kfid: str) -> bytes:
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><CreateTime>{int(time.time())}</CreateTime>"
             f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>"
             f"<Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>").encode()
+
+
+def _event_xml(corp_id: str, event: str, fields: dict[str, str], members=()) -> bytes:
+    extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items() if v != "")
+    if members:
+        items = "".join(f"<Item><![CDATA[{m}]]></Item>" for m in members)
+        extra += f"<MemChangeCnt>{len(members)}</MemChangeCnt><MemChangeList>{items}</MemChangeList>"
+    return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[{event}]]></Event>{extra}</xml>").encode()
+
+
+def group_event_xml(corp_id: str, seeded: dict) -> bytes | None:
+    """The change_external_chat WeCom sends for what /sandbox/group did, or None when nothing changed."""
+    if seeded.get("created"):
+        return _event_xml(corp_id, "change_external_chat", {"ChatId": seeded["chat_id"], "ChangeType": "create"})
+    if not seeded.get("added"):
+        return None
+    return _event_xml(corp_id, "change_external_chat", {
+        "ChatId": seeded["chat_id"], "ChangeType": "update", "UpdateDetail": "add_member", "JoinScene": "3",
+        "LastMemVer": seeded.get("last_version", ""), "CurMemVer": seeded.get("version", "")}, seeded["added"])
+
+
+def contact_event_xml(corp_id: str, guide: str, user: str, welcome_code: str, state: str) -> bytes:
+    return _event_xml(corp_id, "change_external_contact", {
+        "ChangeType": "add_external_contact", "UserID": guide, "ExternalUserID": user, "State": state,
+        "WelcomeCode": welcome_code})
 
 
 def sealed(crypto: Crypto, plaintext: bytes, corp_id: str) -> tuple[str, bytes]:
@@ -63,7 +97,10 @@ def describe(call: dict) -> str | None:
         return (f"── 群发待确认 (sender {body.get('sender')}, groups {body.get('chat_id_list')})\n"
                 f"{(body.get('text') or {}).get('content', '')}" + "".join(f"\n[链接] {u}" for u in links))
     if path == "externalcontact/send_welcome_msg":
-        return f"── 欢迎语\n{(body.get('text') or {}).get('content', '')}"
+        links = [a["link"].get("url", "") for a in body.get("attachments") or [] if a.get("msgtype") == "link"]
+        fail = f" errcode {call['errcode']}" if call.get("errcode") else ""
+        return (f"── 欢迎语{fail}\n{(body.get('text') or {}).get('content', '')}"
+                + "".join(f"\n[链接] {u}" for u in links))
     if path == "media/upload":
         return None
     return None
@@ -71,10 +108,9 @@ def describe(call: dict) -> str | None:
 
 def pick_identity(cfg: Config, who: str | None, user: str | None, store_id: str | None) -> tuple[str, str, str]:
     """(kind, user id, open_kfid) for the console user."""
-    stores = {s.id: s for s in cfg.stores}
-    store = stores.get(store_id or "") or (cfg.stores[0] if cfg.stores else None)
+    store = _store(cfg, store_id)
     if who == "shopper":
-        return "shopper", user or "wmDemoShopper01", store.kf if store else "wkDemo"
+        return "shopper", user or DEMO_SHOPPER, store.kf if store else "wkDemo"
     pools = {"guide": list(cfg.roles.guides) + [g for s in cfg.stores for g in s.guides],
              "buyer": list(cfg.roles.buyers), "admin": list(cfg.roles.admins)}
     if user:
@@ -83,19 +119,33 @@ def pick_identity(cfg: Config, who: str | None, user: str | None, store_id: str 
     return "staff", pool[0], ""
 
 
-async def _seed_groups(http: aiohttp.ClientSession, fake: str, cfg: Config, shopper: str, open_kfid: str) -> None:
+def _store(cfg: Config, store_id: str | None):
+    return next((s for s in cfg.stores if s.id == store_id), None) or (cfg.stores[0] if cfg.stores else None)
+
+
+def _owner(cfg: Config, store) -> str:
+    return (store.guides or cfg.roles.guides or ("demo_owner",))[0]
+
+
+async def _seed_groups(http: aiohttp.ClientSession, fake: str, cfg: Config, shopper: str,
+                       shopper_store: str | None) -> list[bytes]:
     """The fake starts with no customer groups: give it the configured ones, owned by each store's first
-    guide, with the console shopper in their store's groups, so 群发 and membership act as in production."""
+    guide, with the console shopper in their store's groups, so 群发 and membership act as in production.
+    Returns the change_external_chat events WeCom would send for what changed."""
+    events = []
     for s in cfg.stores:
-        owner = (s.guides or cfg.roles.guides or ("demo_owner",))[0]
         for chat_id in s.groups:
-            members = [shopper] if shopper and s.kf == open_kfid else []
+            members = [shopper] if shopper and s.id == shopper_store else []
             try:
-                async with http.post(f"{fake}/sandbox/group", json={"chat_id": chat_id, "owner": owner,
-                                                                     "members": members, "name": f"{s.name}群"}):
-                    pass
-            except aiohttp.ClientError:
-                return  # not the fake (a real WeCom): nothing to seed
+                async with http.post(f"{fake}/sandbox/group", json={"chat_id": chat_id, "owner": _owner(cfg, s),
+                                                                     "members": members, "name": f"{s.name}群"}) as r:
+                    seeded = await r.json() if r.status == 200 else {}
+            except (aiohttp.ClientError, ValueError):
+                return []  # not the fake (a real WeCom): nothing to seed
+            event = group_event_xml(cfg.wecom.corp_id, seeded) if seeded else None
+            if event:
+                events.append(event)
+    return events
 
 
 async def _print_posts(http: aiohttp.ClientSession, fake: str, out) -> None:
@@ -114,12 +164,27 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
         answer = input("你是谁？ 1 导购  2 采购  3 顾客（微信客服）  4 管理员 [1]: ").strip() or "1"
         who = {"1": "guide", "2": "buyer", "3": "shopper", "4": "admin"}.get(answer, "guide")
     kind, uid, open_kfid = pick_identity(cfg, who, user, store)
+    home = _store(cfg, store)
     base = (url or f"http://{cfg.server.host}:{cfg.server.port}").rstrip("/")
     fake = cfg.wecom.api_base.rstrip("/")
     crypto = Crypto(cfg.wecom.app.token, cfg.wecom.app.encoding_aes_key, cfg.wecom.corp_id)
-    print(f"以 {uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。", file=out)
+    nickname = DEMO_NICKNAME if uid == DEMO_SHOPPER else ""
+    print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
+          file=out)
+    if kind == "shopper":
+        print(SHOPPER_HINT, file=out)
+
+    async def post(plain: bytes) -> bool:
+        query, body = sealed(crypto, plain, cfg.wecom.corp_id)
+        async with http.post(f"{base}/wecom/app?{query}", data=body) as r:
+            if r.status != 200:
+                print(f"(service answered HTTP {r.status}: {await r.text()})", file=out)
+            return r.status == 200
+
     async with aiohttp.ClientSession() as http:
-        await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", open_kfid)
+        shopper_store = home.id if kind == "shopper" and home else None
+        for event in await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", shopper_store):
+            await post(event)
         async with http.get(f"{fake}/sandbox/calls", params={"since": "0"}) as r:
             since = (await r.json())["next"]
         source = lines if lines is not None else _stdin_lines()
@@ -132,8 +197,13 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             if text in POSTS:
                 await _print_posts(http, fake, out)
                 continue
-            if kind == "shopper":
-                entry: dict = {"open_kfid": open_kfid, "external_userid": uid, "text": text}
+            if kind == "shopper" and text in CONTACT:  # the shopper adds the store's guide in WeChat
+                async with http.post(f"{fake}/sandbox/welcome_code") as r:
+                    code = (await r.json())["welcome_code"]
+                plain = contact_event_xml(cfg.wecom.corp_id, _owner(cfg, home) if home else "", uid, code,
+                                          f"s_{home.id}" if home else "")
+            elif kind == "shopper":
+                entry: dict = {"open_kfid": open_kfid, "external_userid": uid, "text": text, "nickname": nickname}
                 if text.startswith(":scene"):  # arrive through a kf link carrying this scene
                     entry = {**entry, "text": "", "msgtype": "event", "event": {"scene": text[6:].strip()}}
                 async with http.post(f"{fake}/sandbox/kf", json=entry) as r:
@@ -141,12 +211,8 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
                 plain = kf_event_xml(cfg.wecom.corp_id, token, open_kfid)
             else:
                 plain = app_text_xml(cfg.wecom.corp_id, uid, text, cfg.wecom.app.agent_id)
-            query, body = sealed(crypto, plain, cfg.wecom.corp_id)
-            async with http.post(f"{base}/wecom/app?{query}", data=body) as r:
-                if r.status != 200:
-                    print(f"(service answered HTTP {r.status}: {await r.text()})", file=out)
-                    continue
-            since = await _print_replies(http, fake, since, out)
+            if await post(plain):
+                since = await _print_replies(http, fake, since, out)
     return 0
 
 

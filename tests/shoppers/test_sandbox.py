@@ -10,6 +10,7 @@ import pytest
 import handlers
 import handlers.shoppers as shoppers_mod  # noqa: I001 (first: import cycle in store/)
 from bot.app import create_app
+from bot.appkeys import STORE
 from bot.message import Reply
 from bot.router import Router
 from bot.sandbox import chat
@@ -42,17 +43,22 @@ async def demo(aiohttp_server, redis, prefix, monkeypatch):
     port = _free_port()
     cfg = make_config(prefix, f"http://127.0.0.1:{port}/fake", demo=True, server={"host": "127.0.0.1", "port": port},
                       worker={"partitions": 2, "retry_after_ms": 500, "max_deliveries": 3, "lease_ms": 3000})
-    await aiohttp_server(create_app(cfg, role="all", redis=redis), port=port)
-    return cfg
+    server = await aiohttp_server(create_app(cfg, role="all", redis=redis), port=port)
+    return cfg, server.app
 
 
 async def test_shopper_and_guide_through_the_console(demo):
+    demo, app = demo
     out = io.StringIO()
     await chat(demo, who="shopper", user="wmSandbox", url=None, store="S01",
-               lines=_lines("你好", "转人工"), out=out)
+               lines=_lines("你好", "转人工", ":加好友"), out=out)
     text = out.getvalue()
     assert "kf/send_msg → wmSandbox" in text and "您说：你好" in text
     assert "顾客找人工" in text  # the guide's notice, seen going out through message/send
+    # The console put the shopper in the store's group and told the service with WeCom's events,
+    # so the service knows the join (coupons' new-member rule reads it).
+    assert "wrGroupA" in await app[STORE].groups.groups_of("wmSandbox")
+    assert "── 欢迎语\n您好，我是梅溪湖店的" in text and "[链接] https://work.weixin.qq.com/kf/wkS01" in text
 
     out = io.StringIO()
     await chat(demo, who="guide", user="xiaowang", url=None, store=None,
