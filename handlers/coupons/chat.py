@@ -60,7 +60,7 @@ def _admin_store_arg(config: Config, args: str) -> tuple[str | None, str]:
 
 @router.command("发券", roles=("guide",))
 async def create(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
-    """/发券 新人券 满50减10 100张 每人1张 有效3天 — 新建一张券（回复“确认”后上线）"""
+    """/发券 新人券 满50减10 100张 有效3天 — 建一张券，回复“确认”上线"""
     memo = await store.coupons.memo(msg.id)
     if memo and memo.startswith("create:"):  # redelivered: show the same draft again
         meta = await store.coupons.campaign(memo.removeprefix("create:"))
@@ -91,7 +91,7 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
 
 @router.command("确认", "确定", roles=("guide",))
 async def confirm(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> object:
-    """确认 / 确认 C12 — 让刚建好的券（或指定编号的券）上线"""
+    """确认 [C12] — 让刚建好的券上线"""
     memo = await store.coupons.memo(msg.id)
     if memo and memo.startswith("confirm:"):
         cid = memo.removeprefix("confirm:")
@@ -170,7 +170,7 @@ async def redeem(msg: Message, args: str, store: Store, config: Config, role: st
 
 @router.command("欢迎券", roles=("guide",))
 async def welcome(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
-    """/欢迎券 C12 — 设为新顾客欢迎券（/欢迎券 取消）"""
+    """/欢迎券 C12 — 设为新顾客的欢迎券"""
     store_id = _own_store(config, msg)
     if role == "admin":
         named, args = _admin_store_arg(config, args)
@@ -205,14 +205,20 @@ def _deps(worker: Any, config: Config, api: Any) -> dict[str, Any]:
     return {"config": config, "api": api, "shoppers": getattr(worker, "deps", {}).get("shoppers")}
 
 
-@router.text(COUPON_LINE)
+@router.text(COUPON_LINE, roles=("guide", "buyer"))
+async def staff_line(msg: Message) -> object:
+    # Staff asking for a coupon get pointed at /券; kept apart so guides' 帮助 lists no shopper phrases.
+    return SKIP if classify(msg.text) is None else Reply("coupons/staff_only_shoppers.txt.j2")
+
+
+@router.text(COUPON_LINE, roles=("shopper",))
 async def shopper_line(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> object:
     """领券 / 新人券 — 领本店的优惠券；我的券 — 看领过的券"""
     ask = classify(msg.text)
     if ask is None:
         return SKIP
     if msg.sender_kind != "customer":
-        return Reply("coupons/staff_only_shoppers.txt.j2")
+        return Reply("coupons/staff_only_shoppers.txt.j2")  # an admin, or staff outside the roles
     shopper = await shopper_of(msg, _deps(worker, config, api))
     if shopper is None:
         return SKIP  # a customer outside kf (e.g. a group record): nowhere to answer
