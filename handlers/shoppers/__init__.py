@@ -28,7 +28,8 @@ router = Router(__name__)
 for _module in (gate, handoff, posts, kf_pull, groups, welcome):
     router.routes.extend(_module.router.routes)
 
-JOBS = [Job("kf_safety_pull", "@every 60")]
+# Cron, not "@every": every replica computes the same fire times, so each runs once (job:name:time).
+JOBS = [Job("kf_safety_pull", "* * * * *"), Job("group_resync", "*/10 * * * *")]
 
 
 async def setup(deps: dict[str, Any]) -> Shoppers:

@@ -1,6 +1,11 @@
 """Customer-group membership kept current from change_external_chat events, re-synced from
 externalcontact/groupchat/get when the member-list version shows a gap.
 
+Configured groups are read from WeCom the first time they are needed (a few per message, so a
+chain with thousands of groups never makes one shopper wait for all of them), and the scheduled
+`group_resync` job re-reads the rest and any group older than group_sync_minutes, a batch at a
+time: a lost event with no later one to reveal the gap is healed there.
+
 Which store a group belongs to: the store that lists it in config ([[stores]] groups), else the
 store whose guide owns it (guides create new groups all the time; they count without a config edit).
 """
@@ -21,13 +26,14 @@ log = logging.getLogger(__name__)
 router = Router(__name__)
 
 MEMBER_OPS = {"add_member": "add", "del_member": "del"}
+INLINE_SYNCS = 5  # never-seen configured groups read while a message waits; the job does the rest
 
 
 class GroupDirectory:
     def __init__(self, config: Config, store: Store, api: WeComClient | None, settings: Settings) -> None:
         self.cfg, self.store, self.api, self.settings = config, store, api, settings
         self.configured = {chat: s.id for s in config.stores for chat in s.groups}
-        self._fresh_until: dict[str, float] = {}  # chat id -> monotonic deadline of the last check
+        self._seen: set[str] = set()  # configured groups known to be in Redis (meta is never deleted)
 
     # -- WeCom reads ------------------------------------------------------------------------------
     async def fetch(self, chat_id: str) -> dict | None:
@@ -51,22 +57,38 @@ class GroupDirectory:
             return None
         return await self.store.groups.replace(chat_id, group, now)
 
-    async def ensure_fresh(self, chat_ids: list[str], now: float | None = None) -> None:
-        """Sync configured groups never seen or not re-read for group_sync_minutes."""
-        mono, now = time.monotonic(), int(now or time.time())
-        ttl = self.settings.group_sync_minutes * 60
-        for chat in chat_ids:
-            if self._fresh_until.get(chat, 0) > mono:
+    async def sync_unseen(self, limit: int = INLINE_SYNCS, now: float | None = None) -> int:
+        """Read up to `limit` configured groups never synced; returns how many were read."""
+        done = 0
+        for chat in self.configured:
+            if chat in self._seen:
                 continue
-            meta = await self.store.groups.meta(chat)
-            if meta is None or now - meta.synced_at >= ttl:
+            if await self.store.groups.meta(chat) is None:
+                if done >= limit:
+                    break
                 await self.sync(chat, now)
-            self._fresh_until[chat] = mono + min(ttl, 300)
+                done += 1
+            self._seen.add(chat)
+        return done
+
+    async def resync_stale(self, batch: int, now: float | None = None) -> int:
+        """Re-read up to `batch` configured or tracked groups, never synced or oldest first."""
+        now = int(now or time.time())
+        cutoff = now - self.settings.group_sync_minutes * 60
+        stale: list[tuple[int, str]] = []
+        for chat in dict.fromkeys([*self.configured, *sorted(await self.store.groups.known())]):
+            meta = await self.store.groups.meta(chat)
+            if meta is None or (meta.status == "live" and meta.synced_at <= cutoff):
+                stale.append((meta.synced_at if meta else 0, chat))
+        for _, chat in sorted(stale)[:batch]:
+            await self.sync(chat, now)
+            self._seen.add(chat)
+        return min(len(stale), batch)
 
     # -- questions other parts ask ---------------------------------------------------------------------
     async def memberships(self, member: str) -> dict[str, int]:
-        """Known groups the member is in -> join time (configured groups are synced first)."""
-        await self.ensure_fresh(list(self.configured))
+        """Known groups the member is in -> join time (a few never-read configured groups first)."""
+        await self.sync_unseen()
         return await self.store.groups.groups_of(member)
 
     async def store_of_group(self, chat_id: str) -> str | None:
@@ -141,6 +163,14 @@ class GroupDirectory:
         log.info("group %s re-synced after a version gap (had event %s->%s, WeCom says %s)",
                  chat, last, cur, version)
         return "resynced"
+
+
+@router.schedule("group_resync")
+async def group_resync(shoppers) -> None:
+    """Re-reads groups whose membership may have drifted (a lost event nothing later revealed)."""
+    n = await shoppers.groups.resync_stale(shoppers.settings.group_sync_batch)
+    if n:
+        log.info("group_resync: re-read %d group(s) from WeCom", n)
 
 
 @router.event("change_external_chat")

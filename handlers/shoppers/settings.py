@@ -18,7 +18,8 @@ class Settings:
     welcome: bool = True  # send a welcome to new contacts (needs the WelcomeCode)
     welcome_link: bool = True  # attach the store's kf link to the welcome
     post_link: bool = True  # attach the store's kf link to group posts
-    group_sync_minutes: int = 360  # a configured group is re-read from WeCom when older than this
+    group_sync_minutes: int = 360  # the group_resync job re-reads a group older than this
+    group_sync_batch: int = 200  # groups the group_resync job re-reads per run at most
 
 
 def settings(config: Config) -> Settings:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 
 from tests.shoppers.helpers import chat_event_xml, kf_callback, member_version, start  # noqa: I001
+from bot.scheduler import fire_message
+from handlers.shoppers.groups import INLINE_SYNCS
 from tests.conftest import make_config
 
 
@@ -148,3 +151,38 @@ async def test_a_redelivered_event_is_handled_once(shop, fake):
     assert len(entries) == 1
     await h.drain()
     assert "wrGroupA" in await h.store.groups.groups_of("wmRe")
+
+
+async def test_many_groups_are_read_a_few_per_message_and_the_rest_by_the_job(aiohttp_client, redis, prefix, fake):
+    chats = [f"wrMany{i:02d}" for i in range(30)]
+    for chat in chats:
+        fake.add_group(chat, "xiaowang", [f"wm{chat}"])
+    stores = [{"id": "S01", "name": "梅溪湖店", "guides": ["xiaowang"], "groups": chats, "kf": "wkS01"}]
+    h, rec = await start(aiohttp_client, redis, make_config(prefix, fake.base_url, stores=stores), fake)
+    fake.kf_push("wkS01", "wmwrMany00", "在吗")
+    await kf_callback(h)
+    await h.drain()
+    # The shopper waited for a few groups (INLINE_SYNCS per context lookup), not for all thirty.
+    assert INLINE_SYNCS <= len(fake.sent("groupchat/get")) <= 2 * INLINE_SYNCS
+    assert rec.contexts[-1].joined_at is not None  # the first configured group is among them
+
+    job = fire_message("group_resync", datetime.now())
+    await h.store.inbox.put(job.conversation, job.id, job.to_json())
+    await h.drain()
+    assert len(fake.sent("groupchat/get")) == 30
+    assert "wrMany29" in await h.store.groups.groups_of("wmwrMany29")
+
+
+async def test_the_job_heals_a_lost_event_nothing_later_revealed(shop, fake):
+    h, _ = shop
+    await _event(h, chat_event_xml("wrGroupA", "create"))
+    _leave(fake, "wmA")  # its del_member event is lost, and the group stays quiet
+    job = fire_message("group_resync", datetime.now())
+    await h.store.inbox.put(job.conversation, job.id, job.to_json())
+    await h.drain()
+    assert "wrGroupA" in await h.store.groups.groups_of("wmA")  # fresh enough: not re-read yet
+    await h.store.groups.set_meta("wrGroupA", synced_at=int(time.time()) - 7 * 3600)
+    job = fire_message("group_resync", datetime.fromtimestamp(time.time() + 600))
+    await h.store.inbox.put(job.conversation, job.id, job.to_json())
+    await h.drain()
+    assert await h.store.groups.groups_of("wmA") == {}
