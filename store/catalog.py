@@ -31,6 +31,7 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(f, 1, #prefix) == prefix then rows[#rows + 1] = f end
 end
 if #rows == 0 then return {-1, false} end
+table.sort(rows)
 local before, after = {}, {}
 if store == '' then
   for _, f in ipairs(rows) do

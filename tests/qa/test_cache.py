@@ -1,0 +1,101 @@
+"""Every process answers from its own index and picks up catalog changes made by any other, and
+the demo files seed an empty catalog only."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from bot.config import ConfigError
+from handlers.qa.cache import QACache
+from handlers.qa.catalog import Product
+from handlers.qa.settings import resolve, settings
+from store import Store
+from tests.qa.conftest import DATA, qa_config
+from tests.qa.helpers import shopper_says
+
+
+def second_process(h, refresh: float) -> QACache:
+    """Another replica: its own Store and cache over the same Redis."""
+    return QACache(Store(h.redis, prefix=h.config.redis.prefix), refresh_seconds=refresh)
+
+
+async def test_a_guide_edit_through_one_process_is_answered_by_another(service):
+    other = second_process(service, refresh=0.05)
+    assert (await other.index("S01")).product("F001").price_fen == 3990
+    out = await service.ask("/改价 草莓 35.9", user="xiaowang")  # through this process's wiring
+    assert "35.9元/盒" in out[0]
+    await asyncio.sleep(0.1)  # past the other's refresh interval
+    idx = await other.index("S01")
+    assert idx.product("F001").price_fen == 3590
+    assert idx.match("草莓多少钱").product.price_fen == 3590
+    assert (await other.index("S02")).product("F001").price_fen == 3990  # the guide's store only
+
+
+async def test_within_the_refresh_interval_the_index_is_not_reread(service):
+    slow = second_process(service, refresh=3600)
+    await slow.index("S01")
+    await service.store.catalog.edit("F001", "S01", "stock", 0, "m:stock0")
+    assert (await slow.index("S01")).product("F001").stock == 120  # no Redis read yet
+    slow.invalidate()
+    assert (await slow.index("S01")).product("F001").stock == 0
+
+
+async def test_an_import_reaches_the_running_service(service):
+    await service.store.catalog.replace([Product("N1", "海南椰子", ("椰子",), "水果", "1个", "个", 1290, 9)])
+    out = await shopper_says(service, "wm1", "椰子多少钱")
+    assert "海南椰子 12.9元/个" in out[0]
+
+
+async def test_seed_fills_an_empty_catalog_once_and_never_overwrites(service, redis, prefix):
+    # The service seeded the demo files at start.
+    version = await service.store.catalog.version()
+    _, products, faqs = await service.store.catalog.load()
+    assert version >= 1 and len(products) == 114 and {f.id for f in faqs} >= {"hours", "delivery"}
+    await service.store.catalog.edit("F001", None, "price_fen", 100, "m:edit")
+    again = second_process(service, refresh=0)
+    assert await again.seed(DATA / "catalog.csv", DATA / "faq.csv") is False
+    _, products, _ = await service.store.catalog.load()
+    assert next(p for p in products if p.sku == "F001").price_fen == 100
+
+
+async def test_two_replicas_starting_at_once_seed_once(redis, prefix):
+    a, b = (QACache(Store(redis, prefix=prefix)) for _ in range(2))
+    done = await asyncio.gather(*(c.seed(DATA / "catalog.csv", DATA / "faq.csv") for c in (a, b)))
+    assert sorted(done) == [False, True]
+    assert await a.store.catalog.version() == 1
+
+
+async def test_a_seed_file_with_bad_rows_seeds_nothing(redis, prefix, tmp_path):
+    bad = tmp_path / "c.csv"
+    bad.write_text("sku,name,price\nA1,苹果,abc\n", encoding="utf-8")
+    cache = QACache(Store(redis, prefix=prefix))
+    assert await cache.seed(bad, DATA / "faq.csv") is False
+    assert await cache.store.catalog.version() == 0
+
+
+def test_relative_paths_resolve_next_to_the_config_then_cwd_then_the_source_tree(tmp_path, monkeypatch, prefix):
+    cfg = qa_config(prefix, "http://x")
+    monkeypatch.chdir(tmp_path)  # not the repo: the source tree still has data/
+    assert resolve(cfg, "data/catalog.csv") == DATA / "catalog.csv"
+    (tmp_path / "mine.csv").write_text("x")
+    assert resolve(cfg, "mine.csv") == tmp_path / "mine.csv"
+    assert resolve(cfg, "nowhere.csv") is None and resolve(cfg, "") is None
+
+
+def test_demo_defaults_to_the_demo_files_and_production_to_nothing(prefix):
+    cfg = qa_config(prefix, "http://x")
+    bare = dataclasses.replace(cfg, extra={})
+    assert (settings(bare).catalog, settings(bare).faq) == ("", "")
+    demo = dataclasses.replace(bare, demo=True)
+    assert (settings(demo).catalog, settings(demo).faq) == ("data/catalog.csv", "data/faq.csv")
+
+
+def test_bad_qa_settings_name_the_key(prefix):
+    cfg = qa_config(prefix, "http://x")
+    for section, message in (({"refresh": 1}, "unknown key qa.refresh"),
+                             ({"refresh_seconds": "soon"}, "qa.refresh_seconds must be a number"),
+                             ({"hint_every_minutes": -1}, "qa.hint_every_minutes must not be negative")):
+        with pytest.raises(ConfigError, match=message):
+            settings(dataclasses.replace(cfg, extra={"qa": section}))
