@@ -117,6 +117,8 @@ class FakeWeCom:
         self.kf_customers: dict[str, dict] = {}
         self.kf_tokens: dict[str, float] = {}
         self.kf_sessions: dict[tuple[str, str], dict] = {}  # (open_kfid, userid) -> {last_customer, replies}
+        self.kf_event_codes: dict[str, dict] = {}  # enter_session welcome_code -> {kf, user, at}
+        self.kf_greeted: dict[tuple[str, str], float] = {}  # (open_kfid, userid) -> last greeting time
         self.used_response_codes: set[str] = set()
         self._scripts: dict[str, list[int | str]] = {}
         self._seq = itertools.count(1)
@@ -177,6 +179,13 @@ class FakeWeCom:
             msg["origin"] = 4  # system events carry kf and user inside `event` only
             msg["event"] = {"event_type": "enter_session", "open_kfid": open_kfid,
                             "external_userid": external_userid, **(event or {})}
+            # Like WeCom: a welcome_code only for someone not greeted (nor written to) within 48 h.
+            greeted = self.kf_greeted.get((open_kfid, external_userid), -1e18)
+            if (msg["event"]["event_type"] == "enter_session" and "welcome_code" not in msg["event"]
+                    and at - greeted > self.KF_WINDOW):
+                code = self._id("KFWELCOME")
+                self.kf_event_codes[code] = {"kf": open_kfid, "user": external_userid, "at": at}
+                msg["event"]["welcome_code"] = code
         else:
             msg.update(open_kfid=open_kfid, external_userid=external_userid, origin=origin)
             msg[msgtype] = {"content": text} if msgtype == "text" else {"media_id": text}
@@ -358,7 +367,21 @@ class FakeWeCom:
         if session["replies"] >= self.KF_REPLIES:
             raise ApiError(95001)
         session["replies"] += 1
+        self.kf_greeted[(kf, user)] = self.now()  # written to: no welcome_code for 48 h
         return {"msgid": body.get("msgid") or self._id("kfsend")}
+
+    def kf_send_msg_on_event(self, query: dict, body: dict) -> dict:
+        info = self.kf_event_codes.get(body.get("code") or "")
+        # The errcode for a used or expired code is undocumented; ours: 40029 (invalid code).
+        if info is None or info.get("used") or self.now() > info["at"] + self.WELCOME_TTL:
+            raise ApiError(40029, "invalid code, already used or expired")
+        if body.get("msgtype") not in ("text", "msgmenu"):
+            raise ApiError(40008)
+        if body["msgtype"] == "text":
+            self._check_content(body, {"text"}, KF_LIMITS)
+        info["used"] = True
+        self.kf_greeted[(info["kf"], info["user"])] = self.now()
+        return {"msgid": body.get("msgid") or self._id("kfevent")}
 
     def kf_customer_batchget(self, query: dict, body: dict) -> dict:
         ids = body.get("external_userid_list") or []
@@ -464,6 +487,7 @@ ROUTES: dict[str, tuple[bool, Callable[[FakeWeCom, dict, dict], dict]]] = {
     "aibot/response": (False, FakeWeCom.aibot_response),
     "kf/sync_msg": (True, FakeWeCom.kf_sync_msg),
     "kf/send_msg": (True, FakeWeCom.kf_send_msg),
+    "kf/send_msg_on_event": (True, FakeWeCom.kf_send_msg_on_event),
     "kf/customer/batchget": (True, FakeWeCom.kf_customer_batchget),
     "kf/add_contact_way": (True, FakeWeCom.kf_add_contact_way),
     "externalcontact/groupchat/get": (True, FakeWeCom.groupchat_get),

@@ -8,8 +8,8 @@ At start the console makes sure the fake knows the stores' customer groups (owne
 first guide, with a shopper in their store's groups) and tells the service as WeCom would, with
 change_external_chat events. Console lines starting with ":" are for the console itself: `:群发`
 lists the group posts waiting for a guide's confirmation; as a shopper, `:scene s_S02` arrives
-through a kf link with that scene and `:加好友` adds the store's guide as a WeCom contact (the
-service then sends its welcome).
+through a kf link with that scene (a shopper console starts with the store's own link) and
+`:加好友` adds the store's guide as a WeCom contact (the service then sends its welcome).
 """
 from __future__ import annotations
 
@@ -92,6 +92,9 @@ def describe(call: dict) -> str | None:
             content = f"[文件 {body['file'].get('media_id')}]"
         who = body.get("touser") or body.get("chatid") or "webhook"
         return f"── {path} → {who} ({mt}){' errcode ' + str(call['errcode']) if call.get('errcode') else ''}\n{content}"
+    if path == "kf/send_msg_on_event":
+        fail = f" errcode {call['errcode']}" if call.get("errcode") else ""
+        return f"── kf/send_msg_on_event（进入会话的欢迎语）{fail}\n{(body.get('text') or {}).get('content', '')}"
     if path == "externalcontact/add_msg_template":
         links = [a["link"].get("url", "") for a in body.get("attachments") or [] if a.get("msgtype") == "link"]
         return (f"── 群发待确认 (sender {body.get('sender')}, groups {body.get('chat_id_list')})\n"
@@ -188,6 +191,8 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
         async with http.get(f"{fake}/sandbox/calls", params={"since": "0"}) as r:
             since = (await r.json())["next"]
         source = lines if lines is not None else _stdin_lines()
+        if kind == "shopper" and home:
+            source = _prepend(f":scene s_{home.id}", source)  # taps the store's kf link in the group
         async for text in source:
             text = text.strip()
             if not text:
@@ -231,6 +236,12 @@ async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out
             break
         await asyncio.sleep(0.15)
     return since
+
+
+async def _prepend(first: str, rest):
+    yield first
+    async for line in rest:
+        yield line
 
 
 async def _stdin_lines():

@@ -1,5 +1,5 @@
-"""Shopper channels (issue 3): 微信客服 in and out, customer-group membership, welcomes for new
-contacts, group posts guides confirm, and handing a shopper to a human.
+"""Shopper channels (issue 3): 微信客服 in and out (with a greeting on entering), customer-group
+membership, welcomes for new contacts, group posts guides confirm, and handing a shopper to a human.
 
 Other features use `deps["shoppers"]` (a `Shoppers`): `await shoppers.context(msg)` for the
 shopper's store, scene, name, join times and handoff state; `await shoppers.post_to_groups(...)`
@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.router import Router
 from bot.scheduler import Job
-from handlers.shoppers import gate, groups, handoff, kf_pull, posts, welcome
+from handlers.shoppers import gate, greeting, groups, handoff, kf_pull, posts, welcome
 from handlers.shoppers.context import ShopperContext, Shoppers, kf_parts
 from handlers.shoppers.kf_pull import KfPuller
 from handlers.shoppers.kf_send import kf_channel
@@ -25,7 +25,7 @@ __all__ = ["router", "JOBS", "setup", "teardown", "Shoppers", "ShopperContext", 
 
 router = Router(__name__)
 # The gate first: it must see every kf message before any other handler may answer it.
-for _module in (gate, handoff, posts, kf_pull, groups, welcome):
+for _module in (gate, handoff, posts, kf_pull, groups, welcome, greeting):
     router.routes.extend(_module.router.routes)
 
 # Cron, not "@every": every replica computes the same fire times, so each runs once (job:name:time).

@@ -16,6 +16,7 @@ class Settings:
     name_cache_days: int = 7
     ask_store: bool = True  # ask once which store when nothing else tells
     welcome: bool = True  # send a welcome to new contacts (needs the WelcomeCode)
+    kf_greeting: bool = True  # greet a shopper entering 微信客服 (needs the enter_session welcome_code)
     welcome_link: bool = True  # attach the store's kf link to the welcome
     post_link: bool = True  # attach the store's kf link to group posts
     group_sync_minutes: int = 360  # the group_resync job re-reads a group older than this

@@ -1,10 +1,12 @@
-"""The few WeCom reads the shopper channels need, each cached in Redis: nicknames and kf links."""
+"""The few WeCom calls the shopper channels make themselves: nicknames and kf links (cached in
+Redis), and the one-shot greetings that must go out within 20 s of their event."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.config import Config
-from bot.wecom_api import WeComClient, WeComError
+from bot.wecom_api import Transient, WeComClient, WeComError
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -59,3 +61,26 @@ async def kf_link(api: WeComClient | None, config: Config, store: Store, open_kf
     if url:
         await store.kf.remember_link(open_kfid, scene, url)
     return url
+
+
+async def send_once(api: WeComClient, path: str, secret: str, body: dict, what: str,
+                    expected: dict[int, str]) -> bool:
+    """Spend a one-shot code (a WelcomeCode lives 20 s): sent from the handler, not the outbox, with
+    one quick retry on a transport error. Errcodes in `expected` are ordinary outcomes (logged at
+    info); no error is raised, since a later retry would only find the code dead."""
+    for attempt in (1, 2):
+        try:
+            await api.call(path, secret=secret, json_body=body)
+            return True
+        except Transient as exc:
+            if attempt == 2:
+                log.warning("%s not sent: %s", what, exc)
+                return False
+            await asyncio.sleep(0.5)
+        except WeComError as exc:
+            if exc.errcode in expected:
+                log.info("%s not sent: %s", what, expected[exc.errcode])
+            else:
+                log.error("%s refused: %s%s", what, exc, f" Fix: {exc.fix}" if exc.fix else "")
+            return False
+    return False

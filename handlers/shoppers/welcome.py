@@ -7,16 +7,14 @@ ordinary outcomes. The contact is remembered, so the shopper's store is known wh
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.message import Message, Reply
 from bot.render import render
 from bot.router import Router
-from bot.wecom_api import Transient, WeComError
 from handlers.shoppers import scenes
 from handlers.shoppers.context import Shoppers
-from handlers.shoppers.wecom_calls import contact_secret
+from handlers.shoppers.wecom_calls import contact_secret, send_once
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -72,19 +70,6 @@ async def new_contact(msg: Message, shoppers: Shoppers, store: Store, api, confi
         log.info("welcome for %s skipped: event is %.0fs old, the code lived %ds", user, now - msg.time, WINDOW)
         return None
     body = {"welcome_code": code, **await welcome_body(shoppers, store_id, user, guide)}
-    for attempt in (1, 2):
-        try:
-            await api.call("externalcontact/send_welcome_msg", secret=contact_secret(config), json_body=body)
-            return None
-        except Transient as exc:
-            if attempt == 2:
-                log.warning("welcome for %s not sent: %s", user, exc)
-                return None
-            await asyncio.sleep(0.5)  # one quick retry; a later one would find the code dead
-        except WeComError as exc:
-            if exc.errcode in EXPECTED:
-                log.info("welcome for %s not sent: %s", user, EXPECTED[exc.errcode])
-            else:
-                log.error("welcome for %s refused: %s%s", user, exc, f" Fix: {exc.fix}" if exc.fix else "")
-            return None
+    await send_once(api, "externalcontact/send_welcome_msg", contact_secret(config), body, f"welcome for {user}",
+                    EXPECTED)
     return None

@@ -2,6 +2,7 @@
 SAMPLES = {
     "shoppers/ask_store.txt.j2": [{"stores": ["梅溪湖店", "五一广场店"]}],
     "shoppers/store_chosen.txt.j2": [{"store_name": "梅溪湖店"}],
+    "shoppers/kf_greeting.txt.j2": [{"store_name": "梅溪湖店"}, {"store_name": ""}],
     "shoppers/handoff_customer.txt.j2": [{"started": True, "store_name": "梅溪湖店"},
                                          {"started": True, "store_name": ""},
                                          {"started": False, "store_name": "梅溪湖店"}],

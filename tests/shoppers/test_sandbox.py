@@ -53,6 +53,7 @@ async def test_shopper_and_guide_through_the_console(demo):
     await chat(demo, who="shopper", user="wmSandbox", url=None, store="S01",
                lines=_lines("你好", "转人工", ":加好友"), out=out)
     text = out.getvalue()
+    assert "进入会话的欢迎语" in text and "梅溪湖店的在线小助手" in text  # entering through the store's link
     assert "kf/send_msg → wmSandbox" in text and "您说：你好" in text
     assert "顾客找人工" in text  # the guide's notice, seen going out through message/send
     # The console put the shopper in the store's group and told the service with WeCom's events,
