@@ -12,6 +12,7 @@ from store import Store
 log = logging.getLogger(__name__)
 
 BATCH = 100  # kf/customer/batchget takes at most 100 ids
+UNKNOWN_TTL = 3600  # an id WeCom has no nickname for is asked about again after this
 
 
 def contact_secret(config: Config) -> str:
@@ -22,23 +23,28 @@ async def nicknames(api: WeComClient | None, config: Config, store: Store, users
                     ttl: int) -> dict[str, str]:
     """external_userid -> WeChat nickname; unknown ids are simply missing (never raises)."""
     users = list(dict.fromkeys(u for u in users if u))
-    known = await store.kf.names(users)
-    missing = [u for u in users if u not in known]
+    cached = await store.kf.names(users)  # "" = WeCom had no name lately
+    known = {u: n for u, n in cached.items() if n}
+    missing = [u for u in users if u not in cached]
     if not missing or api is None:
         return known
     fetched: dict[str, str] = {}
+    nameless: dict[str, str] = {}
     for i in range(0, len(missing), BATCH):
+        batch = missing[i:i + BATCH]
         try:
             res = await api.call("kf/customer/batchget", secret=config.wecom.app.secret,
-                                 json_body={"external_userid_list": missing[i:i + BATCH],
-                                            "need_enter_session_context": 0})
+                                 json_body={"external_userid_list": batch, "need_enter_session_context": 0})
         except (WeComError, OSError, TimeoutError) as exc:
             log.warning("kf/customer/batchget failed (%s); names stay unknown", exc)
             break
         for c in res.get("customer_list") or []:
             if c.get("external_userid") and c.get("nickname"):
                 fetched[c["external_userid"]] = str(c["nickname"])
+        # Remembered as "" for a while, so a nameless id does not cost a call on every message.
+        nameless.update((u, "") for u in batch if u not in fetched)
     await store.kf.remember_names(fetched, ttl)
+    await store.kf.remember_names(nameless, min(ttl, UNKNOWN_TTL))
     return {**known, **fetched}
 
 

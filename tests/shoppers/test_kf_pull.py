@@ -232,3 +232,14 @@ async def test_a_page_pulled_twice_after_a_crash_reaches_the_inbox_once(shop, fa
     await h.drain()
     assert rec.texts("wmTwice") == [f"第{i}句" for i in range(6)]
     assert (await h.store.kf.cursor("wkS01")).cursor
+
+
+async def test_an_id_without_a_nickname_is_not_asked_about_on_every_message(shop, fake):
+    h, rec = shop
+    for text in ("在吗", "草莓", "鸡蛋"):
+        fake.kf_push("wkS01", "wmNameless", text)
+        fake.kf_customers.pop("wmNameless", None)  # WeCom knows no such customer profile
+        await kf_callback(h)
+        await h.drain()
+    assert len(fake.sent("kf/customer/batchget")) == 1
+    assert rec.contexts[-1].name == "" and rec.seen[-1].raw["nickname"] == ""
