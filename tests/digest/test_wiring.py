@@ -158,3 +158,27 @@ async def test_demand_recorded_as_the_qa_handler_does_reaches_the_digest(service
 
     resp = await service.client.get("/api/digest", params={"date": closed}, headers=AUTH)
     assert [r["term"] for r in (await resp.json())["wishes"]] == ["椰青"]
+
+
+async def test_shoppers_asking_the_qa_handler_reach_the_digest(service):
+    """End to end: shoppers ask in 微信客服, the Q&A handler answers and records demand, a buyer's
+    /需求 and the API show it (the real router list records and reads the signals)."""
+    await service.store.catalog.replace(scenario.catalog())
+    service.fake.add_group("wrS010", "g1", ["wmQ1", "wmQ2"], name="梅溪湖1群")
+    for user, text in (("wmQ1", "阳光玫瑰有货吗"), ("wmQ1", "阳光玫瑰葡萄到了没"), ("wmQ2", "阳光玫瑰还有吗"),
+                       ("wmQ2", "有没有榴莲")):
+        service.fake.kf_push("wkS01", user, text)
+        msg = kf_message(user, text)
+        await service.store.inbox.put(msg.conversation, msg.id, msg.to_json())
+        await service.drain()
+    st = settings(service.config)
+    today = business_day(time.time(), st.cutoff, st.tz)
+    d = await (await service.client.get("/api/digest", params={"date": today}, headers=AUTH)).json()
+    unmet = {r["sku"]: r for r in d["unmet"]}
+    assert unmet["F005"]["askers"] == 2 and [x["store"] for x in unmet["F005"]["stores"]] == ["S01"]
+    assert unmet["F005"]["examples"] == ["阳光玫瑰有货吗", "阳光玫瑰还有吗"]
+    assert unmet["F005"]["guides"] == {"g1": 2}  # the owner of the group they are in
+    wish = {r["term"]: r for r in d["wishes"]}
+    assert wish["榴莲"]["askers"] == 1 and wish["榴莲"]["guides"] == {"g1": 1}
+    text = "\n".join(await service.ask("/需求", user="buyer1"))
+    assert "阳光玫瑰葡萄 500g：<font color=\"warning\">2人问</font>" in text and "榴莲" in text
