@@ -38,13 +38,14 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
     set_timezone(config.bot.timezone)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-        embedded = None
+        embedded = supervisor = None
         client = redis
         if client is None:
             url = config.redis.url
             if not url:
                 embedded = EmbeddedRedis(config.redis.data_dir)
-                url = await asyncio.to_thread(embedded.start)
+                url = await embedded.astart()
+                supervisor = asyncio.create_task(embedded.supervise())
             client = connect(url)
         app[REDIS] = client
         app[STORE] = Store(client, prefix=config.redis.prefix, partitions=config.worker.partitions,
@@ -55,6 +56,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         if redis is None:
             await client.aclose()
         if embedded:
+            supervisor.cancel()
             await embedded.astop()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,7 +1,6 @@
 """Redis for one-shot CLI commands: the configured URL, or the embedded server the demo uses."""
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,7 +18,7 @@ async def open_store(cfg: Config) -> AsyncIterator[Store]:
         if embedded.answers():
             url, embedded = embedded.url, None  # the running service's Redis: share it, leave it running
         else:
-            url = await asyncio.to_thread(embedded.start)
+            url = await embedded.astart()
     client = connect(url)
     try:
         yield Store(client, prefix=cfg.redis.prefix, partitions=cfg.worker.partitions,
