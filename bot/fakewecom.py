@@ -170,9 +170,10 @@ class FakeWeCom:
         return token
 
     def kf_push(self, open_kfid: str, external_userid: str, text: str = "", msgtype: str = "text",
-                origin: int = 3, event: dict | None = None) -> dict:
+                origin: int = 3, event: dict | None = None, welcome: bool = False) -> dict:
         """Append a customer message (for media msgtypes `text` is the media_id) or, with msgtype 'event',
-        a system event such as {"event_type": "enter_session", "scene": .., "scene_param": ..}."""
+        a system event such as {"event_type": "enter_session", "scene": .., "scene_param": ..}; with
+        `welcome`, an enter_session carries a welcome_code as WeCom's would."""
         at = int(self.now())
         msg: dict[str, Any] = {"msgid": self._id("kf"), "send_time": at, "msgtype": msgtype}
         if msgtype == "event":
@@ -181,7 +182,7 @@ class FakeWeCom:
                             "external_userid": external_userid, **(event or {})}
             # Like WeCom: a welcome_code only for someone not greeted (nor written to) within 48 h.
             greeted = self.kf_greeted.get((open_kfid, external_userid), -1e18)
-            if (msg["event"]["event_type"] == "enter_session" and "welcome_code" not in msg["event"]
+            if (welcome and msg["event"]["event_type"] == "enter_session" and "welcome_code" not in msg["event"]
                     and at - greeted > self.KF_WINDOW):
                 code = self._id("KFWELCOME")
                 self.kf_event_codes[code] = {"kf": open_kfid, "user": external_userid, "at": at}
@@ -551,7 +552,7 @@ async def _sandbox_kf(request: web.Request) -> web.Response:
     try:
         data = await request.json()
         msg = fake.kf_push(str(data["open_kfid"]), str(data["external_userid"]), str(data.get("text", "")),
-                           msgtype=str(data.get("msgtype", "text")), event=data.get("event"))
+                           msgtype=str(data.get("msgtype", "text")), event=data.get("event"), welcome=True)
     except (ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": str(exc)}, status=400)
     if data.get("nickname"):  # the WeChat name kf/customer/batchget answers with
