@@ -201,6 +201,6 @@ class Catalog:
         status = _EDIT_STATUS[int(status)]
         if not raw:
             return EditResult(status)
-        rec = json.loads(raw)
-        rows = lambda k: [from_json(r) for r in (rec.get(k) or [])]  # noqa: E731  ({} for an empty list)
-        return EditResult(status, rows("before"), rows("after"))
+        rec = json.loads(raw)  # cjson writes an empty list as {}
+        before, after = ([from_json(r) for r in (rec.get(k) or [])] for k in ("before", "after"))
+        return EditResult(status, before, after)

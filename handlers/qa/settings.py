@@ -38,7 +38,7 @@ def settings(config: Config) -> Settings:
     names = {f.name: f for f in dataclasses.fields(Settings)}
     unknown = set(data) - set(names)
     if unknown:
-        raise ConfigError(f"unknown key qa.{sorted(unknown)[0]}")
+        raise ConfigError(f"unknown key qa.{min(unknown)}")
     kwargs = {}
     for name, value in data.items():
         want = type(getattr(Settings, name))

@@ -7,10 +7,13 @@ import time
 import pytest
 
 from bot.message import Message
+from handlers.digest import demand_day
+from handlers.digest.load import digest_for
+from handlers.digest.settings import settings as digest_settings
 from tests import factories as f
+from tests.conftest import make_config
 from tests.harness import Harness
 from tests.qa.helpers import day_signals, demand, dispatch, group_line, shopper_says
-from tests.conftest import make_config
 
 
 async def test_shopper_gets_price_with_unit_spec_and_promo(service):
@@ -154,3 +157,15 @@ async def test_nothing_is_claimed_before_a_catalog_exists(aiohttp_client, redis,
     assert await h.store.catalog.version() == 0  # not demo: nothing seeded by default
     assert await shopper_says(h, "wm1", "有没有牛油果") == []
     assert await day_signals(h) == []
+
+
+async def test_shopper_of_unknown_store_is_answered_chain_wide_and_counted_as_such(service):
+    asked = await shopper_says(service, "wm7", "榴莲有货吗", kf="wkChain")  # a kf account of no store
+    assert len(asked) == 1 and "梅溪湖店" in asked[0]  # the shopper gate asks once which store
+    out = await shopper_says(service, "wm7", "榴莲还有吗", kf="wkChain")  # ignored: answer anyway
+    assert "暂时缺货" in out[0]
+    assert (await demand(service, "unmet", "*", "F008"))["askers"] == 1
+    now = time.time()
+    digest = await digest_for(service.store, service.config, digest_settings(service.config),
+                              demand_day(service.config, now), now)
+    assert [r["sku"] for r in digest["unmet"]] == ["F008"]
