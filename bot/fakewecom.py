@@ -86,6 +86,13 @@ def _decode_cursor(kind: str, cursor: str) -> int:
     raise ApiError(40058, "invalid cursor")
 
 
+def _cursor_kind(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(":")[0]
+    except ValueError:
+        return ""
+
+
 def _limit(body: dict, default: int = 1000) -> int:
     limit = body.get("limit", default)
     if not isinstance(limit, int) or not 1 <= limit <= 1000:
@@ -122,6 +129,9 @@ class FakeWeCom:
         self.used_response_codes: set[str] = set()
         self._scripts: dict[str, list[int | str]] = {}
         self._seq = itertools.count(1)
+        # kf cursors name the fake's run: a restarted demo keeps its Redis (and cursor) but starts
+        # with an empty kf log, and an old offset would skip the first messages of the new run.
+        self._kf_cursor_kind = "kf" + secrets.token_hex(3)
 
     # -- clock, scripting, inspection ---------------------------------------------------------------
     def now(self) -> float:
@@ -344,7 +354,12 @@ class FakeWeCom:
         limit, kf = _limit(body), body.get("open_kfid") or None
         log = self.kf_messages
         if body.get("cursor"):
-            start = _decode_cursor("kf", body["cursor"])
+            try:
+                start = _decode_cursor(self._kf_cursor_kind, body["cursor"])
+            except ApiError:
+                if not _cursor_kind(body["cursor"]).startswith("kf"):
+                    raise
+                start = 0  # a cursor from an earlier run of the fake: its log starts again at 0
         else:  # like WeCom: start from the oldest message still kept (3 days)
             start = next((i for i, m in enumerate(log) if m["send_time"] >= now - self.KF_KEEP), len(log))
         picked, i = [], start
@@ -353,7 +368,7 @@ class FakeWeCom:
                 picked.append(copy.deepcopy(log[i]))
             i += 1
         more = any(kf is None or _kf_of(m) == kf for m in log[i:])
-        return {"next_cursor": _encode_cursor("kf", i), "has_more": int(more), "msg_list": picked}
+        return {"next_cursor": _encode_cursor(self._kf_cursor_kind, i), "has_more": int(more), "msg_list": picked}
 
     def kf_send_msg(self, query: dict, body: dict) -> dict:
         kf, user = body.get("open_kfid") or "", body.get("touser") or ""

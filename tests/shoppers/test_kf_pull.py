@@ -243,3 +243,18 @@ async def test_an_id_without_a_nickname_is_not_asked_about_on_every_message(shop
         await h.drain()
     assert len(fake.sent("kf/customer/batchget")) == 1
     assert rec.contexts[-1].name == "" and rec.seen[-1].raw["nickname"] == ""
+
+
+async def test_a_restarted_demo_fake_does_not_swallow_the_first_messages(shop, fake):
+    h, rec = shop
+    for i in range(3):
+        fake.kf_push("wkS01", "wmDemo", f"重启前{i}")
+    await kf_callback(h)
+    await h.drain()
+    # `make run` again: Redis (and the saved cursor) survive, the fake's kf log starts empty.
+    fake.kf_messages.clear()
+    fake._kf_cursor_kind = "kfnewrun"
+    fake.kf_push("wkS01", "wmDemo", "重启后")
+    await kf_callback(h)
+    await h.drain()
+    assert rec.texts("wmDemo") == ["重启前0", "重启前1", "重启前2", "重启后"]
