@@ -9,13 +9,15 @@ import aiohttp
 
 from bot.config import Config
 from bot.crypto import Crypto
-from bot.wecom_api import CONFIG_ERRORS, WeComClient, WeComError
+from bot.wecom_api import CONFIG_ERRORS, Transient, WeComClient, WeComError
 from store.keys import Keys
 
 OK, BAD, WARN = "✔", "✘", "!"
 
 
 def _explain(exc: WeComError) -> str:
+    if isinstance(exc, Transient):
+        return f"{exc.errmsg}: check that this server can reach [wecom] api_base (DNS, proxy, firewall)"
     if exc.fix:
         return f"errcode {exc.errcode}: {exc.fix}"
     return f"errcode {exc.errcode} {exc.errmsg}"
@@ -34,10 +36,12 @@ async def run_check(cfg: Config, out=print) -> int:
                         ("wecom.app.token", w.app.token), ("wecom.app.encoding_aes_key", w.app.encoding_aes_key)):
         if not value:
             report(BAD, f"{name} is empty: copy it from the WeCom admin console (应用管理 → your app)")
+    crypto_ok = False
     try:
         if w.app.token and w.app.encoding_aes_key:
             Crypto(w.app.token, w.app.encoding_aes_key, w.corp_id)
             report(OK, "callback Token and EncodingAESKey are well-formed")
+            crypto_ok = True
     except ValueError as exc:
         report(BAD, f"wecom.app.encoding_aes_key: {exc}")
     async with aiohttp.ClientSession() as http:
@@ -63,7 +67,7 @@ async def run_check(cfg: Config, out=print) -> int:
             except WeComError as exc:
                 mark = BAD if exc.errcode in CONFIG_ERRORS else WARN
                 report(mark, f"{what}: {_explain(exc)}")
-        if cfg.server.public_url:
+        if cfg.server.public_url and crypto_ok:
             await _check_callback(http, cfg, report)
         else:
             report(WARN, "server.public_url is not set: cannot test that WeCom reaches the callback URL")

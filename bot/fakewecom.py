@@ -466,6 +466,9 @@ class FakeWeCom:
         self.used_welcome_codes.add(code)
         return {}
 
+    def kf_account_list(self, query: dict, body: dict) -> dict:
+        return {"account_list": []}
+
     def ip_list_answer(self, query: dict, body: dict) -> dict:
         return {"ip_list": list(self.ip_list)}
 
@@ -505,6 +508,7 @@ ROUTES: dict[str, tuple[bool, Callable[[FakeWeCom, dict, dict], dict]]] = {
     "kf/send_msg": (True, FakeWeCom.kf_send_msg),
     "kf/send_msg_on_event": (True, FakeWeCom.kf_send_msg_on_event),
     "kf/customer/batchget": (True, FakeWeCom.kf_customer_batchget),
+    "kf/account/list": (True, FakeWeCom.kf_account_list),
     "kf/add_contact_way": (True, FakeWeCom.kf_add_contact_way),
     "externalcontact/groupchat/get": (True, FakeWeCom.groupchat_get),
     "externalcontact/groupchat/list": (True, FakeWeCom.groupchat_list),

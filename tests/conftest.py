@@ -26,15 +26,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_USED: list[str] = []  # which Redis this run talked to, for the closing summary
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _USED:
+        terminalreporter.write_line(f"redis: {_USED[0]}")
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> str:
     url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     if _answers(url):
+        _USED.append(url)
         yield url
         return
     # No Redis answers: start a private one for this run (no persistence needed for tests).
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=_free_port(), appendonly=False)
-    yield server.start()
+    private = server.start()
+    _USED.append(f"private {server.binary} at {private} ({url} did not answer)")
+    yield private
     server.stop()
 
 
