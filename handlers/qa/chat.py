@@ -88,7 +88,18 @@ async def answer(msg: Message, role: str, qa: QACache, qa_state: QAState, qa_set
         return None
     if match.intent == "clarify":
         await qa_state.offer(conv, match.candidate_skus, match.attribute, qa_settings.pick_minutes * 60)
+    if match.intent == "product" and store_id and not staff:
+        reply.ctx["tuan"] = await _open_tuan(store, store_id, match.product.sku)
     return reply
+
+
+async def _open_tuan(store: Store, store_id: str, sku: str) -> dict | None:
+    """A 团 of this product open in the shopper's store: the answer points to it, since its price
+    is usually below the shelf price the catalog gives."""
+    for gb in await store.groupbuys.open_groups(store_id):
+        if gb.sku == sku:
+            return {"id": gb.id, "price_fen": gb.price_fen, "unit": gb.unit, "cutoff": gb.cutoff}
+    return None
 
 
 async def _store_of(msg: Message, role: str, shoppers: Shoppers) -> tuple[str | None, dict[str, int]]:

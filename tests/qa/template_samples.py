@@ -29,7 +29,8 @@ SAMPLES = {
         for a in ("price", "stock", "spec", "origin", "shelf_life", "promo")
         for g in (False, True)
         for n in (False, True)
-    ],
+    ] + [{"p": _P, "attribute": "price", "guessed": False, "noted": False, "human": True,
+          "tuan": {"id": 3, "price_fen": 3690, "unit": "盒", "cutoff": 1733227200}}],
     "qa/clarify.txt.j2": [{"options": [_P, _OUT, _LOW], "attribute": "price", "pick": k} for k in (True, False)],
     "qa/faq.txt.j2": [{"answer": "门店营业时间：每天 8:00-22:00。", "faq_id": "hours"}],
     "qa/promo_list.txt.j2": [{"items": [_P, _LOW], "more": 0}, {"items": [_P], "more": 5}, {"items": [], "more": 0}],

@@ -169,3 +169,14 @@ async def test_shopper_of_unknown_store_is_answered_chain_wide_and_counted_as_su
     digest = await digest_for(service.store, service.config, digest_settings(service.config),
                               demand_day(service.config, now), now)
     assert [r["sku"] for r in digest["unmet"]] == ["F008"]
+
+
+async def test_a_product_with_an_open_tuan_points_to_it(service):
+    """The shelf price is not the whole answer while the store runs a 团 of that product."""
+    service.fake.add_group("wrGroupA", "xiaowang", [])
+    await service.ask("/开团 丹东99草莓 36.9元/盒 限200盒 截止明天20:00 自提周六10-12点服务台")
+    await service.ask("确认")
+    out = await shopper_says(service, "wm1", "草莓多少钱")
+    assert "39.9元/盒" in out[0] and "正在接龙团购：36.9元/盒" in out[0] and "+1" in out[0]
+    other = await shopper_says(service, "wm1", "车厘子多少钱")
+    assert "接龙" not in other[0]
