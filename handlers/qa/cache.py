@@ -53,10 +53,15 @@ class QACache:
         async with self._lock:
             version, products, faqs = await self.store.catalog.load()
             self._data = (products, faqs)
-            self._indexes = {}
+            # A guide's price/stock/promo edit keeps every matching structure: the indexes take the
+            # new products in microseconds. Only an import that changes names rebuilds (in ~1 s).
+            kept = {sid: new for sid, idx in self._indexes.items()
+                    if (new := idx.with_live_fields(products, faqs, sid)) is not None}
+            self._indexes = kept
             self.version = version
             self._checked = time.monotonic()
-            log.info("catalog version %d loaded: %d products, %d FAQ entries", version, len(products), len(faqs))
+            log.info("catalog version %d loaded: %d products, %d FAQ entries (%d indexes kept)", version,
+                     len(products), len(faqs), len(kept))
 
     async def seed(self, catalog: Path | None, faq: Path | None) -> bool:
         """Load the configured files into an empty catalog (never over an existing one); True if

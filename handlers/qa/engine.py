@@ -18,9 +18,10 @@
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from handlers.qa import lexicon as lx
@@ -95,6 +96,12 @@ class _Ref:
     family: tuple[int, ...] = ()  # every product the head word covers, for "苹果有几种"
 
 
+def _shape(p: Product) -> Product:
+    """What matching reads of a product: all but the fields guides edit (and the store list, which
+    only decides which row a store gets)."""
+    return replace(p, price_fen=0, stock=0, promo="", stores=())
+
+
 class QAIndex:
     """An immutable index over one store's catalog and FAQ."""
 
@@ -110,7 +117,9 @@ class QAIndex:
 
     # --- build ---------------------------------------------------------------------------------
 
-    def _build(self, products: list[Product], faqs: list[FaqEntry], store: str | None) -> None:
+    @staticmethod
+    def _choose(products: list[Product], store: str | None) -> tuple[list[Product], list[Product]]:
+        """(the store's products, those plus the ones it does not carry). A store's own row wins."""
         chosen: dict[str, Product] = {}
         absent: dict[str, Product] = {}
         for p in products:
@@ -121,10 +130,32 @@ class QAIndex:
             if cur is None or (store is not None and store in p.stores and store not in cur.stores):
                 chosen[p.sku] = p
         # Products the store does not carry stay in the index so "we don't sell that here" is precise.
-        self.products = list(chosen.values())
-        self._all = self.products + [p for s, p in absent.items() if s not in chosen]
-        self._carried = len(self.products)
-        self.by_sku = {p.sku: p for p in self.products}
+        carried = list(chosen.values())
+        return carried, carried + [p for s, p in absent.items() if s not in chosen]
+
+    def _set_products(self, carried: list[Product], everything: list[Product]) -> None:
+        self.products, self._all, self._carried = carried, everything, len(carried)
+        self.by_sku = {p.sku: p for p in carried}
+        promos = [i for i, p in enumerate(carried) if p.promo]
+        promos.sort(key=lambda i: (not carried[i].in_stock, i))
+        self._promos = tuple(carried[i] for i in promos)
+
+    def with_live_fields(self, products: Iterable[Product], faqs: Iterable[FaqEntry] = (),
+                         store: str | None = None) -> "QAIndex | None":
+        """This index over a newer catalog that differs only in price, stock and promo (what guides
+        change all day), or None when anything matching reads changed and a rebuild is needed.
+        Matching never reads those fields, so every structure is shared; only the products move."""
+        carried, everything = self._choose(list(products), store)
+        if list(faqs) != self.faqs or len(carried) != self._carried or len(everything) != len(self._all):
+            return None
+        if any(_shape(a) != _shape(b) for a, b in zip(everything, self._all)):
+            return None
+        new = copy.copy(self)
+        new._set_products(carried, everything)
+        return new
+
+    def _build(self, products: list[Product], faqs: list[FaqEntry], store: str | None) -> None:
+        self._set_products(*self._choose(products, store))
         self.faqs = list(faqs)
 
         alias: dict[str, list[int]] = defaultdict(list)
@@ -238,9 +269,6 @@ class QAIndex:
         self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
 
         self._faq = FaqMatcher(self.faqs)
-        promos = [i for i, p in enumerate(self.products) if p.promo]
-        promos.sort(key=lambda i: (not self.products[i].in_stock, i))
-        self._promos = tuple(self.products[i] for i in promos)
 
     # --- public ----------------------------------------------------------------------------------
 

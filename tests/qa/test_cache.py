@@ -42,6 +42,29 @@ async def test_within_the_refresh_interval_the_index_is_not_reread(service):
     assert (await slow.index("S01")).product("F001").stock == 0
 
 
+async def test_an_edit_patches_the_index_an_import_rebuilds_it(service):
+    """Guides change price, stock and promo all day; that must not cost every process a rebuild of
+    every store's index. An import that renames things must rebuild."""
+    cache = second_process(service, refresh=3600)
+    before = await cache.index("S01")
+    other_store = await cache.index("S02")
+    await service.store.catalog.edit("F001", "S01", "promo", "买一送一", "m:promo")
+    cache.invalidate()
+    after = await cache.index("S01")
+    assert after is not before and after._alias is before._alias  # patched, not rebuilt
+    assert after.match("草莓有活动吗").product.promo == "买一送一"
+    assert any(p.sku == "F001" for p in after.promotions())
+    assert before.product("F001").promo == "第二盒半价"  # the old one is left as it was
+    assert (await cache.index("S02")).product("F001").promo == "第二盒半价"
+    assert (await cache.index("S02"))._alias is other_store._alias
+    _, products, faqs = await service.store.catalog.load()
+    renamed = [dataclasses.replace(p, aliases=(*p.aliases, "红草莓")) if p.sku == "F001" else p for p in products]
+    await service.store.catalog.replace(renamed)
+    cache.invalidate()
+    rebuilt = await cache.index("S01")
+    assert rebuilt._alias is not before._alias and rebuilt.match("红草莓多少钱").sku == "F001"
+
+
 async def test_an_import_reaches_the_running_service(service):
     await service.store.catalog.replace([Product("N1", "海南椰子", ("椰子",), "水果", "1个", "个", 1290, 9)])
     out = await shopper_says(service, "wm1", "椰子多少钱")
