@@ -4,6 +4,7 @@ Feature endpoints register here through `ROUTES` (method, path, handler) from th
 """
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -26,16 +27,22 @@ def route(method: str, path: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-@web.middleware
-async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/api/"):
+def guarded(handler: Handler) -> Handler:
+    """The bearer-token check, on each /api/ route rather than as a middleware every callback pays."""
+    @functools.wraps(handler)
+    async def check(request: web.Request) -> web.StreamResponse:
         token = request.app[CONFIG].admin.token
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not token or not hmac.compare_digest(given.encode(), token.encode()):
             log.warning("admin API %s %s refused: bad or missing token (from %s)", request.method, request.path,
                         request.remote)
             return web.json_response({"error": "unauthorized"}, status=401)
-    return await handler(request)
+        return await handler(request)
+    return check
+
+
+async def _unknown(request: web.Request) -> web.Response:
+    return web.json_response({"error": "no such endpoint"}, status=404)
 
 
 async def read_json(request: web.Request) -> dict:
@@ -56,7 +63,8 @@ def error(status: int, message: str, **extra) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.middlewares.append(auth)
     import bot.api_routes  # noqa: F401  (feature endpoints register on import)
     for method, path, fn in ROUTES:
-        app.router.add_route(method, path, fn)
+        app.router.add_route(method, path, guarded(fn))
+    # Unknown /api/ paths also need the token first, so they do not reveal which ones exist.
+    app.router.add_route("*", "/api/{tail:.*}", guarded(_unknown))

@@ -41,8 +41,7 @@ class Crypto:
             raise ValueError("encoding_aes_key must be 43 characters (32 bytes)")
         self.token = token
         self.receive_id = receive_id.encode()
-        self._algo = algorithms.AES(key)
-        self._iv = key[:16]
+        self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
 
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         expected = signature(self.token, timestamp, nonce, encrypt)
@@ -57,7 +56,7 @@ class Crypto:
             raise CryptoError("ciphertext is not base64") from exc
         if not data or len(data) % 16:
             raise CryptoError("ciphertext length is not a multiple of the AES block")
-        dec = Cipher(self._algo, modes.CBC(self._iv)).decryptor()
+        dec = self._cipher.decryptor()
         plain = dec.update(data) + dec.finalize()
         pad = plain[-1]
         if not 1 <= pad <= BLOCK or pad > len(plain) or plain[-pad:] != bytes([pad]) * pad:
@@ -76,7 +75,7 @@ class Crypto:
         body = (random16 or os.urandom(16)) + struct.pack(">I", len(message)) + message + self.receive_id
         pad = BLOCK - len(body) % BLOCK
         body += bytes([pad]) * pad
-        enc = Cipher(self._algo, modes.CBC(self._iv)).encryptor()
+        enc = self._cipher.encryptor()
         return base64.b64encode(enc.update(body) + enc.finalize()).decode()
 
     def sign(self, timestamp: str, nonce: str, encrypt: str) -> str:

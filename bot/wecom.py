@@ -59,10 +59,11 @@ def outer_encrypt(body: bytes) -> str:
     """The Encrypt field of the app's outer XML envelope.
 
     Only Encrypt matters (the signature covers it), so the common shape is read with one regex
-    instead of a full parse; anything else goes through the strict parser.
+    instead of a full parse: nothing else in the envelope is parsed, so nothing in it is expanded.
+    Anything else goes through the strict parser.
     """
     m = _ENCRYPT.search(body)
-    if m and body.lstrip().startswith(b"<xml>") and body.rstrip().endswith(b"</xml>") and b"<!" not in body[:m.start()]:
+    if m and body.lstrip().startswith(b"<xml>") and body.rstrip().endswith(b"</xml>"):
         return (m.group(1) or m.group(2)).decode()
     enc = parse_xml(body).get("Encrypt")
     if not isinstance(enc, str) or not enc:

@@ -6,6 +6,7 @@ A conversation always hashes to the same partition and each partition has one ow
 from __future__ import annotations
 
 import asyncio
+import math
 import zlib
 from dataclasses import dataclass
 
@@ -125,11 +126,13 @@ class PartitionedStream:
         try:
             await conn.send_packed_command(b"".join(chunks), check_health=False)
             results: list = []
-            for _ in batch:
-                try:
-                    results.append(await conn.read_response(disable_decoding=True))
-                except ResponseError as exc:  # an error reply is fully read; the stream stays in sync
-                    results.append(exc)
+            # One deadline for the whole batch instead of a timeout context per reply.
+            async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 10):
+                for _ in batch:
+                    try:
+                        results.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
+                    except ResponseError as exc:  # an error reply is fully read; the stream stays in sync
+                        results.append(exc)
             return results
         except BaseException:
             await conn.disconnect()  # a half-read reply stream must not go back to the pool

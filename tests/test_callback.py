@@ -248,3 +248,12 @@ async def test_chunked_body_over_limit_is_413(service):
 
     resp = await service.client.post(f"/wecom/app?{q}", data=chunks())
     assert resp.status == 413
+
+
+async def test_admin_api_needs_the_token_even_for_unknown_paths(service):
+    for path in ("/api/stats", "/api/no-such-thing"):
+        assert (await service.client.get(path)).status == 401
+        assert (await service.client.get(path, headers={"Authorization": "Bearer wrong"})).status == 401
+    ok = {"Authorization": "Bearer test-admin-token"}
+    assert (await service.client.get("/api/stats", headers=ok)).status == 200
+    assert (await service.client.get("/api/no-such-thing", headers=ok)).status == 404
