@@ -14,6 +14,8 @@ from store.keys import Keys
 log = logging.getLogger(__name__)
 
 TOKEN_ERRORS = {40014, 41001, 42001}
+REFUSED_SECRET = {40001, 40013, 60020}  # gettoken answers that only a config change can fix
+REFUSED_PAUSE = 60  # seconds before anyone asks gettoken again after one of them
 RATE_ERRORS = {45009, 45033}
 # errcode -> what the deploying engineer must fix. These never heal by retrying.
 CONFIG_ERRORS = {
@@ -64,6 +66,9 @@ class WeComClient:
     # -- access token --------------------------------------------------------------------------
     async def token(self, secret: str, *, refresh_ahead: int = 600) -> str:
         key, lock = self.k.token(self.corp_id, secret), self.k.token_lock(self.corp_id, secret)
+        refused = await self.r.get(self.k.token_refused(self.corp_id, secret))
+        if refused is not None:
+            raise WeComError("gettoken", int(refused), "refused recently; not asking again yet")
         for _ in range(100):
             async with self.r.pipeline(transaction=False) as pipe:
                 pipe.get(key)
@@ -84,7 +89,13 @@ class WeComClient:
         raise Transient("gettoken", -1, "timed out waiting for another process to fetch the token")
 
     async def _fetch_token(self, secret: str, key: str) -> str:
-        data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": secret})
+        try:
+            data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": secret})
+        except WeComError as exc:
+            if exc.errcode in REFUSED_SECRET:
+                # Repeated wrong secrets get the server's IP banned for an hour (§5.1): pause all callers.
+                await self.r.set(self.k.token_refused(self.corp_id, secret), exc.errcode, ex=REFUSED_PAUSE)
+            raise
         token, expires = data["access_token"], int(data.get("expires_in", 7200))
         await self.r.set(key, token, ex=max(60, expires - 60))
         return token

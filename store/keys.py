@@ -41,6 +41,10 @@ class Keys:
     def token_lock(self, corp_id: str, secret: str) -> str:
         return self.token(corp_id, secret) + ":lock"
 
+    def token_refused(self, corp_id: str, secret: str) -> str:
+        """gettoken refused this secret (40001…): the errcode, kept a while so no one retries at once."""
+        return self.token(corp_id, secret) + ":refused"
+
     def budget(self, scope: str, who: str) -> str:
         """Sliding-window send budget (ZSET of send times) for one recipient or webhook."""
         return f"{self.p}:{{budget:{scope}:{who}}}"

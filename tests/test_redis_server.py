@@ -114,3 +114,23 @@ async def test_service_starts_and_stops_its_own_redis(aiohttp_client, data_dir, 
     assert (await client.get("/healthz")).status == 200
     await client.close()
     assert not probe.answers() and not probe.socket.exists()
+
+
+async def test_redis_down_means_503_never_an_ack(aiohttp_client, data_dir, prefix, fake):
+    """Nothing is acked that is not stored: with Redis gone, WeCom gets 503 and will retry."""
+    from bot.app import create_app
+    from store import connect
+    from tests import factories as f
+    from tests.conftest import _free_port
+    emb = EmbeddedRedis(data_dir, port=_free_port(), appendonly=False)
+    client = connect(emb.start())
+    try:
+        app = await aiohttp_client(create_app(make_config(prefix, fake.base_url), role="web", redis=client))
+        assert (await app.get("/healthz")).status == 200
+        emb.stop()
+        assert (await app.get("/healthz")).status == 503
+        q, body = f.app_callback(f.text_xml("帮助"))
+        assert (await app.post(f"/wecom/app?{q}", data=body)).status == 503
+    finally:
+        emb.stop()
+        await client.aclose()

@@ -146,3 +146,22 @@ async def test_webhook_key_never_reaches_the_logs(service, caplog):
     ours = [r for r in caplog.records if r.name.startswith(("bot", "store", "handlers"))]  # not the fake's access log
     assert ours and not [r for r in ours if "SECRETKEY123" in r.getMessage()]
     assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 1
+
+
+async def test_40014_invalid_token_refreshes_and_retries_once(service):
+    await send(service, Reply("errors/oops.txt.j2"), msg_id=1)
+    service.fake.tokens.clear()  # WeCom forgot every token it issued: they are now invalid (40014)
+    await send(service, Reply("errors/oops.txt.j2"), msg_id=2)
+    assert [c.errcode for c in service.fake.sent("message/send")] == [0, 40014, 0]
+    assert len(service.fake.sent("gettoken")) == 2
+
+
+async def test_refused_secret_is_not_asked_again_at_once(service, caplog):
+    """Wrong secrets can get the server's IP banned: one gettoken, one report, then a pause."""
+    service.fake.script("gettoken", 40001)
+    with caplog.at_level(logging.ERROR):
+        for i in range(3):
+            await send(service, Reply("errors/oops.txt.j2"), msg_id=i)
+    assert len(service.fake.sent("gettoken")) == 1
+    assert len([r for r in caplog.records if "40001" in r.getMessage()]) == 1
+    assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 3
