@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from bot.message import Attachment, Message, Reply, Target
 from bot.split import split_text
 
@@ -165,3 +167,23 @@ async def test_refused_secret_is_not_asked_again_at_once(service, caplog):
     assert len(service.fake.sent("gettoken")) == 1
     assert len([r for r in caplog.records if "40001" in r.getMessage()]) == 1
     assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 3
+
+
+@pytest.mark.parametrize("limit", [2048, 4096, 20480])
+@pytest.mark.parametrize("unit", ["a", "草", "😀", "a草😀"])
+def test_split_at_the_byte_limit_exactly(limit, unit):
+    size = len(unit.encode())
+    fits = unit * (limit // size)
+    assert split_text(fits, limit) == [fits]
+    over = fits + unit  # one unit past the limit, in one line
+    parts = split_text(over, limit)
+    assert len(parts) == 2 and "".join(parts) == over
+    assert all(len(p.encode()) <= limit for p in parts)
+    for p in parts:
+        p.encode().decode("utf-8")  # every part is whole characters
+
+
+def test_split_prefers_line_boundaries():
+    line = "甲" * 600  # 1800 bytes
+    parts = split_text("\n".join([line, line, line]), 2048)
+    assert parts == [line, line, line]
