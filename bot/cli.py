@@ -63,35 +63,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", default=os.environ.get("QUNBOT_CONFIG", "config.toml"),
                    help="config file (default: $QUNBOT_CONFIG or ./config.toml)")
     p.add_argument("-v", "--verbose", action="store_true")
+    # The same options after the command (`qunbot serve -c x.toml`); unset there, the global ones hold.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=argparse.SUPPRESS, help="config file")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="cmd")
 
-    s = sub.add_parser("serve", help="run the service")
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    s = command("serve", help="run the service")
     s.add_argument("--role", choices=("all", "web", "worker"), default="all")
     s.set_defaults(fn=cmd_serve)
 
-    s = sub.add_parser("chat", help="sandbox console: talk to a running service as a guide, buyer or shopper")
+    s = command("chat", help="sandbox console: talk to a running service as a guide, buyer or shopper")
     s.add_argument("--as", dest="who", choices=("guide", "buyer", "shopper", "admin"))
     s.add_argument("--user", help="WeCom userid (or external_userid for a shopper)")
     s.add_argument("--store", help="store id (shoppers arrive through that store's kf)")
     s.add_argument("--url", help="service base URL (default: from [server])")
     s.set_defaults(fn=cmd_chat)
 
-    s = sub.add_parser("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")
+    s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")
     s.set_defaults(fn=cmd_check)
 
-    s = sub.add_parser("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
+    s = command("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
     s.add_argument("--catalog", required=True)
     s.add_argument("--faq", required=True)
     s.set_defaults(fn=cmd_ask)
 
-    s = sub.add_parser("catalog", help="catalog maintenance")
+    s = command("catalog", help="catalog maintenance")
     csub = s.add_subparsers(dest="catalog_cmd", required=True)
-    c = csub.add_parser("import", help="import a CSV or XLSX catalog (all rows or nothing)")
+    c = csub.add_parser("import", parents=[common], help="import a CSV or XLSX catalog (all rows or nothing)")
     c.add_argument("file")
     c.add_argument("--store", help="store id for store-specific prices and stock")
     c.set_defaults(fn=cmd_catalog)
 
-    s = sub.add_parser("digest", help="print or write the buyers' demand digest")
+    s = command("digest", help="print or write the buyers' demand digest")
     s.add_argument("--date", help="business day YYYY-MM-DD (default: today)")
     s.add_argument("--dry-run", action="store_true", help="build it without sending or freezing anything")
     s.add_argument("--format", choices=("md", "json", "xlsx"), default="md")

@@ -192,3 +192,13 @@ def test_cli_config_error_exits_2_with_the_key(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bot", "-c", str(cfg), "serve"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 2 and "server.port" in res.stderr
+
+
+@pytest.mark.parametrize("argv", [["serve", "-c", "{cfg}"], ["-c", "{cfg}", "serve", "--role", "web"],
+                                  ["check", "-c", "{cfg}"]])
+def test_config_option_before_or_after_the_command(tmp_path, argv):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[server]\nport = 'x'\n")
+    res = subprocess.run([sys.executable, "-m", "bot", *(a.format(cfg=cfg) for a in argv)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "server.port" in res.stderr, res.stderr
