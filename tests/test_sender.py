@@ -187,3 +187,13 @@ def test_split_prefers_line_boundaries():
     line = "甲" * 600  # 1800 bytes
     parts = split_text("\n".join([line, line, line]), 2048)
     assert parts == [line, line, line]
+
+
+async def test_appchat_text_and_file(service):
+    reply = Reply("_raw.txt.j2", text="今日采购单", to=Target("appchat", "wrBuyersChat"),
+                  attachment=Attachment("采购单.xlsx", b"PK\x03\x04" + b"1" * 64))
+    await send(service, reply)
+    calls = service.fake.sent("appchat/send", ok=True)
+    assert [c.body["msgtype"] for c in calls] == ["text", "file"]
+    assert all(c.body["chatid"] == "wrBuyersChat" for c in calls)
+    assert calls[0].body["text"]["content"] == "今日采购单"
