@@ -23,10 +23,13 @@ run: install  ## start the service on the demo config (embedded Redis, fake WeCo
 test: install  ## the whole suite; starts a private redis-server when none answers
 	$(BIN)/python -m pytest
 
-bench: install  ## benchmarks (each prints figures and ratios against its baseline)
+bench: install  ## benchmarks (each prints figures and ratios against its baseline); run them alone
 	$(BIN)/python bench/qa_eval.py
 	$(BIN)/python bench/qa_speed.py
-	$(BIN)/python bench/callback_load.py
+	$(BIN)/python bench/callback_load.py  # uses wrk when installed (apt-get install wrk)
+	$(BIN)/python bench/coupon_load.py
+	$(BIN)/python bench/groupbuy_ledger.py
+	$(BIN)/python bench/digest_scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
