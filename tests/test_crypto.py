@@ -119,3 +119,21 @@ def test_garbage_ciphertext_rejected(bad):
 def test_bad_key_rejected():
     with pytest.raises(ValueError):
         Crypto("t", "tooshort", "")
+
+
+V3 = dict(token="hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo", key="6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
+          corp="ww1436e0e65a779aee")
+V3_ECHO = "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA=="
+V3_POST = ("cjhLUX7UU4yCSelv1vz7T0zT8huF51bAMVWriNvO1FMegHrQZNrtvRxbwf0fUPsFvwqR0U0fgiJNEA5Y30F2MoI2S7vv3EjVQ68C0cjw9frBoUE2Hj0BvFp9h3u6Vbsg4lc1C8AtHdaN8orKuNKkLRLuYEL52R1J3v8olJGZRLnRdVKIivixmX/eQpzgeExtp20jI1HxRP1AAZ6xZoILdqDPO549LO4WeG+685JRUTdiwcY5fjZlqeMxuT4PpMn1X9OWsS7NRj06Wa5E3Tvg4twjWp39KPfOdRte6P1T4JU=")
+
+
+def test_v3_official_json_sample_decrypts():
+    """Decrypt-only: the official sample's plaintext is itself malformed JSON (wecom-protocol.md §1.5)."""
+    c = Crypto(V3["token"], V3["key"], V3["corp"])
+    c.verify("012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb", "1476416373", "47744683", V3_ECHO)
+    assert c.decrypt(V3_ECHO) == b"1288432023552776189"
+    c.verify("e3647471e395139e2308c1fa963f2d648a00b90e", "1409659813", "1372623149", V3_POST)
+    plain = c.decrypt(V3_POST).decode()
+    assert plain.startswith('{ "ToUserName": "wx5823bf96d3bd56c7"') and '"MsgId": 4561255354251345929' in plain
+    with pytest.raises(wecom.BadPayload):
+        wecom.aibot_message(plain.encode())  # malformed JSON is a 400, not a crash
