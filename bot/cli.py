@@ -43,8 +43,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from handlers.qa.ask import run_ask
-    run_ask(args.catalog, args.faq, sys.stdin, sys.stdout)
-    return 0
+    return run_ask(args.catalog, args.faq, sys.stdin, sys.stdout)
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:

@@ -180,7 +180,7 @@ def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
              ("redis", "data_dir"), ("wecom", "corp_id"), ("wecom", "api_base"), ("wecom", "contact_secret"),
              ("wecom", "app", "secret"), ("wecom", "app", "token"), ("wecom", "app", "encoding_aes_key"),
              ("wecom", "app", "agent_id"), ("wecom", "aibot", "token"), ("wecom", "aibot", "encoding_aes_key"),
-             ("admin", "token")]
+             ("admin", "token"), ("digest", "purchasing_secret")]
     for path in paths:
         name = "QUNBOT_" + "_".join(path).upper()
         if name in environ:

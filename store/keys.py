@@ -124,12 +124,8 @@ class Keys:
         return f"{self.p}:{{catalog}}:faq"
 
     def catalog_version(self) -> str:
-        """Bumped by every change; each process rebuilds its in-memory index when it moves."""
+        """Bumped by every change; each process refreshes its in-memory indexes when it moves."""
         return f"{self.p}:{{catalog}}:version"
-
-    def catalog_applied(self) -> str:
-        """Message ids of guide edits already applied (3 days: longer than any redelivery)."""
-        return f"{self.p}:{{catalog}}:applied"
 
     def catalog_edit(self, msg_id: str) -> str:
         """One guide edit's {before, after} rows, kept under its message id: a redelivered

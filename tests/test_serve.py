@@ -173,6 +173,9 @@ def test_environment_overrides_secrets_and_url(tmp_path):
     c = load(cfg, environ={"QUNBOT_REDIS_URL": "redis://r:6379/1", "QUNBOT_WECOM_APP_SECRET": "from-env",
                            "QUNBOT_SERVER_PORT": "9090"})
     assert (c.redis.url, c.wecom.app.secret, c.server.port) == ("redis://r:6379/1", "from-env", 9090)
+    # A feature section's secret too: the purchasing system's HMAC key stays out of the file.
+    c = load(cfg, environ={"QUNBOT_DIGEST_PURCHASING_SECRET": "hmac-key"})
+    assert c.section("digest")["purchasing_secret"] == "hmac-key"
 
 
 @pytest.mark.parametrize("data, key", [

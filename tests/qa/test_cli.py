@@ -63,3 +63,12 @@ def test_qunbot_ask_process_writes_the_pinned_json_lines():
     assert rows[0]["sku"] == "F001" and len(rows[1]["candidates"]) >= 2 and rows[2]["faq"] == "hours"
     assert rows[3]["term"] == "牛油果" and rows[5]["reply"] is None
     assert all(isinstance(r["reply"], str) for r in rows[:5])
+
+
+def test_qunbot_ask_with_a_bad_catalog_says_where_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,price\nA1,苹果,abc\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "bot", "ask", "--catalog", str(bad), "--faq", str(DATA / "faq.csv")],
+                          input="苹果多少钱\n", capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"{bad}:2:" in proc.stderr

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from tests.shoppers.helpers import chat_event_xml, start  # noqa: I001 (first: import cycle in store/)
 from bot.message import Message, Reply
 from bot.router import Router
 from tests.conftest import make_config
+from tests.shoppers.helpers import chat_event_xml, start
 
 STORES = [{"id": "S01", "name": "梅溪湖店", "guides": ["xiaowang", "xiaoli"], "groups": ["wrGroupA", "wrGroupB"],
            "kf": "wkS01"}]
