@@ -41,6 +41,7 @@ class Route:
 class Router:
     name: str
     routes: list[Route] = field(default_factory=list)
+    title: str = ""  # the feature's name in 帮助 (user-facing, so it comes from the feature)
 
     def _add(self, kind: str, fn: Callable, **kw: Any) -> Callable:
         params = tuple(inspect.signature(fn).parameters)
@@ -109,12 +110,18 @@ class Dispatcher:
         self.command_names = [n for r in self.routes if r.kind == "command" for n in r.names]
 
     def help_lines(self, role: str) -> list[str]:
-        seen, out = set(), []
-        for r in self.routes:
-            if r.kind in ("command", "text", "any") and r.help and r.allows(role) and r.help not in seen:
-                seen.add(r.help)
-                out.append(r.help)
-        return out
+        return [line for _, lines in self.help_sections(role) for line in lines]
+
+    def help_sections(self, role: str) -> list[tuple[str, list[str]]]:
+        """(router title, help lines) in priority order; routers with one title share a section."""
+        seen: set[str] = set()
+        sections: dict[str, list[str]] = {}
+        for router in self.routers:
+            for r in router.routes:
+                if r.kind in ("command", "text", "any") and r.help and r.allows(role) and r.help not in seen:
+                    seen.add(r.help)
+                    sections.setdefault(router.title, []).append(r.help)
+        return list(sections.items())
 
     async def dispatch(self, msg: Message, deps: dict[str, Any]) -> list[Reply]:
         role = deps.get("role", "shopper")

@@ -9,12 +9,34 @@ router = Router(__name__)
 fallback = Router(f"{__name__}.fallback")
 
 ROLE_NAMES = {"shopper": "顾客", "guide": "导购", "buyer": "采购", "admin": "管理员"}
+# More help lines than this and 帮助 shows a menu (command names per feature) instead: a guide's
+# full list is past one WeCom text message, and nobody reads thirty lines to find one command.
+FULL_LINES = 12
+
+
+def _menu_line(lines: list[str]) -> str:
+    """A section's commands by name ("/开团 /团 /代报"), its shopper phrases as they are."""
+    commands = list(dict.fromkeys(line.split()[0] for line in lines if line.startswith(PREFIXES)))
+    return " ".join(commands) if commands else lines[0]
 
 
 @router.command("帮助", "help", "菜单", "?", "？")
-async def help_(role: str, dispatcher: Dispatcher) -> Reply:
+async def help_(args: str, role: str, dispatcher: Dispatcher) -> Reply:
     """帮助 — 查看可用的指令"""
-    return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), lines=dispatcher.help_lines(role))
+    sections = dispatcher.help_sections(role)
+    topic = args.strip().lstrip("/／")
+    if topic:
+        found = [(title, [line for line in lines if topic in line or topic in title and topic])
+                 for title, lines in sections]
+        found = [(title, lines) for title, lines in found if lines]
+        if found:
+            return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), sections=found, topic=topic,
+                         compact=False, missing="")
+    compact = sum(len(lines) for _, lines in sections) > FULL_LINES
+    if compact:
+        sections = [(title, [_menu_line(lines)] if title else lines) for title, lines in sections]
+    return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), sections=sections, topic="", compact=compact,
+                 missing=topic)
 
 
 @fallback.any_text()

@@ -58,3 +58,17 @@ async def test_shopper_chatter_gets_no_answer(service):
 
 async def test_shopper_cannot_use_guide_commands(service):
     assert "门店员工使用的指令" in (await shopper_says(service, "wmA", "/开团 草莓 1元"))[0]
+
+
+async def test_guide_help_is_a_menu_and_a_topic_shows_the_details(service):
+    (menu,) = await service.ask("帮助")
+    assert len(menu.encode()) < 1024 and "【接龙团购】/开团 /团" in menu and "帮助 开团" in menu
+    (detail,) = await service.ask("帮助 开团")
+    assert "/开团 商品 价格 限量" in detail and "/发券" not in detail
+    (unknown,) = await service.ask("帮助 退货")
+    assert "没找到“退货”" in unknown and "/开团" in unknown
+
+
+async def test_buyers_help_has_no_shopper_phrases(service):
+    (text,) = await service.ask("帮助", user="buyer1")
+    assert "/日报" in text and "+1" not in text and "领券" not in text

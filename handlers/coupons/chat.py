@@ -24,7 +24,7 @@ from handlers.coupons.shopper import Shopper, kf_parts, shopper_of
 from store import Store
 from store.coupons import CONFIRM_WINDOW
 
-router = Router(__name__)
+router = Router(__name__, title="优惠券")
 JOBS = [Job("coupon_reminders", "0 10 * * *")]  # the day before expiry, mid-morning
 
 LIMITS = {"name": MAX_NAME, "total": MAX_TOTAL, "per_person": MAX_PER_PERSON, "valid_days": MAX_VALID_DAYS,

@@ -17,7 +17,7 @@ from handlers.digest.day import business_day, last_closed_day, shift
 from handlers.digest.load import digest_for, store_facts
 from handlers.digest.settings import settings
 
-router = Router(__name__)
+router = Router(__name__, title="采购日报")
 
 # Every minute: the job itself decides what is due (see deliver.py), so per-recipient schedules
 # need no entries here and catch-up after downtime happens on the first tick.

@@ -15,7 +15,7 @@ from handlers.groupbuy import closing, context, launch, shopping, views
 from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
 from handlers.groupbuy.text import clean
 
-router = Router(__name__)
+router = Router(__name__, title="接龙团购")
 
 JOBS = [Job("groupbuy_cutoff", "@every 30", catch_up=True)]
 
@@ -196,7 +196,7 @@ async def cutoff(msg, store, worker, config, now):
 
 
 # -- shoppers -------------------------------------------------------------------------------------
-@router.any_text()
+@router.any_text(roles=("shopper",))
 async def shopper(msg, store, role, worker, now):
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():

@@ -19,7 +19,7 @@ from store.qa_state import QAState
 __all__ = ["router", "setup", "QACache"]
 log = logging.getLogger(__name__)
 
-router = Router(__name__)
+router = Router(__name__, title="商品问答")
 # The guide commands first: "/库存 草莓 0" is a command, not a question about 库存.
 for _module in (edit, chat):
     router.routes.extend(_module.router.routes)

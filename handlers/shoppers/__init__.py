@@ -23,7 +23,7 @@ from handlers.shoppers.settings import settings
 __all__ = ["router", "JOBS", "setup", "teardown", "Shoppers", "ShopperContext", "PostResult", "kf_parts",
            "post_to_groups"]
 
-router = Router(__name__)
+router = Router(__name__, title="顾客服务")
 # The gate first: it must see every kf message before any other handler may answer it.
 for _module in (gate, handoff, posts, kf_pull, groups, welcome, greeting):
     router.routes.extend(_module.router.routes)
