@@ -18,7 +18,8 @@ from store.streams import PartitionedStream
 
 def connect(url: str, max_connections: int = 100) -> Redis:
     """A client whose pool waits for a free connection instead of failing under bursts."""
-    return Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10))
+    # from_pool: the client owns the pool, so aclose() closes its connections too.
+    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10))
 
 
 class Store:

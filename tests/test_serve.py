@@ -205,3 +205,18 @@ def test_config_option_before_or_after_the_command(tmp_path, argv):
     res = subprocess.run([sys.executable, "-m", "bot", *(a.format(cfg=cfg) for a in argv)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "server.port" in res.stderr, res.stderr
+
+
+async def test_closing_the_client_closes_its_connections(redis_url):
+    import uuid
+    name = f"qb-close-{uuid.uuid4().hex[:8]}"
+    client = connect(redis_url)
+    await client.client_setname(name)
+    other = Redis.from_url(redis_url)
+    try:
+        assert any(c["name"] == name for c in await other.client_list())
+        await client.aclose()
+        await asyncio.sleep(0.05)
+        assert not any(c["name"] == name for c in await other.client_list())
+    finally:
+        await other.aclose()
