@@ -10,7 +10,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -160,6 +162,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list")
         inner = tp.__args__[0]
         return tuple(_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if tp in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{where} must be a number, got a boolean")
     if tp is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)  # environment overrides arrive as strings
     if tp is float and isinstance(value, (int, str)):
@@ -167,11 +171,17 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             return float(value)
         except ValueError:
             raise ConfigError(f"{where} must be a number") from None
-    if tp is bool and isinstance(value, str):
+    if tp is bool and isinstance(value, str) and value.lower() in ("1", "true", "yes", "0", "false", "no"):
         return value.lower() in ("1", "true", "yes")
     if tp in (int, str, bool) and not isinstance(value, tp):
         raise ConfigError(f"{where} must be {tp.__name__}, got {type(value).__name__}")
     return value
+
+
+def feature_settings(config: Config, name: str, cls: type[T]) -> T:
+    """A feature's `[name]` section as its settings dataclass (defaults for what is missing); an
+    unknown key or a wrong type stops the start with a message that names it."""
+    return _build(cls, config.section(name), name)
 
 
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:

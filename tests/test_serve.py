@@ -183,6 +183,8 @@ def test_environment_overrides_secrets_and_url(tmp_path):
     ({"server": {"port": "eighty"}}, "server.port"),
     ({"roles": {"guides": "xiaowang"}}, "roles.guides"),
     ({"wecom": {"app": {"agent_id": []}}}, "wecom.app.agent_id"),
+    ({"worker": {"partitions": True}}, "worker.partitions"),
+    ({"demo": "maybe"}, "config.demo"),
 ])
 def test_config_errors_name_the_key(data, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, feature_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CATALOG, DEMO_FAQ = "data/catalog.csv", "data/faq.csv"
@@ -34,25 +34,13 @@ class Settings:
 
 
 def settings(config: Config) -> Settings:
-    data = config.section("qa")
-    names = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = set(data) - set(names)
-    if unknown:
-        raise ConfigError(f"unknown key qa.{min(unknown)}")
-    kwargs = {}
-    for name, value in data.items():
-        want = type(getattr(Settings, name))
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, want) or isinstance(value, bool):
-            raise ConfigError(f"qa.{name} must be {'a number' if want is float else want.__name__}")
-        if want in (int, float) and value < 0:
-            raise ConfigError(f"qa.{name} must not be negative")
-        kwargs[name] = value
+    st = feature_settings(config, "qa", Settings)
+    for f in dataclasses.fields(Settings):
+        if f.type in ("int", "float") and getattr(st, f.name) < 0:
+            raise ConfigError(f"qa.{f.name} must not be negative")
     if config.demo:
-        kwargs.setdefault("catalog", DEMO_CATALOG)
-        kwargs.setdefault("faq", DEMO_FAQ)
-    return Settings(**kwargs)
+        st = dataclasses.replace(st, catalog=st.catalog or DEMO_CATALOG, faq=st.faq or DEMO_FAQ)
+    return st
 
 
 def resolve(config: Config, path: str) -> Path | None:

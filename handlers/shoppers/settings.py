@@ -1,10 +1,9 @@
 """The `[shoppers]` config section, with defaults for every key."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from bot.config import Config, ConfigError
+from bot.config import Config, feature_settings
 
 
 @dataclass(frozen=True)
@@ -24,17 +23,4 @@ class Settings:
 
 
 def settings(config: Config) -> Settings:
-    data = config.section("shoppers")
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ConfigError(f"unknown key shoppers.{sorted(unknown)[0]}")
-    kwargs = {}
-    for name, value in data.items():
-        want = type(getattr(Settings, name))
-        if want is int and isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise ConfigError(f"shoppers.{name} must be {want.__name__}")
-        kwargs[name] = value
-    return Settings(**kwargs)
+    return feature_settings(config, "shoppers", Settings)
