@@ -20,7 +20,8 @@ from handlers.coupons.rules import (
     MAX_NAME, MAX_NEW_MEMBER_DAYS, MAX_PER_PERSON, MAX_TOTAL, MAX_VALID_DAYS, CampaignError, parse_campaign,
 )
 from handlers.coupons.phrases import Ask, classify
-from handlers.coupons.shopper import Shopper, kf_parts, shopper_of
+from handlers.coupons.shopper import Shopper, shopper_of
+from handlers.shoppers import Shoppers, kf_parts
 from store import Store
 from store.coupons import CONFIRM_WINDOW
 
@@ -199,12 +200,6 @@ async def welcome(msg: Message, args: str, store: Store, config: Config, role: s
 
 # -- shoppers ----------------------------------------------------------------------------------
 
-def _deps(worker: Any, config: Config, api: Any) -> dict[str, Any]:
-    # The shopper context (issue 3) is an optional dependency: read it from the worker's deps so
-    # these handlers also run where it is not wired.
-    return {"config": config, "api": api, "shoppers": getattr(worker, "deps", {}).get("shoppers")}
-
-
 @router.text(COUPON_LINE, roles=("guide", "buyer"))
 async def staff_line(msg: Message) -> object:
     # Staff asking for a coupon get pointed at /券; kept apart so guides' 帮助 lists no shopper phrases.
@@ -212,14 +207,15 @@ async def staff_line(msg: Message) -> object:
 
 
 @router.text(COUPON_LINE, roles=("shopper",))
-async def shopper_line(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> object:
+async def shopper_line(msg: Message, store: Store, config: Config, shoppers: Shoppers, worker: Any,
+                       now: float) -> object:
     """领券 / 新人券 — 领本店的优惠券；我的券 — 看领过的券"""
     ask = classify(msg.text)
     if ask is None:
         return SKIP
     if msg.sender_kind != "customer":
         return Reply("coupons/staff_only_shoppers.txt.j2")  # an admin, or staff outside the roles
-    shopper = await shopper_of(msg, _deps(worker, config, api))
+    shopper = await shopper_of(msg, shoppers)
     if shopper is None:
         return SKIP  # a customer outside kf (e.g. a group record): nowhere to answer
     if ask.intent == "claim":
@@ -265,7 +261,8 @@ async def _greet_new_member(msg: Message, shopper: Shopper, store: Store, config
 
 
 @router.any_text()
-async def first_talk(msg: Message, store: Store, config: Config, api: Any, worker: Any, now: float) -> object:
+async def first_talk(msg: Message, store: Store, config: Config, shoppers: Shoppers, worker: Any,
+                     now: float) -> object:
     # Not a coupon line: note when a kf shopper last wrote (reminders need the 48 h window) and give a
     # new group member the welcome coupon the first time they talk; the message goes on to others.
     kf = kf_parts(msg)
@@ -274,7 +271,7 @@ async def first_talk(msg: Message, store: Store, config: Config, api: Any, worke
     await store.coupons.touch_seen(kf[1], f"{kf[0]}:{kf[1]}", now)
     if not await store.coupons.any_welcome():
         return SKIP  # the common case costs one write and one read
-    shopper = await shopper_of(msg, _deps(worker, config, api))
+    shopper = await shopper_of(msg, shoppers)
     if shopper is not None:
         await _greet_new_member(msg, shopper, store, config, worker, now)
     return SKIP

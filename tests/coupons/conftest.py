@@ -6,7 +6,6 @@ import pytest
 from bot.message import Message, Reply
 from bot.router import Dispatcher, Router
 from handlers.coupons.chat import router as coupons_router
-from handlers.coupons.shopper import forget_members
 from tests.conftest import make_config
 
 tail = Router("tail")
@@ -39,6 +38,5 @@ def service_config(prefix, fake):
 @pytest.fixture
 async def shop(service):
     """The service with only coupons + a catch-all routed, so tests do not depend on other features."""
-    forget_members()
     service.worker.dispatcher = Dispatcher([coupons_router, tail])
     return service

@@ -192,8 +192,7 @@ async def test_welcome_coupon_on_first_talk_for_new_group_members(shop):
     # a fresh member whose first words are 领券 gets the welcome coupon once, from the claim itself
     shop.fake.groups["wrGroupA"]["member_list"].append(
         {"userid": "wmFresh2", "type": 2, "join_time": int(shop.fake.now()), "join_scene": 1})
-    from handlers.coupons.shopper import forget_members
-    forget_members()
+    await shop.deps["shoppers"].groups.sync("wrGroupA")  # as the join event would
     [claimed] = await shopper_says(shop, "wmFresh2", "领券")
     assert claimed.startswith("领到啦")
     assert await shopper_says(shop, "wmFresh2", "在吗") == ["问答:在吗"]
