@@ -89,7 +89,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         await scheduler.stop()
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=10)  # each consumer bounds its own shutdown too
 
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(services_ctx)

@@ -32,6 +32,7 @@ class PartitionConsumer:
             lease_ms, retry_after_ms, max_deliveries, batch)
         # route key -> id of its failed entry; cleared once that entry is acked or dead-lettered.
         self._blocked: dict[int, dict[str, str]] = {p: {} for p in range(stream.n)}
+        self._owned: set[int] = set()  # partitions whose lease we hold and loop over
 
     # -- one pass over one partition ---------------------------------------------------------
     async def poll(self, part: int, block_ms: int | None = None) -> int:
@@ -97,15 +98,22 @@ class PartitionConsumer:
                     owned = await self.stream.acquire(part, self.name, self.lease_ms)
                     task = tasks.get(part)
                     if owned and (task is None or task.done()):
+                        self._owned.add(part)
                         tasks[part] = asyncio.create_task(self._loop(part), name=f"{self.name}:{part}")
                     elif not owned and task is not None:
+                        self._owned.discard(part)
                         task.cancel()
                         tasks.pop(part)
                 await asyncio.sleep(self.lease_ms / 3000)
         finally:
+            # A cancel can be lost inside the Redis client (seen: a partition loop left waiting on a
+            # blocking read after cancel()), so a loop also stops once its partition is not in
+            # _owned, and shutdown does not wait for the loops forever.
+            self._owned.clear()
             for task in tasks.values():
                 task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+            if tasks:
+                await asyncio.wait(tasks.values(), timeout=5)
             for part in tasks:
                 try:
                     await self.stream.release(part, self.name)
@@ -113,7 +121,7 @@ class PartitionConsumer:
                     pass
 
     async def _loop(self, part: int) -> None:
-        while True:
+        while part in self._owned:
             try:
                 await self.poll(part, block_ms=1000)
             except asyncio.CancelledError:

@@ -19,7 +19,9 @@ from store.streams import PartitionedStream
 def connect(url: str, max_connections: int = 100) -> Redis:
     """A client whose pool waits for a free connection instead of failing under bursts."""
     # from_pool: the client owns the pool, so aclose() closes its connections too.
-    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10))
+    # Socket timeouts: a half-open connection must fail a read, not hang it (the longest BLOCK is 1 s).
+    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                                           socket_timeout=15, socket_connect_timeout=5))
 
 
 class Store:
