@@ -137,3 +137,29 @@ def test_v3_official_json_sample_decrypts():
     assert plain.startswith('{ "ToUserName": "wx5823bf96d3bd56c7"') and '"MsgId": 4561255354251345929' in plain
     with pytest.raises(wecom.BadPayload):
         wecom.aibot_message(plain.encode())  # malformed JSON is a 400, not a crash
+
+
+@pytest.mark.parametrize("doc", [
+    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n"
+    "<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n"
+    "<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>",
+    "  <xml><Content><![CDATA[  两个空格 <b>&amp; ]]></Content><Event><![CDATA[ enter_agent ]]></Event></xml>\n",
+    "<xml><EventKey><![CDATA[]]></EventKey><Empty></Empty><Num> 12 </Num><Dup>a</Dup><Dup>b</Dup></xml>",
+    "<xml><Content><![CDATA[第一行\n第二行]]></Content></xml>",
+])
+def test_flat_fast_path_reads_what_the_parser_reads(doc):
+    assert wecom._flat(doc) is not None
+    assert wecom._flat(doc) == wecom._tree(doc)
+
+
+@pytest.mark.parametrize("doc", [
+    "<xml><MemChangeList><Item>a</Item></MemChangeList></xml>",  # nested
+    "<xml><Content>a &amp; b</Content></xml>",  # entity
+    '<xml><Content a="1">x</Content></xml>',  # attribute
+    "<xml><!-- c --><Content>x</Content></xml>",  # comment
+    "<xml><Content><![CDATA[a\r\nb]]></Content></xml>",  # CR: the parser normalises it
+    "<xml><Content>x</Other></xml>",  # mismatched
+    "<root><Content>x</Content></root>",
+])
+def test_flat_fast_path_leaves_everything_else_to_the_parser(doc):
+    assert wecom._flat(doc) is None
