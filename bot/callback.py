@@ -4,6 +4,7 @@ Nothing here waits on WeCom or runs a handler; WeCom retries after 5 s, we answe
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +40,11 @@ def _stale(request: web.Request, timestamp: str) -> bool:
 
 async def _read_body(request: web.Request, limit: int) -> bytes | None:
     """The whole body, or None once it passes `limit` (read() returns what has arrived, not all)."""
+    if request.content_length is not None:  # the caller refused one over the limit already
+        try:
+            return await request.content.readexactly(request.content_length)
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial  # cut short: the payload checks refuse it
     chunks, size = [], 0
     while chunk := await request.content.read(limit + 1 - size):
         chunks.append(chunk)
