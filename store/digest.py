@@ -105,13 +105,15 @@ class DigestState:
 
     async def first_seen(self, recipients: list[str], now: float) -> dict[str, float]:
         """When each recipient was first configured (recorded now for new ones)."""
+        if not recipients:  # no buyers configured: HMGET takes at least one field
+            return {}
         key = self.k.digest_seen()
         async with self.r.pipeline(transaction=False) as p:
             for r in recipients:
                 p.hsetnx(key, r, repr(float(now)))
             p.hmget(key, recipients)
             res = await p.execute()
-        return {r: float(v) for r, v in zip(recipients, res[-1])} if recipients else {}
+        return {r: float(v) for r, v in zip(recipients, res[-1])}
 
     # -- purchasing requests -------------------------------------------------------------------
     async def put_request(self, day: str, scope: str, body: bytes) -> bytes:

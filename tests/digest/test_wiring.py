@@ -182,3 +182,13 @@ async def test_shoppers_asking_the_qa_handler_reach_the_digest(service):
     assert wish["榴莲"]["askers"] == 1 and wish["榴莲"]["guides"] == {"g1": 1}
     text = "\n".join(await service.ask("/需求", user="buyer1"))
     assert "阳光玫瑰葡萄 500g：<font color=\"warning\">2人问</font>" in text and "榴莲" in text
+
+
+async def test_the_job_runs_with_no_buyer_configured(service):
+    """A chain that has not named its buyers yet: the job freezes days and sends nothing, every
+    minute, without failing (it once raised on an empty HMGET and was dead-lettered each time)."""
+    import dataclasses
+    from bot.config import Roles
+    cfg = dataclasses.replace(service.config, roles=Roles(guides=("xiaowang",)), extra={})
+    done = await deliver.tick(service.store, service.worker, cfg, settings(cfg), time.time())
+    assert done["sent"] == [] and done["requeued"] == []
