@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 TOKEN_ERRORS = {40014, 41001, 42001}
 REFUSED_SECRET = {40001, 40013, 60020}  # gettoken answers that only a config change can fix
 REFUSED_PAUSE = 60  # seconds before anyone asks gettoken again after one of them
+LOCAL_TOKEN_SECONDS = 60  # a process reuses the shared token this long before asking Redis again
 RATE_ERRORS = {45009, 45033}
 # errcode -> what the deploying engineer must fix. These never heal by retrying.
 CONFIG_ERRORS = {
@@ -59,12 +61,23 @@ class WeComClient:
         self.http, self.r, self.k = session, redis, keys
         self.corp_id, self.base = corp_id, api_base.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._local: dict[str, tuple[str, float]] = {}  # secret -> (token, monotonic deadline)
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}/cgi-bin/{path.lstrip('/')}"
 
     # -- access token --------------------------------------------------------------------------
     async def token(self, secret: str, *, refresh_ahead: int = 600) -> str:
+        local = self._local.get(secret)
+        if local is not None and time.monotonic() < local[1]:
+            return local[0]
+        token = await self._shared_token(secret, refresh_ahead)
+        # Every API call needs the token; remembering the shared one for a minute saves two Redis
+        # round trips per call. Another process refreshing it leaves this one valid meanwhile.
+        self._local[secret] = (token, time.monotonic() + LOCAL_TOKEN_SECONDS)
+        return token
+
+    async def _shared_token(self, secret: str, refresh_ahead: int) -> str:
         key, lock = self.k.token(self.corp_id, secret), self.k.token_lock(self.corp_id, secret)
         refused = await self.r.get(self.k.token_refused(self.corp_id, secret))
         if refused is not None:
@@ -101,6 +114,7 @@ class WeComClient:
         return token
 
     async def invalidate(self, secret: str, token: str) -> None:
+        self._local.pop(secret, None)
         await self.r.eval(_CAS_DEL, 1, self.k.token(self.corp_id, secret), token)
 
     # -- calls ---------------------------------------------------------------------------------

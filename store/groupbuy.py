@@ -562,6 +562,8 @@ class GroupBuys:
         return GroupBuy.of(gid, {_s(k): _s(v) for k, v in h.items()})
 
     async def many(self, gids: list[int]) -> list[GroupBuy]:
+        if not gids:  # the usual case for a store with no 团 running: no round trip
+            return []
         async with self.r.pipeline(transaction=False) as p:
             for gid in gids:
                 p.hgetall(self.k.gb(gid, "meta"))

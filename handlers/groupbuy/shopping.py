@@ -116,6 +116,8 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
     groups = open_ or closed
     turn = Turn(msg, store, now, {g.id: g for g in [*open_, *closed]}, closed, sctx)
 
+    if not groups:  # no 团 to mean, so no "which 团?" question can be waiting either
+        return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
     pending = await gbs.pending(msg.conversation)
     if pending and pending.get("used_by", msg.id) == msg.id:
         options = [turn.groups[i] for i in pending["ids"] if i in turn.groups]
@@ -133,8 +135,6 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
             await apply(turn, intent, pending["text"])
             return turn.replies
 
-    if not groups:
-        return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
     others = await context.other_products(store, groups)
     intent = parse_shopper(msg.text, [ref(g) for g in groups], other_products=others)
     if intent.kind == "none":

@@ -9,6 +9,8 @@ contact, the only store configured; else unknown (the gate then asks once).
 """
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from handlers.shoppers.kf_pull import KfPuller
     from handlers.shoppers.posts import GroupPosts, PostResult
 
+MEMO_SECONDS = 5.0  # one message's handling, with room for a slow WeCom call in between
+MEMO_SIZE = 512  # messages handled concurrently by one process, with margin
 SceneResolver = Callable[[str, str], Awaitable[str | None]]  # (scene, scene_param) -> store id
 WelcomeExtra = Callable[[str, str, str], Awaitable[str | None]]  # (store, external_userid, guide) -> line
 
@@ -74,6 +78,7 @@ class Shoppers:
         self.welcome_extras: list[WelcomeExtra] = []
         self.puller: KfPuller | None = None  # set by handlers.shoppers.setup
         self.posts: GroupPosts | None = None
+        self._memo: OrderedDict[str, tuple[float, ShopperContext]] = OrderedDict()
 
     # -- extension points -------------------------------------------------------------------------
     def add_scene_resolver(self, fn: SceneResolver) -> None:
@@ -86,8 +91,26 @@ class Shoppers:
 
     # -- context ----------------------------------------------------------------------------------
     async def context(self, msg: Message) -> ShopperContext | None:
+        """The shopper's context for this message. Every feature asks for it (the gate, coupons,
+        接龙, Q&A); it is read once per message and kept a few seconds, which is far shorter than
+        anything that could change it between two features handling the same message."""
         parts = kf_parts(msg)
-        return await self.context_for(*parts) if parts else None
+        if parts is None:
+            return None
+        now = time.monotonic()
+        hit = self._memo.get(msg.id)
+        if hit is not None and now - hit[0] < MEMO_SECONDS:
+            return hit[1]
+        ctx = await self.context_for(*parts)
+        self._memo[msg.id] = (now, ctx)
+        while len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return ctx
+
+    def changed(self, conversation: str) -> None:
+        """The conversation's store or handoff just changed: read its context afresh."""
+        for mid in [m for m, (_, ctx) in self._memo.items() if ctx.conversation == conversation]:
+            del self._memo[mid]
 
     async def context_for(self, open_kfid: str, external_userid: str) -> ShopperContext:
         conv = conversation_of(open_kfid, external_userid)

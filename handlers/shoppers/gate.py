@@ -69,6 +69,7 @@ async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatche
             await store.shoppers.drop_pending(conv)
             return [*await dispatcher.dispatch(held, deps), *await dispatcher.dispatch(msg, deps)]
         await store.shoppers.choose_store(conv, chosen)
+        shoppers.changed(conv)
         replies = await dispatcher.dispatch(held, deps)
         return [Reply("shoppers/store_chosen.txt.j2", store_name=shoppers.store_config(chosen).name or chosen),
                 *replies]

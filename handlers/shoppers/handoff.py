@@ -35,6 +35,7 @@ async def ask_human(msg: Message, shoppers: Shoppers, store: Store, now: float):
     s = shoppers.settings
     handoff, started = await store.shoppers.start_handoff(msg.conversation, guides, ctx.store_id or "", int(now),
                                                           s.handoff_timeout_minutes * 60)
+    shoppers.changed(msg.conversation)
     store_cfg = shoppers.store_config(ctx.store_id)
     store_name = store_cfg.name if store_cfg else ""
     replies = [Reply("shoppers/handoff_customer.txt.j2", started=started, store_name=store_name)]
@@ -86,6 +87,8 @@ async def end_handoff(msg: Message, args: str, shoppers: Shoppers, store: Store)
     who = args.strip()
     handoff = await _find(store, shoppers, msg.sender, who)
     ended = await store.shoppers.end_handoff(handoff.conversation) if handoff else None
+    if handoff:
+        shoppers.changed(handoff.conversation)
     if ended is None:
         return Reply("shoppers/handoff_unknown.txt.j2", who=who, tickets=await _active(store, shoppers, msg.sender))
     user = ended.conversation.rsplit(":", 1)[-1]
