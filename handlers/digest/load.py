@@ -62,7 +62,9 @@ async def ended_tuans(store: Store, start: float, end: float, now: float, lookba
     metas = await gbs.many(sorted(ids))
     ended = [g for g in metas if start < effective_end(g) <= min(end, now)
              and not (g.status == "open" and g.cutoff > now)]
-    taking = [g for g in metas if g.status == "open" and g.cutoff > now]
+    # Still taking orders, and opened by the day's end: a past day read later must not list a
+    # 团 opened since.
+    taking = [g for g in metas if g.status == "open" and g.cutoff > now and g.created <= end]
     lines = await store.digest.groupbuy_lines([g.id for g in ended + taking])
     return [tuan_of(g, lines[g.id]) for g in ended], [tuan_of(g, lines[g.id]) for g in taking]
 

@@ -175,7 +175,8 @@ class Scenario:
         for g in self.groups:
             if g.gid:
                 continue
-            created = g.cutoff - 86400
+            # A 团 still open was opened before the day's end (its cutoff is two days after it).
+            created = g.cutoff - (3 if g.fate == "open" else 1) * 86400
             g.gid = await gbs.allocate(self.mid())
             await gbs.create(g.gid, {"product": g.product, "unit": g.unit, "price_fen": g.price_fen,
                                      "cutoff": g.cutoff, "pickup": "服务台", "store_id": g.store, "guide": g.guide,

@@ -192,3 +192,19 @@ async def test_the_job_runs_with_no_buyer_configured(service):
     cfg = dataclasses.replace(service.config, roles=Roles(guides=("xiaowang",)), extra={})
     done = await deliver.tick(service.store, service.worker, cfg, settings(cfg), time.time())
     assert done["sent"] == [] and done["requeued"] == []
+
+
+async def test_a_past_day_read_later_does_not_list_a_tuan_opened_since(service):
+    """/日报 昨天 on a day nobody froze is built from the ledger as it is now; a 团 opened today
+    is not yesterday's 接龙中."""
+    from handlers.digest.load import load_day
+    st = settings(service.config)
+    now = time.time()
+    today = business_day(now, st.cutoff, st.tz)
+    yesterday = last_closed_day(now, st.cutoff, st.tz)
+    gid = await service.store.groupbuys.allocate("m-open")
+    await service.store.groupbuys.create(gid, {"product": "丹东99草莓", "unit": "盒", "price_fen": 3690,
+                                               "cutoff": now + 2 * 86400, "pickup": "服务台", "store_id": "S01",
+                                               "guide": "xiaowang", "sku": "F001"}, now)
+    assert [t.id for t in (await load_day(service.store, today, st, now, with_open=True)).open] == [gid]
+    assert (await load_day(service.store, yesterday, st, now, with_open=True)).open == []
