@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -45,3 +46,18 @@ async def shopper_says(service_h, user: str, text: str, *, kf: str = "wkS01", ms
     if drain:
         await service_h.drain()
     return service_h.sent_texts(user, path="kf/send_msg")[before:]
+
+
+CODE = re.compile(r"券码[:：]\s*([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z])")
+
+
+def codes_in(texts: list[str]) -> list[str]:
+    return [m for t in texts for m in CODE.findall(t)]
+
+
+async def make_live(shop, text: str = "新人券 满50减10 100张 每人1张 有效3天 全员", user: str = "xiaowang") -> str:
+    [draft] = await shop.ask(f"/发券 {text}", user=user)
+    cid = re.match(r"(C\d+)「", draft).group(1)
+    [live] = await shop.ask("确认", user=user)
+    assert "上线了" in live, live
+    return cid

@@ -7,22 +7,7 @@ import re
 from bot.router import Dispatcher
 from handlers.coupons.chat import router as coupons_router
 from tests.coupons.conftest import tail
-from tests.coupons.helpers import kf_message, shopper_says
-
-CODE = re.compile(r"券码[:：]\s*([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z])")
-
-
-def codes_in(texts: list[str]) -> list[str]:
-    return [m for t in texts for m in CODE.findall(t)]
-
-
-async def make_live(shop, text: str = "新人券 满50减10 100张 每人1张 有效3天 全员", user: str = "xiaowang") -> str:
-    [draft] = await shop.ask(f"/发券 {text}", user=user)
-    cid = re.match(r"(C\d+)「", draft).group(1)
-    [live] = await shop.ask("确认", user=user)
-    assert "上线了" in live, live
-    return cid
-
+from tests.coupons.helpers import codes_in, kf_message, make_live, shopper_says
 
 async def test_guide_creates_confirms_and_lists(shop):
     [draft] = await shop.ask("/发券 新人券 满50减10 100张 每人1张 有效3天")

@@ -12,7 +12,7 @@ import re
 import handlers
 from bot.router import Dispatcher
 from tests.coupons.helpers import kf_message, shopper_says
-from tests.coupons.test_chat import codes_in
+from tests.coupons.helpers import codes_in
 from tests.shoppers.helpers import contact_event_xml
 
 OPEN_TUAN = "/开团 丹东99草莓 36.9元/盒 限200盒 每人限4盒 满20盒成团 截止明天20:00 自提周六10-12点服务台"

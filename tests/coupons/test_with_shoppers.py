@@ -2,7 +2,7 @@
 kf/sync_msg, the shopper's store and join time from its group events, its kf sender."""
 from __future__ import annotations
 
-from tests.coupons.test_chat import codes_in
+from tests.coupons.helpers import codes_in
 from tests.coupons.test_real_wiring import live
 from tests.shoppers.helpers import chat_event_xml, kf_callback, member_version
 

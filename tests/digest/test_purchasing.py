@@ -14,7 +14,7 @@ from aiohttp import web
 import handlers  # noqa: F401  (the store <-> handlers import cycle)
 from handlers.digest import deliver, purchasing
 from handlers.digest.settings import settings
-from tests.digest.test_delivery import busy_day, configured_since, service, settle
+from tests.digest.test_delivery import busy_day, service, settle
 
 SECRET = "s3cret-shared"
 

@@ -16,7 +16,6 @@ import asyncio
 import json
 import random
 
-import handlers  # noqa: F401  (until the store <-> handlers import cycle is fixed upstream)
 from bot.consumer import PartitionConsumer
 from bot.message import Message
 from tests.groupbuy.helpers import KF, kf_message, open_group, use_groupbuy

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import handlers  # noqa: F401  (until the store <-> handlers import cycle is fixed upstream)
+import handlers
 from bot.consumer import PartitionConsumer
 from bot.message import Message
 from bot.scheduler import Scheduler, fire_message

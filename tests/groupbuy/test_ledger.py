@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-import handlers  # noqa: F401  (until the store <-> handlers import cycle is fixed upstream)
 
 from store import Store
 from tests.groupbuy.model import Model

@@ -55,6 +55,16 @@ async def kf_callback(h: Harness, open_kfid: str = "wkS01"):
     return resp
 
 
+async def says(h: Harness, user: str, text: str, kf: str = "wkS01") -> list[str]:
+    """A shopper writes through 微信客服: queued at WeCom, announced by a signed callback, pulled;
+    returns what the bot sent back to them."""
+    before = len(h.sent_texts(user, path="kf/send_msg"))
+    h.fake.kf_push(kf, user, text)
+    await kf_callback(h, kf)
+    await h.drain()
+    return h.sent_texts(user, path="kf/send_msg")[before:]
+
+
 def member_version(ids) -> str:
     """The fake's member_version: md5 of the sorted member ids (it changes with every change)."""
     return hashlib.md5(",".join(sorted(ids)).encode()).hexdigest()

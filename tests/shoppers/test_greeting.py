@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.shoppers.helpers import kf_callback, start  # noqa: I001 (first: import cycle in store/)
+from tests.shoppers.helpers import kf_callback, start
 from tests.conftest import make_config
 
 

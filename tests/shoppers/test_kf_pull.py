@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.shoppers.helpers import kf_callback, kf_callback_xml, start  # noqa: I001 (first: import cycle in store/)
+from tests.shoppers.helpers import kf_callback, kf_callback_xml, start
 from bot.scheduler import fire_message
 from bot.wecom_api import Transient
 from tests.conftest import make_config

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.shoppers.helpers import kf_callback, start  # noqa: I001 (first: import cycle in store/)
+from tests.shoppers.helpers import kf_callback, start
 from bot.message import Message, Reply, Target
 
 

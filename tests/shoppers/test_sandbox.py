@@ -8,7 +8,7 @@ import socket
 import pytest
 
 import handlers
-import handlers.shoppers as shoppers_mod  # noqa: I001 (first: import cycle in store/)
+import handlers.shoppers as shoppers_mod
 from bot.app import create_app
 from bot.appkeys import STORE
 from bot.message import Reply

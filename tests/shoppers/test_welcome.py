@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.shoppers.helpers import contact_event_xml, start  # noqa: I001 (first: import cycle in store/)
+from tests.shoppers.helpers import contact_event_xml, start
 
 
 @pytest.fixture

@@ -7,29 +7,13 @@ import re
 
 import pytest
 
-from tests.shoppers.helpers import contact_event_xml, kf_callback  # noqa: I001 (first: import cycle in store/)
 import handlers
 from tests.conftest import make_config
+from tests.coupons.helpers import make_live
 from tests.harness import Harness
+from tests.shoppers.helpers import contact_event_xml, says
 
 OPEN = "/开团 丹东99草莓 36.9元/盒 限200盒 每人限4盒 满20盒成团 截止明天20:00 自提周六10-12点服务台"
-
-
-async def _says(h, user: str, text: str, kf: str = "wkS01") -> list[str]:
-    """A shopper writes through 微信客服: queued at WeCom, announced by a signed callback, pulled."""
-    before = len(h.sent_texts(user, path="kf/send_msg"))
-    h.fake.kf_push(kf, user, text)
-    await kf_callback(h, kf)
-    await h.drain()
-    return h.sent_texts(user, path="kf/send_msg")[before:]
-
-
-async def _coupon(h, text: str = "见面礼 无门槛5元 50张 每人1张 有效7天 全员", guide: str = "xiaowang") -> str:
-    [draft] = await h.ask(f"/发券 {text}", user=guide)
-    cid = re.match(r"(C\d+)「", draft).group(1)
-    [live] = await h.ask("确认", user=guide)
-    assert "上线了" in live, live
-    return cid
 
 
 async def _open_group(h) -> int:
@@ -49,31 +33,31 @@ async def wired(service):
 
 async def test_a_handed_off_shoppers_coupon_and_join_go_to_the_guide(wired):
     h = wired
-    cid = await _coupon(h)
+    cid = await make_live(h, "见面礼 无门槛5元 50张 每人1张 有效7天 全员")
     gid = await _open_group(h)
-    [asked] = await _says(h, "wmA", "转人工")
+    [asked] = await says(h, "wmA", "转人工")
     assert "导购" in asked
     notice = h.sent_texts("xiaowang")[-1]
     ticket = re.search(r"#(\d+)", notice).group(1)
 
     # Handed off: neither coupons nor 接龙 answers or acts; the guide reads both lines.
-    assert await _says(h, "wmA", "领券") == []
-    assert await _says(h, "wmA", "+1") == []
+    assert await says(h, "wmA", "领券") == []
+    assert await says(h, "wmA", "+1") == []
     assert h.sent_texts("xiaowang")[-2:] == [f"#{ticket} 王阿姨：领券", f"#{ticket} 王阿姨：+1"]
     assert (await h.store.coupons.ledger_counts(cid))["issued"] == 0
     assert await h.store.groupbuys.lines(gid) == []
 
     await h.ask(f"/结束 {ticket}")
-    [claimed] = await _says(h, "wmA", "领券")
+    [claimed] = await says(h, "wmA", "领券")
     assert claimed.startswith("领到啦") and "券码" in claimed
-    [joined] = await _says(h, "wmA", "+1")
+    [joined] = await says(h, "wmA", "+1")
     assert joined.startswith("✅ 已记录")
     assert [(x.owner, x.name) for x in await h.store.groupbuys.lines(gid)] == [("wmA", "王阿姨")]
 
 
 async def test_the_guides_relay_and_end_reach_the_shopper_through_kf(wired):
     h = wired
-    await _says(h, "wmA", "找导购")
+    await says(h, "wmA", "找导购")
     ticket = re.search(r"#(\d+)", h.sent_texts("xiaowang")[-1]).group(1)
     await h.ask(f"/回复 {ticket} 草莓下午到，给您留两盒")
     assert h.sent_texts("wmA", path="kf/send_msg")[-1] == "草莓下午到，给您留两盒"
@@ -84,7 +68,7 @@ async def test_the_guides_relay_and_end_reach_the_shopper_through_kf(wired):
 
 async def test_a_new_contact_gets_the_welcome_coupon_and_the_kf_link(wired):
     h = wired
-    cid = await _coupon(h)
+    cid = await make_live(h, "见面礼 无门槛5元 50张 每人1张 有效7天 全员")
     assert cid in (await h.ask(f"/欢迎券 {cid}"))[0]
     await h.post_app(contact_event_xml("xiaowang", "wmNew", h.fake.welcome_code()))
     await h.drain()
@@ -125,11 +109,11 @@ async def test_one_kf_for_two_stores_asks_once_then_answers_the_held_claim(aioht
                       roles={"guides": ["xiaowang", "xiaoli"], "buyers": [], "admins": []})
     h = await Harness.start(aiohttp_client, redis, cfg, fake)
     assert h.worker.dispatcher.routers == handlers.ROUTERS
-    await _coupon(h, "五一券 无门槛5元 50张 每人1张 有效7天 全员", guide="xiaoli")
-    [question] = await _says(h, "wmQ", "领券", kf="wkHQ")
+    await make_live(h, "五一券 无门槛5元 50张 每人1张 有效7天 全员", user="xiaoli")
+    [question] = await says(h, "wmQ", "领券", kf="wkHQ")
     assert "1. 梅溪湖店" in question and "2. 五一广场店" in question
-    chosen, claimed = await _says(h, "wmQ", "2", kf="wkHQ")
+    chosen, claimed = await says(h, "wmQ", "2", kf="wkHQ")
     assert "五一广场店" in chosen
     assert claimed.startswith("领到啦") and "五一券" in claimed
-    [again] = await _says(h, "wmQ", "领券", kf="wkHQ")  # never asked twice
+    [again] = await says(h, "wmQ", "领券", kf="wkHQ")  # never asked twice
     assert again.startswith("你已经领过了")
