@@ -10,7 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 import handlers
-from bot import api, callback
+from bot import api, callback, metrics
 from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
 from bot.config import Config
 from bot.consumer import PartitionConsumer, consumer_name
@@ -99,6 +99,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         callback.setup(app)
         api.setup(app)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_route)
     if config.demo:
         from bot.fakewecom import create_fake_app
         app.add_subapp("/fake", create_fake_app())
@@ -111,3 +112,8 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception:
         ok = False
     return web.json_response({"ok": ok, "redis": ok}, status=200 if ok else 503)
+
+
+async def metrics_route(request: web.Request) -> web.Response:
+    body = await metrics.scrape()
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})

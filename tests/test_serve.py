@@ -222,3 +222,10 @@ async def test_closing_the_client_closes_its_connections(redis_url):
         assert not any(c["name"] == name for c in await other.client_list())
     finally:
         await other.aclose()
+
+
+async def test_metrics_endpoint_speaks_prometheus(service):
+    resp = await service.client.get("/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    assert "qunbot_callbacks_total" in await resp.text()
