@@ -72,7 +72,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         dead = dead_letters.refresher(store)
         metrics.REFRESHERS.append(dead)
         yield
-        metrics.REFRESHERS.remove(dead)
+        if dead in metrics.REFRESHERS:
+            metrics.REFRESHERS.remove(dead)
         await handlers.teardown(deps)
         await session.close()
 
