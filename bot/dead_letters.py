@@ -94,6 +94,9 @@ async def replay(store: Store, dl: DeadLetter) -> bool:
     data, dedupe = dl.data, f"replay:{dl.id}"
     if dl.stream == "outbox":
         out = json.loads(dl.data)
+        if "resume" in out:  # a retry timer's marker the consumer gave up on: the timer issues another
+            await store.r.xdel(store.keys.dead(dl.stream), dl.id)
+            return False
         out.setdefault("id", dl.origin)  # entries dead-lettered by the consumer: keep the kf msgid
         out["replayed"] = True  # its first send may have arrived: a refused repeat msgid is success
         data = json.dumps(out, ensure_ascii=False)
