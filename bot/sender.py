@@ -154,7 +154,7 @@ class Sender:
                         await self._attempt(job, lambda o, _t: self._file(o), out, "", i)
                     else:
                         await self._attempt(job, deliver, out, step, i)
-                except (WeComError, Park):
+                except Exception:  # the slot (kf reply, budget) was not used: give it back
                     await self._refund(job)
                     raise
                 i = job.done = i + 1

@@ -269,3 +269,25 @@ async def test_a_single_part_send_costs_two_redis_round_trips(svc):
     assert len(sent) == 1 + 3 * 2  # one read for the batch, then 2 per entry
     assert not [c for c in sent if b"SCRIPT" in c.upper() or b"parts" in c]
     assert _kf_texts(svc.fake, "wmRT") == ["预热", "1", "2", "3"]
+
+
+async def test_a_crash_between_parts_resumes_after_the_delivered_ones(svc):
+    """The worker dies after part 1 of 3 (no ack): the redelivery reads the stored progress."""
+    svc.fake.kf_push("wkS01", "wmCrash", "在吗")
+    await svc.store.kf.customer_wrote("kf:wkS01:wmCrash", int(svc.sender.clock()), "m1")
+    long = "\n".join(ch * 600 for ch in "甲乙丙")
+    deliver = svc.sender.channels["kf"]
+    calls = {"n": 0}
+
+    async def dies_once(out, text):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")  # not a WeCom error: the entry stays pending
+        await deliver(out, text)
+    svc.sender.channels["kf"] = dies_once
+    await svc.worker.emit(_origin(1), [Reply("_raw.txt.j2", text=long, to=Target("kf", "wkS01:wmCrash"))])
+    await svc.drain()
+    await asyncio.sleep(0.1)  # past [worker] retry_after_ms: the entry is reclaimed
+    await svc.drain()
+    assert _kf_texts(svc.fake, "wmCrash") == long.split("\n")
+    assert await svc.store.outbox.pending_count() == 0 and await _dead(svc) == []
