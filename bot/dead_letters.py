@@ -132,13 +132,14 @@ def table(letters: list[DeadLetter], now: float | None = None) -> str:
 
 
 def refresher(store: Store):
-    """Set DEAD_LETTERS per stream from Redis at each scrape."""
+    """Set DEAD_LETTERS per stream, and OUTBOX_WAITING, from Redis at each scrape."""
     async def refresh() -> None:
         async with store.r.pipeline(transaction=False) as pipe:
             for name in STREAMS:
                 pipe.xlen(store.keys.dead(name))
             for name, n in zip(STREAMS, await pipe.execute()):
                 metrics.DEAD_LETTERS.labels(name).set(n)
+        metrics.OUTBOX_WAITING.set(await store.parking.waiting())
     return refresh
 
 

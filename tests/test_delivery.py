@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 
 import pytest
 from aiohttp import web
@@ -65,7 +64,8 @@ def _kf_texts(fake: FakeWeCom, user: str) -> list[str]:
 
 
 async def _dead(h) -> list[dict]:
-    return [{k.decode(): v.decode() for k, v in e[1].items()} for e in await h.redis.xrange(h.store.keys.dead("outbox"))]
+    rows = await h.redis.xrange(h.store.keys.dead("outbox"))
+    return [{k.decode(): v.decode() for k, v in e[1].items()} for e in rows]
 
 
 async def test_a_five_minute_outage_delays_replies_and_loses_none(aiohttp_client, aiohttp_server, redis, redis_url,
@@ -87,6 +87,7 @@ async def test_a_five_minute_outage_delays_replies_and_loses_none(aiohttp_client
     assert h.fake.sent("kf/send_msg", ok=True) == []
     assert await h.store.outbox.pending_count() == 0  # nothing holds the partitions meanwhile
     assert await h.store.parking.waiting() == 31
+    assert "qunbot_outbox_waiting 31.0" in (await metrics.scrape()).decode()
     delivered_at: dict[str, float] = {}
     for _ in range(200):  # ten simulated seconds a step
         await h.retry_due(10)
@@ -179,7 +180,8 @@ async def test_dead_letters_list_and_replay_exactly_once(aiohttp_client, aiohttp
     assert len(dead) == 2 and "81013" in dead[0]["reason"] and "gave up after" in dead[1]["reason"]
     assert await h.store.parking.waiting() == 0
 
-    assert 'qunbot_dead_letters{stream="outbox"} 2.0' in (await metrics.scrape()).decode()  # the app's refresher
+    scraped = (await metrics.scrape()).decode()  # the app's refresher reads Redis
+    assert 'qunbot_dead_letters{stream="outbox"} 2.0' in scraped and "qunbot_outbox_waiting 0.0" in scraped
 
     out = io.StringIO()
     assert await dead_letters.cli_list(h.config, "all", 100, False, out) == 0
