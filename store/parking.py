@@ -119,6 +119,8 @@ class Parking:
             score, item, state = await pipe.execute()
         if score is None or int(score) != token:
             return None, {}  # a stale marker: the target was resumed or rescheduled since
+        if item is None:  # nothing held (a crash between the last send and its bookkeeping)
+            await self.r.zrem(due, target)
         return item, {k.decode(): v.decode() for k, v in state.items()}
 
     async def claim(self, now_ms: int, lease_ms: int, stream_key, limit: int = 100) -> int:
