@@ -60,24 +60,25 @@ end
 return nxt
 """
 
-# KEYS: due, partition stream. ARGV: now ms, lease ms, max targets, stream maxlen.
+# KEYS: due, partition stream. ARGV: now ms, lease ms, max targets.
 # Claims due targets for `lease` (their score becomes the claim token) and queues a resume marker
 # for each in the partition stream, with the fields the stream's own XADD uses (k = route, d = data).
+# No MAXLEN here: a cap could trim entries not yet handled; bounding the stream is its owner.s job.
 # A marker lost with a crashed worker is claimed again once the lease has passed.
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local token = tostring(tonumber(ARGV[1]) + tonumber(ARGV[2]))
 for _, target in ipairs(due) do
   redis.call('ZADD', KEYS[1], token, target)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'k', target, 'd', '{"resume":' .. token .. '}')
+  redis.call('XADD', KEYS[2], '*', 'k', target, 'd', '{"resume":' .. token .. '}')
 end
 return #due
 """
 
 
 class Parking:
-    def __init__(self, redis: Redis, keys: Keys, name: str, partitions: int, maxlen: int = 200_000) -> None:
-        self.r, self.k, self.name, self.n, self.maxlen = redis, keys, name, partitions, maxlen
+    def __init__(self, redis: Redis, keys: Keys, name: str, partitions: int) -> None:
+        self.r, self.k, self.name, self.n = redis, keys, name, partitions
         self._park = redis.register_script(_PARK)
         self._join = redis.register_script(_JOIN)
         self._again = redis.register_script(_AGAIN)
@@ -128,14 +129,12 @@ class Parking:
         async with self.r.pipeline(transaction=False) as pipe:
             for part in range(self.n):
                 # evalsha directly: a Script in a pipeline costs a SCRIPT EXISTS round trip first.
-                pipe.evalsha(self._claim.sha, 2, self.due_key(part), stream_key(part), now_ms, lease_ms, limit,
-                             self.maxlen)
+                pipe.evalsha(self._claim.sha, 2, self.due_key(part), stream_key(part), now_ms, lease_ms, limit)
             res = await pipe.execute(raise_on_error=False)
         total = 0
         for part, r in enumerate(res):
             if isinstance(r, Exception):  # NOSCRIPT after a Redis restart: load it through the Script
-                r = await self._claim(keys=[self.due_key(part), stream_key(part)],
-                                      args=[now_ms, lease_ms, limit, self.maxlen])
+                r = await self._claim(keys=[self.due_key(part), stream_key(part)], args=[now_ms, lease_ms, limit])
             total += int(r)
         return total
 
