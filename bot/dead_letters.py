@@ -10,6 +10,7 @@ it if the first send did arrive after all.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from bot.message import Message
 from store import Store
 
 STREAMS = ("outbox", "inbox")
+STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 @dataclass
@@ -68,7 +70,8 @@ async def read(store: Store, stream: str, ids: list[str] | None = None, limit: i
     if ids:
         rows = []
         for i in ids:
-            rows += await store.r.xrange(key, min=i, max=i)
+            if STREAM_ID.fullmatch(i):  # anything else names no dead letter (reported by the caller)
+                rows += await store.r.xrange(key, min=i, max=i)
     else:
         rows = await store.r.xrange(key, count=limit)
     out = []
