@@ -28,6 +28,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/qa_speed.py
 	$(BIN)/python bench/callback_load.py  # uses wrk when installed (apt-get install wrk)
 	$(BIN)/python bench/coupon_load.py
+	$(BIN)/python bench/send_roundtrips.py
 	$(BIN)/python bench/groupbuy_ledger.py
 	$(BIN)/python bench/digest_scale.py
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 import handlers
-from bot import api, callback, metrics
+from bot import api, callback, dead_letters, metrics
 from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
 from bot.config import Config
 from bot.consumer import PartitionConsumer, consumer_name
@@ -69,7 +69,11 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         deps = {"store": store, "config": config, "api": client, "sender": sender}
         await handlers.setup(deps)
         app[DEPS] = deps
+        dead = dead_letters.refresher(store)
+        metrics.REFRESHERS.append(dead)
         yield
+        if dead in metrics.REFRESHERS:
+            metrics.REFRESHERS.remove(dead)
         await handlers.teardown(deps)
         await session.close()
 
@@ -83,7 +87,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         inbox = PartitionConsumer(store.inbox, worker.handle, name=consumer_name("worker"), **opts)
         outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=consumer_name("sender"), **opts)
         scheduler = Scheduler(config, store, handlers.JOBS)
-        tasks = [asyncio.create_task(inbox.run()), asyncio.create_task(outbox.run())]
+        tasks = [asyncio.create_task(inbox.run()), asyncio.create_task(outbox.run()),
+                 asyncio.create_task(deps["sender"].run_retries())]
         await scheduler.start()
         yield
         await scheduler.stop()

@@ -1,4 +1,5 @@
-"""`qunbot` command line: serve, chat (sandbox console), check (setup diagnostics), ask, catalog, digest."""
+"""`qunbot` command line: serve, chat (sandbox console), check (setup diagnostics), ask, catalog, digest,
+dead-letters."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,14 @@ def cmd_digest(args: argparse.Namespace) -> int:
                               out=args.output))
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from bot import dead_letters
+    cfg = _config(args)
+    if args.dl_cmd == "list":
+        return asyncio.run(dead_letters.cli_list(cfg, args.stream, args.limit, args.json, sys.stdout))
+    return asyncio.run(dead_letters.cli_replay(cfg, args.stream, args.ids, args.all, sys.stdout, sys.stderr))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qunbot", description="WeCom bot for store community groups")
     p.add_argument("-c", "--config", default=os.environ.get("QUNBOT_CONFIG", "config.toml"),
@@ -103,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("md", "json", "xlsx"), default="md")
     s.add_argument("-o", "--output", help="file to write (xlsx defaults to digest-<date>.xlsx)")
     s.set_defaults(fn=cmd_digest)
+
+    s = command("dead-letters", help="messages that gave up: list them, re-queue them")
+    dsub = s.add_subparsers(dest="dl_cmd", required=True)
+    d = dsub.add_parser("list", parents=[common], help="what gave up, why, for whom, how long ago")
+    d.add_argument("--stream", choices=("outbox", "inbox", "all"), default="all")
+    d.add_argument("--limit", type=int, default=1000, help="at most this many per stream (oldest first)")
+    d.add_argument("--json", action="store_true", help="one JSON object per line")
+    d.set_defaults(fn=cmd_dead_letters)
+    d = dsub.add_parser("replay", parents=[common], help="re-queue dead letters (each exactly once)")
+    d.add_argument("ids", nargs="*", help="dead-letter ids as `list` shows them")
+    d.add_argument("--all", action="store_true", help="every dead letter of --stream")
+    d.add_argument("--stream", choices=("outbox", "inbox", "all"), default="all")
+    d.set_defaults(fn=cmd_dead_letters)
     return p
 
 

@@ -89,10 +89,22 @@ class Worker:
 class Sender:
     app_per_member_per_minute: int = 30
     webhook_per_minute: int = 20
-    backoff_seconds: float = 60.0  # wait after 45009/45033 before the next try
-    retry_base_seconds: float = 1.0  # -1 / 5xx retry backoff base
-    max_attempts: int = 4
-    timeout_seconds: float = 10.0
+    timeout_seconds: float = 10.0  # one WeCom call; a timed-out send is retried later, never at once
+    # In a row, on a fast failure (-1, 5xx): tries this many times, retry_base_seconds apart and doubling.
+    max_attempts: int = 3
+    retry_base_seconds: float = 1.0
+    # Then the recipient is parked (its later messages wait behind it, others flow) and retried after
+    # retry_first_seconds, doubling up to retry_max_seconds (each wait drawn in [half, full]), until
+    # retry_horizon_seconds after the first failure; then the entry is dead-lettered (replayable).
+    retry_first_seconds: float = 15.0
+    retry_max_seconds: float = 300.0
+    retry_horizon_seconds: float = 3600.0
+    backoff_seconds: float = 60.0  # pause of a recipient or API after 45009/45033, and kf 95001 re-checks
+    retry_poll_seconds: float = 1.0  # how often the worker looks for recipients due for a retry
+    # kf/send_msg errcodes meaning "this msgid was sent already". WeCom documents only that a repeated
+    # msgid is rejected, not the errcode (verify on your tenant); it counts as delivered only after an
+    # earlier try of the same message went unanswered (timeout, 5xx) or for a replayed dead letter.
+    kf_duplicate_errcodes: tuple[int, ...] = (40058,)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ APP_LIMITS = {"text": (2048, 45002, None), "markdown": (2048, 45002, None)}
 WEBHOOK_LIMITS = {"text": (2048, 45002, None),
                   "markdown": (4096, 40058, "markdown.content exceed max length 4096"),
                   "markdown_v2": (4096, 40058, "markdown_v2.content exceed max length 4096")}
+KF_MSGID = re.compile(r"[0-9a-zA-Z_-]*")
 KF_LIMITS = {"text": (2048, 45002, None)}  # kf text limit is unconfirmed; 2048 B is the conservative guess
 
 
@@ -126,6 +128,7 @@ class FakeWeCom:
         self.kf_sessions: dict[tuple[str, str], dict] = {}  # (open_kfid, userid) -> {last_customer, replies}
         self.kf_event_codes: dict[str, dict] = {}  # enter_session welcome_code -> {kf, user, at}
         self.kf_greeted: dict[tuple[str, str], float] = {}  # (open_kfid, userid) -> last greeting time
+        self.kf_msgids: dict[str, set[str]] = {}  # open_kfid -> caller msgids it accepted (unique per account)
         self.used_response_codes: set[str] = set()
         self._scripts: dict[str, list[int | str]] = {}
         self._seq = itertools.count(1)
@@ -377,6 +380,14 @@ class FakeWeCom:
         if not user:
             raise ApiError(40096)
         self._check_content(body, KF_TYPES, KF_LIMITS)
+        msgid = body.get("msgid")
+        if msgid is not None:
+            # ≤ 32 bytes of [0-9a-zA-Z_-] (SendKfMsg.yaml); too long gets 40058 on WeCom. A repeat within
+            # the kf account "returns an error" with no errcode documented; ours: 40058 too.
+            if not isinstance(msgid, str) or len(msgid.encode()) > 32 or not KF_MSGID.fullmatch(msgid):
+                raise ApiError(40058, "invalid msgid, exceed max length or bad charset")
+            if msgid in self.kf_msgids.setdefault(kf, set()):
+                raise ApiError(40058, "msgid already exists")
         session = self.kf_sessions.get((kf, user))
         if session is None or self.now() > session["last_customer"] + self.KF_WINDOW:
             raise ApiError(95018)
@@ -384,7 +395,9 @@ class FakeWeCom:
             raise ApiError(95001)
         session["replies"] += 1
         self.kf_greeted[(kf, user)] = self.now()  # written to: no welcome_code for 48 h
-        return {"msgid": body.get("msgid") or self._id("kfsend")}
+        if msgid:
+            self.kf_msgids[kf].add(msgid)
+        return {"msgid": msgid or self._id("kfsend")}
 
     def kf_send_msg_on_event(self, query: dict, body: dict) -> dict:
         info = self.kf_event_codes.get(body.get("code") or "")

@@ -32,6 +32,8 @@ STREAM_LAG = Gauge("qunbot_stream_lag", "Entries not yet acked (unread + pending
                    ["stream", "partition"], registry=REGISTRY)
 DEAD_LETTERS = Gauge("qunbot_dead_letters", "Entries in a stream's dead-letter list", ["stream"],
                      registry=REGISTRY)
+OUTBOX_WAITING = Gauge("qunbot_outbox_waiting", "Recipients whose messages wait for a retry (WeCom failing, "
+                       "rate limits, used-up budgets)", registry=REGISTRY)
 
 # Called before each scrape to refresh the Redis-state gauges (lag, dead letters); async because
 # they read Redis. Roles append to it at start-up.

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
+from bot.metrics import WECOM_CALLS
 from store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,17 @@ class WeComError(Exception):
 
 
 class Transient(WeComError):
-    """-1, HTTP 5xx, timeouts: retry with backoff."""
+    """-1, HTTP 5xx, timeouts: retry with backoff.
+
+    maybe_sent: WeCom may have acted on the request (it was written, the answer was lost or bad);
+    only a connection that never opened is known not to have reached it.
+    timed_out: no answer within the client timeout; retrying at once would only wait again.
+    """
+
+    def __init__(self, api: str, errcode: int, errmsg: str = "", *, maybe_sent: bool = True,
+                 timed_out: bool = False) -> None:
+        super().__init__(api, errcode, errmsg)
+        self.maybe_sent, self.timed_out = maybe_sent, timed_out
 
 
 class RateLimited(WeComError):
@@ -152,15 +163,25 @@ class WeComClient:
             async with self.http.request(method, self.url(path), params=params, data=body,
                                          headers=headers, timeout=self.timeout) as resp:
                 if resp.status >= 500:
+                    WECOM_CALLS.labels(api, "-1").inc()
                     raise Transient(api, -1, f"HTTP {resp.status}")
                 raw = await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except asyncio.TimeoutError:
+            WECOM_CALLS.labels(api, "-1").inc()
+            raise Transient(api, -1, "transport: no answer within the timeout", timed_out=True) from None
+        except aiohttp.ClientConnectorError as exc:  # never connected: the request cannot have arrived
+            WECOM_CALLS.labels(api, "-1").inc()
+            raise Transient(api, -1, f"transport: {type(exc).__name__}", maybe_sent=False) from None
+        except aiohttp.ClientError as exc:
+            WECOM_CALLS.labels(api, "-1").inc()
             raise Transient(api, -1, f"transport: {type(exc).__name__}") from None
         try:
             data = json.loads(raw)
         except ValueError:
+            WECOM_CALLS.labels(api, "-1").inc()
             raise Transient(api, -1, "non-JSON answer") from None
         code = int(data.get("errcode", 0) or 0)
+        WECOM_CALLS.labels(api, str(code)).inc()
         if code == 0:
             return data
         msg = str(data.get("errmsg", ""))

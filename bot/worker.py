@@ -72,8 +72,8 @@ class Worker:
                     continue
             outs.append(out)
         for i, out in enumerate(outs):
-            await self.store.outbox.put(f"{out['channel']}:{out['to']}", f"{msg.id}{tag}#{i}",
-                                        json.dumps(out, ensure_ascii=False))
+            out["id"] = f"{msg.id}{tag}#{i}"  # the sender derives kf's msgid from it: same on every retry
+            await self.store.outbox.put(f"{out['channel']}:{out['to']}", out["id"], json.dumps(out, ensure_ascii=False))
         return len(outs)
 
     async def _apologise(self, msg: Message) -> None:

@@ -12,6 +12,7 @@ from store.digest import DigestState
 from store.groups import Groups
 from store.keys import Keys
 from store.kf import KfState
+from store.parking import Parking
 from store.shoppers import ShopperState
 from store.streams import PartitionedStream
 
@@ -31,6 +32,7 @@ class Store:
         self.keys = Keys(prefix)
         self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl)
         self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl)
+        self.parking = Parking(redis, self.keys, "outbox", partitions)  # outbox entries waiting for a retry
         self.budget = Budget(redis, self.keys)
         self.coupons = Coupons(redis, self.keys)
         self.groupbuys = GroupBuys(redis, self.keys)

@@ -28,6 +28,11 @@ class Budget:
         self.k = keys
         self._take = redis.register_script(_TAKE)
 
+    def take_call(self, scope: str, who: str, limit: int, window_ms: int = 60_000):
+        """(script, keys, args) of take, for a caller that sends it in its own pipeline."""
+        return self._take, [self.k.budget(scope, who)], [window_ms, limit, uuid.uuid4().hex]
+
     async def take(self, scope: str, who: str, limit: int, window_ms: int = 60_000) -> int:
         """Take one send slot; returns 0 on success or the milliseconds to wait before trying again."""
-        return int(await self._take(keys=[self.k.budget(scope, who)], args=[window_ms, limit, uuid.uuid4().hex]))
+        script, keys, args = self.take_call(scope, who, limit, window_ms)
+        return int(await script(keys=keys, args=args))

@@ -29,6 +29,21 @@ class Keys:
     def dead(self, name: str) -> str:
         return f"{self.p}:{{{name}:dead}}:s"
 
+    # Waiting retries of the outbox (bot/sender.py). Under the partition's hash tag, so the timer's
+    # script can move a due target back into that partition's stream in one step. No TTL: a held
+    # entry is removed when it is sent or dead-lettered, and the due set visits every held target.
+    def retry_due(self, name: str, part: int) -> str:
+        """ZSET target -> next try (epoch ms) of every target with held entries in this partition."""
+        return f"{self.p}:{{{name}:{part}}}:due"
+
+    def held(self, name: str, part: int, target: str) -> str:
+        """LIST of a target's entries waiting for a retry, oldest (the one being retried) first."""
+        return f"{self.p}:{{{name}:{part}}}:held:{target}"
+
+    def held_meta(self, name: str, part: int, target: str) -> str:
+        """HASH of the first held entry's retry state: tries, since, done parts, maybe_sent, reason."""
+        return f"{self.p}:{{{name}:{part}}}:held:{target}:meta"
+
     def apology(self, entry_id: str) -> str:
         """The user was already told their message failed; kept a day so retries do not repeat it."""
         return f"{self.p}:apology:{entry_id}"

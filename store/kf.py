@@ -129,9 +129,14 @@ class KfState:
         await self._open(keys=[self.k.shopper(conversation, "win")], args=[at, self.REPLY_WINDOW + DAY, msgid],
                          client=pipe)
 
+    def take_reply_call(self, conversation: str, now: float):
+        """(script, keys, args) of take_reply, for a caller that sends it in its own pipeline."""
+        return self._take, [self.k.shopper(conversation, "win")], [int(now), self.REPLY_WINDOW,
+                                                                   self.REPLIES_PER_MESSAGE]
+
     async def take_reply(self, conversation: str, now: float) -> str:
-        res = await self._take(keys=[self.k.shopper(conversation, "win")],
-                               args=[int(now), self.REPLY_WINDOW, self.REPLIES_PER_MESSAGE])
+        script, keys, args = self.take_reply_call(conversation, now)
+        res = await script(keys=keys, args=args)
         return res.decode() if isinstance(res, bytes) else str(res)
 
     async def refund_reply(self, conversation: str) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import handlers
 from bot.app import create_app
@@ -26,7 +27,16 @@ class Harness:
         opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
         h.inbox = PartitionConsumer(h.store.inbox, h.worker.handle, name="test-worker", **opts)
         h.outbox = PartitionConsumer(h.store.outbox, h.deps["sender"].handle, name="test-sender", **opts)
+        # The sender's clock runs `skew` seconds ahead, so retries minutes away are due at once.
+        h.skew = 0.0
+        h.sender = h.deps["sender"]
+        h.sender.clock = lambda: time.time() + h.skew
         return h
+
+    async def retry_due(self, seconds: float = 0.0) -> int:
+        """Let `seconds` pass on the sender's clock, then send what is due for a retry by then."""
+        self.skew += seconds
+        return await self.drain()
 
     async def post_app(self, plaintext: str, **kw):
         q, body = f.app_callback(plaintext, **kw)
@@ -41,6 +51,7 @@ class Harness:
         """Run worker and sender until nothing is left to do."""
         total = 0
         for _ in range(50):
+            await self.sender.release_due()
             n = await self.inbox.drain() + await self.outbox.drain()
             total += n
             if n == 0:

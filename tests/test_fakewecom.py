@@ -232,6 +232,20 @@ async def test_kf_send_msg_enforces_five_replies_and_48h(client, fake):
     assert (await post(client, "kf/send_msg", events_dont_open_window, access_token=tok))["errcode"] == 95018
 
 
+async def test_kf_send_msg_refuses_a_repeated_or_malformed_msgid(client, fake):
+    tok = await token(client)
+    fake.kf_push("wkA", "wm1", "有鸡蛋吗")
+    fake.kf_push("wkB", "wm1", "有鸡蛋吗")
+    reply = {"touser": "wm1", "open_kfid": "wkA", "msgtype": "text", "text": {"content": "您好"}, "msgid": "m_1-A"}
+    first = await post(client, "kf/send_msg", reply, access_token=tok)
+    assert (first["errcode"], first["msgid"]) == (0, "m_1-A")
+    assert (await post(client, "kf/send_msg", reply, access_token=tok))["errcode"] == 40058  # a repeat
+    assert (await post(client, "kf/send_msg", {**reply, "open_kfid": "wkB"}, access_token=tok))["errcode"] == 0
+    for bad in ("x" * 33, "有中文", "a.b"):
+        assert (await post(client, "kf/send_msg", {**reply, "msgid": bad}, access_token=tok))["errcode"] == 40058
+    assert fake.kf_sessions[("wkA", "wm1")]["replies"] == 1  # refusals use no reply slot
+
+
 async def test_kf_customer_batchget_and_contact_way(client, fake):
     tok = await token(client)
     fake.kf_push("wkA", "wm1", "hi")

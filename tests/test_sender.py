@@ -38,9 +38,13 @@ async def test_42001_refreshes_token_and_retries_once(service):
 async def test_45009_waits_and_delivers(service):
     service.fake.script("message/send", 45009, 45009)
     await send(service, Reply("errors/oops.txt.j2"))
+    assert [c.errcode for c in service.fake.sent("message/send")] == [45009]  # parked, not slept on
+    assert await service.store.outbox.pending_count() == 0  # acked: it waits in the held list
+    await service.retry_due(60)
+    await service.retry_due(60)
     sends = service.fake.sent("message/send")
     assert [c.errcode for c in sends] == [45009, 45009, 0]
-    assert await service.store.outbox.pending_count() == 0
+    assert await service.store.parking.waiting() == 0
 
 
 async def test_minus_one_and_http500_retry_with_backoff(service):
@@ -93,11 +97,12 @@ async def test_file_attachment_uploaded_then_sent(service):
     assert len(files) == 1
 
 
-async def test_kf_95001_is_not_retried(service):
+async def test_kf_95001_waits_for_the_shopper_not_the_partition(service):
     service.fake.script("kf/send_msg", 95001)
     await send(service, Reply("_raw.txt.j2", text="hi", to=Target("kf", "wkS01:wmShopper")))
     assert len(service.fake.sent("kf/send_msg")) == 1
     assert await service.store.outbox.pending_count() == 0
+    assert await service.store.parking.waiting() == 1  # held until the quota frees up
 
 
 async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix, fake):
@@ -105,9 +110,9 @@ async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix
     from tests.harness import Harness
     h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url, sender={
         "app_per_member_per_minute": 2, "backoff_seconds": 0.01}), fake)
-    # Shrink the window so the test waits 0.3 s instead of a minute.
-    take = h.store.budget.take
-    h.store.budget.take = lambda scope, who, limit, window_ms=60_000: take(scope, who, limit, 300)
+    # Shrink the window so the test waits 0.3 s instead of a minute: waited for in place.
+    take = h.store.budget.take_call
+    h.store.budget.take_call = lambda scope, who, limit, window_ms=60_000: take(scope, who, limit, 300)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     for i in range(3):
@@ -115,6 +120,26 @@ async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix
     await h.outbox.drain()
     assert len(fake.sent("message/send", ok=True)) == 3
     assert loop.time() - t0 >= 0.25
+
+
+async def test_a_used_up_budget_parks_that_member_only(aiohttp_client, redis, prefix, fake):
+    """A budget that frees up in a minute holds that member's messages, in order; others go on."""
+    from tests.conftest import make_config
+    from tests.harness import Harness
+    h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url, sender={
+        "app_per_member_per_minute": 2}, roles={"guides": ["xiaowang", "xiaoli"]}), fake)
+    for i in range(4):
+        await h.worker.emit(_msg(i), [Reply("_raw.txt.j2", text=f"第{i}条")])
+    await h.worker.emit(Message(id="app:li", channel="app", conversation="xiaoli", sender="xiaoli", text="x"),
+                        [Reply("_raw.txt.j2", text="给小李")])
+    await h.drain()
+    assert h.sent_texts("xiaowang") == ["第0条", "第1条"]
+    assert h.sent_texts("xiaoli") == ["给小李"]  # not stuck behind xiaowang's budget
+    assert await h.store.outbox.pending_count() == 0
+    h.store.budget.take_call = lambda scope, who, limit, window_ms=60_000: take(scope, who, limit, 1)
+    take = type(h.store.budget).take_call.__get__(h.store.budget)
+    await h.retry_due(61)
+    assert h.sent_texts("xiaowang") == ["第0条", "第1条", "第2条", "第3条"]
 
 
 def test_split_never_cuts_a_character():
@@ -145,6 +170,7 @@ async def test_webhook_key_never_reaches_the_logs(service, caplog):
     service.fake.script("webhook/send", 45009, 93000)
     with caplog.at_level(logging.DEBUG):
         await send(service, Reply("_raw.txt.j2", text="hi", to=Target("webhook", "SECRETKEY123")))
+        await service.retry_due(60)
     ours = [r for r in caplog.records if r.name.startswith(("bot", "store", "handlers"))]  # not the fake's access log
     assert ours and not [r for r in ours if "SECRETKEY123" in r.getMessage()]
     assert len(await service.redis.xrange(service.store.keys.dead("outbox"))) == 1

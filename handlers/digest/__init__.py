@@ -35,7 +35,8 @@ async def setup(deps: dict[str, Any]) -> None:
     st = settings(deps["config"])
     sender, api = deps.get("sender"), deps.get("api")
     if sender is not None and api is not None:
-        sender.register(purchasing.CHANNEL, purchasing.channel(st, deps["store"], api.http))
+        # The digest job retries an unsettled request itself (purchasing.py): not held by the sender.
+        sender.register(purchasing.CHANNEL, purchasing.channel(st, deps["store"], api.http), park=False)
 
 
 async def teardown(deps: dict[str, Any]) -> None:

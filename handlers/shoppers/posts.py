@@ -172,9 +172,8 @@ class GroupPosts:
 
     async def _notify(self, origin: str, tag: str, reply: Reply) -> None:
         out = {"channel": reply.to.channel, "to": reply.to.to, "msgtype": reply.msgtype, "content": render(reply),
-               "origin": origin}
-        await self.store.outbox.put(f"{out['channel']}:{out['to']}", f"{origin}#gpost:{tag}",
-                                    json.dumps(out, ensure_ascii=False))
+               "origin": origin, "id": f"{origin}#gpost:{tag}"}
+        await self.store.outbox.put(f"{out['channel']}:{out['to']}", out["id"], json.dumps(out, ensure_ascii=False))
 
 
 async def post_to_groups(shoppers: Shoppers, store_id: str, post: Reply | str, *, origin: Message,
