@@ -2,11 +2,14 @@
 
 Replies are written to the outbox with ids derived from the inbound message id, so a message that
 is redelivered after a crash produces no second reply (and handlers record the message id with
-every state change, so it changes nothing twice either).
+every state change, so it changes nothing twice either). The replies a handler returns are staged
+on the inbox entry and written in the same round trip as its ack; replies a handler emits itself
+while it runs are written at once, since it may record "done" right after.
 """
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import logging
 import time
@@ -20,6 +23,10 @@ from store import Store
 from store.streams import Entry
 
 log = logging.getLogger(__name__)
+
+# The inbox entry whose final replies emit() is writing: set only around that one call, so the
+# replies ride on the entry's ack (and an emit that tests wrap or patch still sees the same call).
+_ACKING: contextvars.ContextVar[Entry | None] = contextvars.ContextVar("acking", default=None)
 
 
 def default_target(msg: Message) -> Target | None:
@@ -48,7 +55,11 @@ class Worker:
             log.exception("handler failed on %s (%s %r)", msg.id, msg.channel, msg.text[:40])
             await self._apologise(msg)
             raise  # stays pending: retried, then dead-lettered
-        await self.emit(msg, replies)
+        token = _ACKING.set(entry)
+        try:
+            await self.emit(msg, replies)
+        finally:
+            _ACKING.reset(token)
 
     async def emit(self, msg: Message, replies: list[Reply], tag: str = "") -> int:
         """Render replies and append them to the outbox, deduped by (message id, index)."""
@@ -71,9 +82,13 @@ class Worker:
                     prev["content"] += "\n\n" + out["content"]
                     continue
             outs.append(out)
+        acking = _ACKING.get()
         for i, out in enumerate(outs):
-            await self.store.outbox.put(f"{out['channel']}:{out['to']}", f"{msg.id}{tag}#{i}",
-                                        json.dumps(out, ensure_ascii=False))
+            args = (f"{out['channel']}:{out['to']}", f"{msg.id}{tag}#{i}", json.dumps(out, ensure_ascii=False))
+            if acking is not None:
+                acking.staged.append(self.store.outbox.prepare(*args))
+            else:
+                await self.store.outbox.put(*args)
         return len(outs)
 
     async def _apologise(self, msg: Message) -> None:
