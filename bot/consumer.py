@@ -17,6 +17,7 @@ not polled until it is confirmed again.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import math
 import os
@@ -33,6 +34,11 @@ from store.streams import Entry, PartitionedStream
 log = logging.getLogger(__name__)
 
 Handle = Callable[[Entry], Awaitable[None]]
+
+
+def _order(e: Entry | str) -> tuple[int, int]:
+    ms, _, seq = (e if isinstance(e, str) else e.id).partition("-")
+    return int(ms), int(seq or 0)
 
 
 def consumer_name(role: str) -> str:
@@ -53,8 +59,8 @@ class PartitionConsumer:
         # XAUTOCLAIM on a timer, not on every poll.
         self.reclaim_s = max(0.01, min(retry_after_ms / 2000, 5.0))
         self.trim_s = trim_ms / 1000
-        # route key -> id of its failed entry; cleared once that entry is acked or dead-lettered.
-        self._blocked: dict[int, dict[str, str]] = {p: {} for p in range(stream.n)}
+        # route key -> ids of its entries held back behind a failed one (the failed one first).
+        self._held: dict[int, dict[str, list[str]]] = {p: {} for p in range(stream.n)}
         self._owned: set[int] = set()  # partitions whose lease we hold and loop over
         self._releasing: set[int] = set()  # told to stop; released once their loop has finished
         self._tasks: dict[int, asyncio.Task] = {}
@@ -104,29 +110,45 @@ class PartitionConsumer:
                       self.stream.name, part, len(ids), "y is" if len(ids) == 1 else "ies are", ", ".join(ids[:20]))
 
     async def _run_group(self, part: int, entries: list[Entry]) -> int:
-        blocked = self._blocked[part]
+        """Run one conversation's entries in id order. An entry that fails holds back every later
+        one of its conversation (they are handed back, `defer`); once it succeeds or is
+        dead-lettered, the held-back ones are taken again at once and run in order."""
+        key = entries[0].key
+        held = self._held[part].setdefault(key, [])  # ids pending behind a failure, oldest first
+        todo = sorted(entries, key=_order)
         done, waiting = 0, []
-        for e in entries:
-            failed_id = blocked.get(e.key)
-            if failed_id is not None and failed_id != e.id:
+        while todo:
+            e = todo.pop(0)
+            if held and held[0] != e.id and _order(held[0]) < _order(e):
+                if e.id not in held:
+                    bisect.insort(held, e.id, key=_order)
                 waiting.append(e)  # an earlier entry of this conversation has not succeeded yet
                 continue
             if e.deliveries > self.max_deliveries:
                 log.error("dead-lettering %s entry %s after %d deliveries", self.stream.name, e.id, e.deliveries - 1)
                 await self.stream.dead_letter(e, f"failed {e.deliveries - 1} deliveries")
-                blocked.pop(e.key, None)
-                continue
-            try:
-                await self.handle(e)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s entry %s failed (delivery %d)", self.stream.name, e.id, e.deliveries)
-                blocked[e.key] = e.id
-                continue
-            await self.stream.ack(e)
-            blocked.pop(e.key, None)
-            done += 1
+            else:
+                try:
+                    await self.handle(e)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s entry %s failed (delivery %d)", self.stream.name, e.id, e.deliveries)
+                    if e.id not in held:
+                        held.insert(0, e.id)
+                    continue
+                await self.stream.ack(e)
+                done += 1
+            if e.id in held:
+                held.remove(e.id)
+            if held:
+                followers = await self.stream.take(part, self.name, list(held))
+                taken = {f.id for f in followers}
+                held[:] = [i for i in held if i in taken]  # the rest are no longer pending
+                waiting = [w for w in waiting if w.id not in taken]
+                todo = sorted({x.id: x for x in todo + followers}.values(), key=_order)
+        if not held:
+            self._held[part].pop(key, None)
         await self.stream.defer(self.name, waiting)
         return done
 
@@ -219,7 +241,7 @@ class PartitionConsumer:
         free = [p for p, holder in zip(others, await self.stream.holders(others)) if holder is None]
         random.shuffle(free)  # workers starting together do not all race for partition 0
         for part in free:
-            if want == 0:
+            if want == 0 or self._draining:
                 break
             if await self.stream.claim(part, self.name, self.lease_ms) == 0:
                 continue  # another worker was quicker
@@ -233,7 +255,7 @@ class PartitionConsumer:
     def _restart(self, part: int) -> None:
         """Fresh state for a partition we (re)took: adopt its pending entries before new ones."""
         self._adopt[part] = "0-0"
-        self._blocked[part] = {}
+        self._held[part] = {}
         self._next_reclaim[part] = 0.0
 
     def _drop(self, part: int) -> None:

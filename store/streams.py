@@ -268,13 +268,25 @@ class PartitionedStream:
         claimed = [(eid, f) for eid, f in res[1] if f is not None]
         if not claimed:
             return [], cursor, lost
+        return await self._with_counts(part, claimed), cursor, lost
+
+    async def take(self, part: int, consumer: str, ids: list[str]) -> list[Entry]:
+        """XCLAIM these pending entries now, whatever their idle time (entries held back behind
+        one that has just succeeded); ids no longer pending are left out."""
+        res = await self._grouped(part, lambda: self.r.xclaim(self.key(part), GROUP, consumer, 0, ids))
+        claimed = [(eid, f) for eid, f in res if f is not None]
+        if not claimed:
+            return []
+        return await self._with_counts(part, claimed)
+
+    async def _with_counts(self, part: int, claimed: list) -> list[Entry]:
         counts = {}
         pending = await self.r.xpending_range(self.key(part), GROUP, min=_s(claimed[0][0]),
                                               max=_s(claimed[-1][0]), count=len(claimed) * 4 + 10)
         for p in pending:
             counts[_s(p["message_id"])] = int(p["times_delivered"])
         return [Entry(part, _s(eid), _s(f.get(b"k", b"")), _s(f.get(b"d", b"")), counts.get(_s(eid), 1))
-                for eid, f in claimed], cursor, lost
+                for eid, f in claimed]
 
     async def defer(self, consumer: str, entries: list[Entry]) -> None:
         """Hand back entries that were read but not tried (they wait behind a failed one).
@@ -347,7 +359,9 @@ class PartitionedStream:
             floor = min(floor, _id(_s(pending["min"])))
         if floor <= (0, 0):
             return 0
-        return int(await self.r.xtrim(key, minid=f"{floor[0]}-{floor[1]}", approximate=True))
+        # Exact, not "~": an approximate trim only drops whole nodes and would keep a stream with
+        # one old pending entry at full length; exact costs little on a timer.
+        return int(await self.r.xtrim(key, minid=f"{floor[0]}-{floor[1]}", approximate=False))
 
     async def trim_dead(self) -> int:
         """Dead letters older than dead_days go (they are capped by count at write time too)."""
