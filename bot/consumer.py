@@ -69,7 +69,7 @@ class PartitionConsumer:
         self._next_reclaim: dict[int, float] = {}
         self._next_trim: dict[int, float] = {}
         self._polled: dict[int, float] = {}  # last successful poll per partition (health)
-        self.last_tick = 0.0  # last successful lease round (health)
+        self.last_tick = time.monotonic()  # last successful lease round (health); start counts as one
         self.live = 1
         self._draining = False
         self._lease_outage = Outage(f"{stream.name}_leases", log)
@@ -193,6 +193,7 @@ class PartitionConsumer:
         tasks = [t for t in self._tasks.values() if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
+        await self._shutdown()  # release now; run() notices the drain at its next tick
 
     async def _tick(self) -> None:
         started = time.monotonic()
