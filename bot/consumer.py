@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bot import metrics
-from bot.loops import Backoff, Outage
+from bot.loops import Backoff, Outage, unreachable
 from store.streams import Entry, PartitionedStream
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ class PartitionConsumer:
         dead-lettered, the held-back ones are taken again at once and run in order."""
         key = entries[0].key
         held = self._held[part].setdefault(key, [])  # ids pending behind a failure, oldest first
+        if held:  # forget ids no longer pending (acked just before a connection dropped, say)
+            alive = await self.stream.pending_ids(part, held[0], held[-1])
+            held[:] = [i for i in held if i in alive]
         todo = sorted(entries, key=_order)
         done, waiting = 0, []
         while todo:
@@ -124,27 +127,40 @@ class PartitionConsumer:
                     bisect.insort(held, e.id, key=_order)
                 waiting.append(e)  # an earlier entry of this conversation has not succeeded yet
                 continue
-            if e.deliveries > self.max_deliveries:
-                log.error("dead-lettering %s entry %s after %d deliveries", self.stream.name, e.id, e.deliveries - 1)
-                await self.stream.dead_letter(e, f"failed {e.deliveries - 1} deliveries")
-            else:
-                try:
-                    await self.handle(e)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("%s entry %s failed (delivery %d)", self.stream.name, e.id, e.deliveries)
-                    if e.id not in held:
-                        held.insert(0, e.id)
-                    continue
-                await self.stream.ack(e)
-                done += 1
+            try:
+                if e.deliveries > self.max_deliveries:
+                    log.error("dead-lettering %s entry %s after %d deliveries", self.stream.name, e.id,
+                              e.deliveries - 1)
+                    await self.stream.dead_letter(e, f"failed {e.deliveries - 1} deliveries")
+                else:
+                    try:
+                        await self.handle(e)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        if unreachable(exc):
+                            raise
+                        log.exception("%s entry %s failed (delivery %d)", self.stream.name, e.id, e.deliveries)
+                        if e.id not in held:
+                            held.insert(0, e.id)
+                        continue
+                    await self.stream.ack(e)
+                    done += 1
+            except Exception:
+                # Redis unreachable: this entry and the rest of the conversation stay pending, held
+                # in order; the poll fails and its loop reports the outage once and backs off.
+                for x in (e, *todo):
+                    if x.id not in held:
+                        bisect.insort(held, x.id, key=_order)
+                raise
             if e.id in held:
                 held.remove(e.id)
-            if held:
-                followers = await self.stream.take(part, self.name, list(held))
+            in_hand = {x.id for x in todo}
+            missing = [i for i in held if i not in in_hand]
+            if missing:  # claim each follower once: every XCLAIM counts as a delivery
+                followers = await self.stream.take(part, self.name, missing)
                 taken = {f.id for f in followers}
-                held[:] = [i for i in held if i in taken]  # the rest are no longer pending
+                held[:] = [i for i in held if i in taken or i in in_hand]  # the rest are no longer pending
                 waiting = [w for w in waiting if w.id not in taken]
                 todo = sorted({x.id: x for x in todo + followers}.values(), key=_order)
         if not held:

@@ -12,9 +12,18 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from bot import metrics
 
 log = logging.getLogger(__name__)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Redis cannot be reached (down, restarting, still loading, network): an outage to ride out,
+    not a failure of whatever was being done."""
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError))
 
 
 class Backoff:

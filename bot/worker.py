@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from bot.config import Config
+from bot.loops import unreachable
 from bot.message import Message, Reply, Target
 from bot.render import render
 from bot.router import Dispatcher
@@ -51,7 +52,9 @@ class Worker:
         deps = {**self.deps, "role": role, "now": time.time()}
         try:
             replies = await self.dispatcher.dispatch(msg, deps)
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):
+                raise  # Redis is down: the consumer reports the outage once; the retry will do
             log.exception("handler failed on %s (%s %r)", msg.id, msg.channel, msg.text[:40])
             await self._apologise(msg)
             raise  # stays pending: retried, then dead-lettered

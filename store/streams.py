@@ -288,6 +288,12 @@ class PartitionedStream:
         return [Entry(part, _s(eid), _s(f.get(b"k", b"")), _s(f.get(b"d", b"")), counts.get(_s(eid), 1))
                 for eid, f in claimed]
 
+    async def pending_ids(self, part: int, lo: str, hi: str) -> set[str]:
+        """Ids between lo and hi (inclusive) that are still pending in the group."""
+        res = await self._grouped(part, lambda: self.r.xpending_range(self.key(part), GROUP, min=lo, max=hi,
+                                                                      count=100_000))
+        return {_s(p["message_id"]) for p in res}
+
     async def defer(self, consumer: str, entries: list[Entry]) -> None:
         """Hand back entries that were read but not tried (they wait behind a failed one).
 

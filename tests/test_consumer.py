@@ -158,3 +158,40 @@ async def test_dead_letters_are_capped(redis, prefix):
         await inbox.dead_letter(e, "test")
     assert 100 <= await inbox.dead_count() < 250  # approximate cap: whole nodes are dropped
     assert await inbox.pending_count() == 0
+
+
+async def test_a_redis_error_mid_conversation_keeps_its_order(redis, prefix):
+    """The handler's Redis call fails (a blip): the poll fails and is retried with backoff, and
+    the conversation's later entries, read before or after, still run after the failed one."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from bot import metrics
+    store = Store(redis, prefix=prefix, partitions=1)
+    inbox = store.inbox
+    await inbox.ensure_groups()
+    ledger = Ledger()
+    blip = {"c:2"}
+    record = ledger.handler("w")
+
+    async def handle(entry) -> None:
+        if entry.data in blip:
+            blip.discard(entry.data)
+            raise RedisConnectionError("Connection reset by peer")
+        await record(entry)
+
+    for n in range(6):
+        await inbox.put("c", f"m{n}", f"c:{n}")
+    before = metrics.LOOP_ERRORS.labels("inbox_poll")._value.get()
+    consumer = PartitionConsumer(inbox, handle, name="w", lease_ms=1500, retry_after_ms=200)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await wait_for(lambda: _true(not blip), 10, "the blip")
+        for n in range(6, 12):  # arrive while c:2 is still waiting for its retry
+            await inbox.put("c", f"m{n}", f"c:{n}")
+        await wait_for(lambda: _true(len(ledger.done) == 12), 10, "all 12 handled")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert ledger.by_key["c"] == list(range(12))
+    assert set(ledger.done.values()) == {1}
+    assert metrics.LOOP_ERRORS.labels("inbox_poll")._value.get() == before + 1
