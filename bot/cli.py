@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 
 from bot.config import Config, ConfigError, load
@@ -41,8 +42,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 async def _run_headless(app) -> None:
     """The app's start-up and clean-up without a listening socket; SIGTERM/SIGINT drain it."""
-    import signal
-
     from aiohttp import web
     runner = web.AppRunner(app, handle_signals=False)
     stop = asyncio.Event()
