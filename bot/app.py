@@ -10,11 +10,12 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 import handlers
-from bot import api, callback, dead_letters, metrics
-from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
+from bot import api, callback, dead_letters, health, metrics
+from bot.appkeys import CONFIG, CONSUMERS, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
 from bot.config import Config
 from bot.consumer import PartitionConsumer, consumer_name
 from bot.crypto import Crypto
+from bot.loops import supervise
 from bot.redis_server import EmbeddedRedis
 from bot.render import set_timezone
 from bot.router import Dispatcher
@@ -48,8 +49,9 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
                 supervisor = asyncio.create_task(embedded.supervise())
             client = connect(url)
         app[REDIS] = client
-        app[STORE] = Store(client, prefix=config.redis.prefix, partitions=config.worker.partitions,
-                           dedupe_ttl=config.worker.dedupe_ttl_seconds)
+        w = config.worker
+        app[STORE] = Store(client, prefix=config.redis.prefix, partitions=w.partitions,
+                           dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days)
         await app[STORE].inbox.ensure_groups()
         await app[STORE].outbox.ensure_groups()
         yield
@@ -87,14 +89,23 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         inbox = PartitionConsumer(store.inbox, worker.handle, name=consumer_name("worker"), **opts)
         outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=consumer_name("sender"), **opts)
         scheduler = Scheduler(config, store, handlers.JOBS)
-        tasks = [asyncio.create_task(inbox.run()), asyncio.create_task(outbox.run()),
-                 asyncio.create_task(deps["sender"].run_retries())]
+        # supervise(): a consumer's run() handles Redis errors itself; this restarts it after a bug.
+        consumers = [(c, asyncio.create_task(supervise(f"{c.stream.name}_consumer", c.run))) for c in (inbox, outbox)]
+        app[CONSUMERS] = consumers
+        retries = asyncio.create_task(supervise("sender_retries", deps["sender"].run_retries))
+        gauges = health.stream_gauges(store)
+        metrics.REFRESHERS.append(gauges)
         await scheduler.start()
         yield
         await scheduler.stop()
-        for t in tasks:
-            t.cancel()
-        await asyncio.wait(tasks, timeout=10)  # each consumer bounds its own shutdown too
+        # Drain in pipeline order: the inbox's last acks queue replies the sender can still send.
+        for consumer, _ in consumers:
+            await consumer.stop(timeout=10)
+        retries.cancel()
+        for _, task in consumers:
+            task.cancel()
+        await asyncio.wait([retries, *(t for _, t in consumers)], timeout=10)  # each consumer bounds its own shutdown too
+        metrics.REFRESHERS.remove(gauges)
 
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(services_ctx)
@@ -103,20 +114,12 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
     if role in ("all", "web"):
         callback.setup(app)
         api.setup(app)
-    app.router.add_get("/healthz", healthz)
+    health.setup(app)
     app.router.add_get("/metrics", metrics_route)
     if config.demo:
         from bot.fakewecom import create_fake_app
         app.add_subapp("/fake", create_fake_app())
     return app
-
-
-async def healthz(request: web.Request) -> web.Response:
-    try:
-        ok = await asyncio.wait_for(request.app[STORE].ping(), timeout=1)
-    except Exception:
-        ok = False
-    return web.json_response({"ok": ok, "redis": ok}, status=200 if ok else 503)
 
 
 async def metrics_route(request: web.Request) -> web.Response:

@@ -18,3 +18,6 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 CRYPTO_APP = web.AppKey("crypto_app", Crypto | None)
 CRYPTO_AIBOT = web.AppKey("crypto_aibot", Crypto | None)
 DEPS = web.AppKey("deps", dict[str, Any])
+# Worker role: its consumers and the supervised tasks running them (health checks read both).
+CONSUMERS = web.AppKey("consumers", list)
+DRAINING = web.AppKey("draining", dict)  # {"since": monotonic time} once shutdown began, else {}

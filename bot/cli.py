@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 
 from bot.config import Config, ConfigError, load
@@ -26,10 +27,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = _config(args)
     app = create_app(cfg, role=args.role)
     log = logging.getLogger("qunbot")
-    log.info("qunbot serving on http://%s:%s (role=%s, config=%s)", cfg.server.host, cfg.server.port, args.role,
-             cfg.path)
-    web.run_app(app, host=cfg.server.host, port=cfg.server.port, print=None, access_log=None)
+    host = args.host or cfg.server.host
+    # A worker serves only /healthz, /readyz and /metrics, so it binds a port only when given one:
+    # several workers on one host then share one config file.
+    port = args.port if args.port is not None else (None if args.role == "worker" else cfg.server.port)
+    if port is None:
+        log.info("qunbot worker running without an HTTP port (--port N serves /healthz and /metrics; config=%s)",
+                 cfg.path)
+        asyncio.run(_run_headless(app))
+        return 0
+    log.info("qunbot serving on http://%s:%s (role=%s, config=%s)", host, port, args.role, cfg.path)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
+
+
+async def _run_headless(app) -> None:
+    """The app's start-up and clean-up without a listening socket; SIGTERM/SIGINT drain it."""
+    from aiohttp import web
+    runner = web.AppRunner(app, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.setup()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -82,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = command("serve", help="run the service")
     s.add_argument("--role", choices=("all", "web", "worker"), default="all")
+    s.add_argument("--host", help="listen address (default: [server] host)")
+    s.add_argument("--port", type=int, help="listen port (default: [server] port; a worker binds none unless given)")
     s.set_defaults(fn=cmd_serve)
 
     s = command("chat", help="sandbox console: talk to a running service as a guide, buyer or shopper")

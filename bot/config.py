@@ -83,6 +83,10 @@ class Worker:
     retry_after_ms: int = 15_000  # an un-acked entry idle this long is reclaimed
     lease_ms: int = 10_000  # partition ownership lease; a dead worker's partitions move after this
     dedupe_ttl_seconds: int = 3 * 86400
+    dead_letter_max: int = 10_000  # per stream, oldest dropped first
+    dead_letter_days: int = 30  # dead letters older than this are dropped
+    health_max_lag: int = 10_000  # /healthz fails when more inbox entries wait (0: not checked)
+    health_stall_seconds: int = 60  # /healthz fails when a consumer has not polled for this long
 
 
 @dataclass(frozen=True)

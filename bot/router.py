@@ -9,10 +9,12 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import metrics
 from bot.message import Message, Reply
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ class Route:
     channels: frozenset[str] | None = None
     params: tuple[str, ...] = ()
     help: str = ""
+    feature: str = ""  # metrics label: handlers.<feature>.… of the handler's module
+
 
     def allows(self, role: str) -> bool:
         return self.roles is None or role in self.roles or role == "admin"
@@ -46,7 +50,10 @@ class Router:
     def _add(self, kind: str, fn: Callable, **kw: Any) -> Callable:
         params = tuple(inspect.signature(fn).parameters)
         doc = inspect.getdoc(fn) or ""
-        self.routes.append(Route(kind, fn, params=params, help=doc.splitlines()[0] if doc else "", **kw))
+        parts = fn.__module__.split(".")
+        feature = parts[1] if len(parts) > 1 and parts[0] == "handlers" else self.name
+        self.routes.append(Route(kind, fn, params=params, help=doc.splitlines()[0] if doc else "", feature=feature,
+                                 **kw))
         return fn
 
     def command(self, *names: str, roles: Iterable[str] | None = None) -> Callable:
@@ -124,11 +131,19 @@ class Dispatcher:
         return list(sections.items())
 
     async def dispatch(self, msg: Message, deps: dict[str, Any]) -> list[Reply]:
+        started = time.perf_counter()
+        feature, replies = await self._dispatch(msg, deps)  # a handler that raises is counted on its retry
+        metrics.HANDLED.labels(feature).inc()
+        metrics.HANDLER_SECONDS.labels(feature).observe(time.perf_counter() - started)
+        return replies
+
+    async def _dispatch(self, msg: Message, deps: dict[str, Any]) -> tuple[str, list[Reply]]:
+        """The replies and the feature that gave them (the first route that did not SKIP)."""
         role = deps.get("role", "shopper")
         for route, extra in self._candidates(msg):
             if not route.allows(role):
                 if route.kind == "command" and extra.get("had_prefix"):
-                    return [Reply("errors/forbidden.txt.j2", command=extra["command"])]
+                    return route.feature, [Reply("errors/forbidden.txt.j2", command=extra["command"])]
                 continue
             kwargs = {**deps, **extra, "msg": msg, "dispatcher": self}
             missing = [p for p in route.params if p not in kwargs]
@@ -139,9 +154,9 @@ class Dispatcher:
                 continue
             log.debug("%s handled by %s", msg.id, route.fn.__qualname__)
             if result is None:
-                return []
-            return list(result) if isinstance(result, (list, tuple)) else [result]
-        return []
+                return route.feature, []
+            return route.feature, list(result) if isinstance(result, (list, tuple)) else [result]
+        return "none", []
 
     def _candidates(self, msg: Message):
         if msg.kind == "schedule":

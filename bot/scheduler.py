@@ -2,10 +2,14 @@
 `job:<name>:<fire time>`; the inbox dedupes it, so N replicas firing the same time run it once.
 
 Jobs with catch_up=True that were due while no replica was running are enqueued at start, marked late.
+A fire that cannot be enqueued (Redis unreachable) is retried with backoff until the job's next
+fire time, logged once per outage.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
+from bot.loops import Outage
 from bot.message import Message
 from store import Store
 
@@ -48,6 +53,7 @@ class Scheduler:
                      if overrides.get(j.name, j.spec)]
         self.store = store
         self.sched = AsyncIOScheduler(timezone=self.tz)
+        self._outages = {j.name: Outage(f"scheduler_{j.name}", log) for j in self.jobs}
 
     async def enqueue(self, name: str, fire: datetime, late: bool = False) -> bool:
         msg = fire_message(name, fire, late)
@@ -63,10 +69,21 @@ class Scheduler:
         if isinstance(trigger, IntervalTrigger):
             step = int(trigger.interval.total_seconds())
             fire = datetime.fromtimestamp(int(now.timestamp()) // step * step, self.tz)
-        try:
-            await self.enqueue(job.name, fire)
-        except Exception:
-            log.exception("could not enqueue job %s", job.name)
+        nxt = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        # Retry until just before the next fire, so runs of one job never overlap.
+        deadline = time.monotonic() + max(5.0, (nxt - now).total_seconds() - 1 if nxt else 60.0)
+        outage = self._outages[job.name]
+        while True:
+            try:
+                await self.enqueue(job.name, fire)
+                outage.ok()
+                return
+            except Exception:
+                outage.failed(f"enqueue of the {fire:%H:%M:%S} run")
+            if time.monotonic() > deadline:
+                log.error("job %s: the run of %s was not enqueued before the next one", job.name, fire)
+                return
+            await asyncio.sleep(min(outage.backoff.next(), max(0.0, deadline - time.monotonic())))
 
     async def catch_up(self, now: datetime | None = None) -> list[str]:
         """Enqueue the latest missed fire of each catch-up job since its last recorded run."""

@@ -2,17 +2,21 @@
 
 Replies are written to the outbox with ids derived from the inbound message id, so a message that
 is redelivered after a crash produces no second reply (and handlers record the message id with
-every state change, so it changes nothing twice either).
+every state change, so it changes nothing twice either). The replies a handler returns are staged
+on the inbox entry and written in the same round trip as its ack; replies a handler emits itself
+while it runs are written at once, since it may record "done" right after.
 """
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 import logging
 import time
 from typing import Any
 
 from bot.config import Config
+from bot.loops import unreachable
 from bot.message import Message, Reply, Target
 from bot.render import render
 from bot.router import Dispatcher
@@ -20,6 +24,10 @@ from store import Store
 from store.streams import Entry
 
 log = logging.getLogger(__name__)
+
+# The inbox entry whose final replies emit() is writing: set only around that one call, so the
+# replies ride on the entry's ack (and an emit that tests wrap or patch still sees the same call).
+_ACKING: contextvars.ContextVar[Entry | None] = contextvars.ContextVar("acking", default=None)
 
 
 def default_target(msg: Message) -> Target | None:
@@ -44,11 +52,17 @@ class Worker:
         deps = {**self.deps, "role": role, "now": time.time()}
         try:
             replies = await self.dispatcher.dispatch(msg, deps)
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):
+                raise  # Redis is down: the consumer reports the outage once; the retry will do
             log.exception("handler failed on %s (%s %r)", msg.id, msg.channel, msg.text[:40])
             await self._apologise(msg)
             raise  # stays pending: retried, then dead-lettered
-        await self.emit(msg, replies)
+        token = _ACKING.set(entry)
+        try:
+            await self.emit(msg, replies)
+        finally:
+            _ACKING.reset(token)
 
     async def emit(self, msg: Message, replies: list[Reply], tag: str = "") -> int:
         """Render replies and append them to the outbox, deduped by (message id, index)."""
@@ -71,9 +85,14 @@ class Worker:
                     prev["content"] += "\n\n" + out["content"]
                     continue
             outs.append(out)
+        acking = _ACKING.get()
         for i, out in enumerate(outs):
             out["id"] = f"{msg.id}{tag}#{i}"  # the sender derives kf's msgid from it: same on every retry
-            await self.store.outbox.put(f"{out['channel']}:{out['to']}", out["id"], json.dumps(out, ensure_ascii=False))
+            args = (f"{out['channel']}:{out['to']}", out["id"], json.dumps(out, ensure_ascii=False))
+            if acking is not None:
+                acking.staged.append(self.store.outbox.prepare(*args))
+            else:
+                await self.store.outbox.put(*args)
         return len(outs)
 
     async def _apologise(self, msg: Message) -> None:

@@ -27,11 +27,11 @@ def connect(url: str, max_connections: int = 100) -> Redis:
 
 class Store:
     def __init__(self, redis: Redis, *, prefix: str = "qb", partitions: int = 4,
-                 dedupe_ttl: int = 3 * 86400) -> None:
+                 dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30) -> None:
         self.r = redis
         self.keys = Keys(prefix)
-        self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl)
-        self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl)
+        self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl, dead_max, dead_days)
+        self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.parking = Parking(redis, self.keys, "outbox", partitions)  # outbox entries waiting for a retry
         self.budget = Budget(redis, self.keys)
         self.coupons = Coupons(redis, self.keys)

@@ -16,6 +16,8 @@ class Keys:
 
     # -- streams (inbox / outbox), one hash tag per partition ------------------------------------
     def stream(self, name: str, part: int) -> str:
+        """Retention: entries every reader is done with are trimmed by the partition's owner
+        (store/streams.py trim); nothing un-acked is ever trimmed, so there is no length cap."""
         return f"{self.p}:{{{name}:{part}}}:s"
 
     def seen(self, name: str, part: int, entry_id: str) -> str:
@@ -26,7 +28,15 @@ class Keys:
         """Which worker owns this partition; expires when the owner stops renewing it."""
         return f"{self.p}:{{{name}:{part}}}:lease"
 
+    def members(self, name: str) -> str:
+        """ZSET of live consumers of a stream, scored by heartbeat expiry (ms, Redis clock); the
+        key itself expires one heartbeat TTL after the last consumer stops."""
+        return f"{self.p}:{{{name}:members}}"
+
     def dead(self, name: str) -> str:
+        """Dead letters of a stream. Retention: at most `[worker] dead_letter_max` entries
+        (approximate cap at write time) and none older than `dead_letter_days` (trimmed by the
+        partition-0 owner); replay or export them before that."""
         return f"{self.p}:{{{name}:dead}}:s"
 
     # Waiting retries of the outbox (bot/sender.py). Under the partition's hash tag, so the timer's

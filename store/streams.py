@@ -2,36 +2,75 @@
 
 A conversation always hashes to the same partition and each partition has one owner at a time
 (a lease), so messages of one conversation are handled in order even with many workers.
+
+Retention: a stream is never capped at write time (a cap would drop entries nobody has handled);
+its owner trims it (trim()) to the oldest entry that is still pending or undelivered, so an acked
+entry lives until the next trim tick and an un-acked one as long as it takes. Dead letters are
+capped by count at write time and by age at each trim (see store/keys.py `dead`).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
 import zlib
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 GROUP = "workers"
 
-# KEYS[1] dedupe marker, KEYS[2] stream; ARGV: ttl, maxlen, payload, route key. Returns the entry id or false.
+# KEYS[1] dedupe marker, KEYS[2] stream; ARGV: ttl, payload, route key. Returns the entry id or false.
 _PUT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'k', ARGV[4], 'd', ARGV[3])
+  return redis.call('XADD', KEYS[2], '*', 'k', ARGV[3], 'd', ARGV[2])
 end
 return false
 """
 
-# Renew a lease only if we still own it. KEYS[1] lease; ARGV: owner, ttl ms.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+# Take a free lease or renew our own. KEYS[1] lease; ARGV: owner, ttl ms.
+# Returns 2 (newly taken: adopt what the last owner left), 1 (renewed) or 0 (someone else's).
+_CLAIM = """
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
 end
 return 0
 """
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+# Live consumers of a stream: ZSET member -> expiry in Redis' own clock (hosts' clocks may differ).
+# KEYS[1] members; ARGV: member, ttl ms. Returns how many are alive.
+_HEARTBEAT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """One dedupe+XADD, ready to run (keys and args of _PUT)."""
+    keys: tuple[str, str]
+    args: tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +80,19 @@ class Entry:
     key: str  # route key: the conversation (inbox) or recipient (outbox)
     data: str
     deliveries: int = 1
+    # Writes the handler wants made together with this entry's ack (its replies): see ack().
+    staged: list[Put] = field(default_factory=list, compare=False)
 
 
 class PartitionedStream:
     def __init__(self, redis: Redis, keys: Keys, name: str, partitions: int,
-                 dedupe_ttl: int = 3 * 86400, maxlen: int = 200_000) -> None:
+                 dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30) -> None:
         self.r, self.k, self.name, self.n = redis, keys, name, partitions
-        self.dedupe_ttl, self.maxlen = dedupe_ttl, maxlen
+        self.dedupe_ttl, self.dead_max, self.dead_days = dedupe_ttl, dead_max, dead_days
         self._put = redis.register_script(_PUT)
-        self._renew = redis.register_script(_RENEW)
+        self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
+        self._heartbeat = redis.register_script(_HEARTBEAT)
         self._queue: list[tuple[list, list, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
@@ -60,19 +103,39 @@ class PartitionedStream:
         return self.k.stream(self.name, part)
 
     async def ensure_groups(self) -> None:
-        # Every role creates the group with id 0, so whichever starts first, nothing is skipped.
         for part in range(self.n):
-            try:
-                await self.r.xgroup_create(self.key(part), GROUP, id="0", mkstream=True)
-            except ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await self.ensure_group(part)
+
+    async def ensure_group(self, part: int) -> None:
+        # Every role creates the group with id 0, so whichever starts first, nothing is skipped;
+        # after a Redis that restarted empty, id 0 also reads what was written since.
+        try:
+            await self.r.xgroup_create(self.key(part), GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _grouped(self, part: int, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a consumer-group command; if the group is gone (Redis restarted empty, or the stream
+        was deleted), recreate it and run the command again."""
+        try:
+            return await call()
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+        log.warning("%s partition %d: consumer group missing (Redis lost its data?); recreating it",
+                    self.name, part)
+        await self.ensure_group(part)
+        return await call()
+
+    def prepare(self, route_key: str, dedupe_id: str, data: str) -> Put:
+        part = self.part_of(route_key)
+        return Put((self.k.seen(self.name, part, dedupe_id), self.key(part)), (self.dedupe_ttl, data, route_key))
 
     async def put(self, route_key: str, dedupe_id: str, data: str) -> str | None:
         """Append unless dedupe_id was seen; returns the stream id, or None for a duplicate."""
-        part = self.part_of(route_key)
-        res = await self._put(keys=[self.k.seen(self.name, part, dedupe_id), self.key(part)],
-                              args=[self.dedupe_ttl, self.maxlen, data, route_key])
+        p = self.prepare(route_key, dedupe_id, data)
+        res = await self._put(keys=list(p.keys), args=list(p.args))
         return res.decode() if isinstance(res, bytes) else res
 
     async def put_batched(self, route_key: str, dedupe_id: str, data: str) -> str | None:
@@ -82,9 +145,8 @@ class PartitionedStream:
         load this cuts the per-callback Redis cost several times over.
         """
         fut = asyncio.get_running_loop().create_future()
-        part = self.part_of(route_key)
-        self._queue.append(([self.k.seen(self.name, part, dedupe_id), self.key(part)],
-                            [self.dedupe_ttl, self.maxlen, data, route_key], fut))
+        p = self.prepare(route_key, dedupe_id, data)
+        self._queue.append((list(p.keys), list(p.args), fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await fut
@@ -141,29 +203,83 @@ class PartitionedStream:
             await pool.release(conn)
 
     # -- ownership ---------------------------------------------------------------------------
+    async def claim(self, part: int, owner: str, ttl_ms: int) -> int:
+        """Take the partition's lease if free (2) or renew ours (1); 0 if another consumer holds it."""
+        return int(await self._claim(keys=[self.k.lease(self.name, part)], args=[owner, ttl_ms]))
+
+    async def claim_many(self, parts: list[int], owner: str, ttl_ms: int) -> list[int]:
+        """claim() for several partitions in one round trip (EVALSHA, reloaded once on NOSCRIPT)."""
+        for attempt in (1, 2):
+            async with self.r.pipeline(transaction=False) as pipe:
+                for part in parts:
+                    pipe.evalsha(self._claim.sha, 1, self.k.lease(self.name, part), owner, ttl_ms)
+                res = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(x, NoScriptError) for x in res):
+                self._claim.sha = await self.r.script_load(_CLAIM)  # Redis restarted: load it once
+                continue
+            for x in res:
+                if isinstance(x, Exception):
+                    raise x
+            return [int(x) for x in res]
+        raise AssertionError("unreachable")
+
+    async def holders(self, parts: list[int]) -> list[str | None]:
+        """Who holds each partition's lease (None: free), in one round trip."""
+        if not parts:
+            return []
+        async with self.r.pipeline(transaction=False) as pipe:
+            for part in parts:
+                pipe.get(self.k.lease(self.name, part))
+            return [None if x is None else _s(x) for x in await pipe.execute()]
+
     async def acquire(self, part: int, owner: str, ttl_ms: int) -> bool:
-        key = self.k.lease(self.name, part)
-        if await self.r.set(key, owner, nx=True, px=ttl_ms):
-            return True
-        return bool(await self._renew(keys=[key], args=[owner, ttl_ms]))
+        return await self.claim(part, owner, ttl_ms) > 0
 
     async def release(self, part: int, owner: str) -> None:
-        key = self.k.lease(self.name, part)
-        await self.r.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                          1, key, owner)
+        await self._release(keys=[self.k.lease(self.name, part)], args=[owner])
+
+    async def heartbeat(self, member: str, ttl_ms: int) -> int:
+        """Say `member` is alive for ttl_ms more; returns how many consumers of this stream are."""
+        return int(await self._heartbeat(keys=[self.k.members(self.name)], args=[member, ttl_ms]))
+
+    async def leave(self, member: str) -> None:
+        await self.r.zrem(self.k.members(self.name), member)
 
     # -- consuming ---------------------------------------------------------------------------
     async def read_new(self, part: int, consumer: str, count: int = 50, block_ms: int | None = None) -> list[Entry]:
-        res = await self.r.xreadgroup(GROUP, consumer, {self.key(part): ">"}, count=count, block=block_ms)
+        res = await self._grouped(part, lambda: self.r.xreadgroup(GROUP, consumer, {self.key(part): ">"},
+                                                                  count=count, block=block_ms))
         return [Entry(part, _s(eid), _s(fields.get(b"k", b"")), _s(fields.get(b"d", b""))) for _, items in res or [] for eid, fields in items
                 if fields is not None]
 
-    async def reclaim(self, part: int, consumer: str, min_idle_ms: int, count: int = 50) -> list[Entry]:
-        """XAUTOCLAIM entries idle longer than min_idle_ms (crashed consumers, failed tries), in id order."""
-        res = await self.r.xautoclaim(self.key(part), GROUP, consumer, min_idle_ms, "0-0", count=count)
+    async def reclaim(self, part: int, consumer: str, min_idle_ms: int, count: int = 50,
+                      start: str = "0-0") -> tuple[list[Entry], str, list[str]]:
+        """XAUTOCLAIM entries idle longer than min_idle_ms (crashed consumers, failed tries), in id order.
+
+        Returns (entries, cursor to continue from, "0-0" when the end was reached, ids of pending
+        entries that no longer exist). Redis drops the last from the pending list itself; the
+        caller must report them, they are messages that were never handled.
+        """
+        res = await self._grouped(part, lambda: self.r.xautoclaim(self.key(part), GROUP, consumer, min_idle_ms,
+                                                                  start, count=count))
+        cursor = _s(res[0])
+        lost = [_s(x) for x in (res[2] if len(res) > 2 else [])]
+        lost += [_s(eid) for eid, f in res[1] if f is None]  # Redis 6.2 answers nil fields instead
         claimed = [(eid, f) for eid, f in res[1] if f is not None]
         if not claimed:
+            return [], cursor, lost
+        return await self._with_counts(part, claimed), cursor, lost
+
+    async def take(self, part: int, consumer: str, ids: list[str]) -> list[Entry]:
+        """XCLAIM these pending entries now, whatever their idle time (entries held back behind
+        one that has just succeeded); ids no longer pending are left out."""
+        res = await self._grouped(part, lambda: self.r.xclaim(self.key(part), GROUP, consumer, 0, ids))
+        claimed = [(eid, f) for eid, f in res if f is not None]
+        if not claimed:
             return []
+        return await self._with_counts(part, claimed)
+
+    async def _with_counts(self, part: int, claimed: list) -> list[Entry]:
         counts = {}
         pending = await self.r.xpending_range(self.key(part), GROUP, min=_s(claimed[0][0]),
                                               max=_s(claimed[-1][0]), count=len(claimed) * 4 + 10)
@@ -171,6 +287,12 @@ class PartitionedStream:
             counts[_s(p["message_id"])] = int(p["times_delivered"])
         return [Entry(part, _s(eid), _s(f.get(b"k", b"")), _s(f.get(b"d", b"")), counts.get(_s(eid), 1))
                 for eid, f in claimed]
+
+    async def pending_ids(self, part: int, lo: str, hi: str) -> set[str]:
+        """Ids between lo and hi (inclusive) that are still pending in the group."""
+        res = await self._grouped(part, lambda: self.r.xpending_range(self.key(part), GROUP, min=lo, max=hi,
+                                                                      count=100_000))
+        return {_s(p["message_id"]) for p in res}
 
     async def defer(self, consumer: str, entries: list[Entry]) -> None:
         """Hand back entries that were read but not tried (they wait behind a failed one).
@@ -180,20 +302,100 @@ class PartitionedStream:
         """
         if not entries:
             return
-        async with self.r.pipeline(transaction=False) as pipe:
-            for e in entries:
-                pipe.xclaim(self.key(e.part), GROUP, consumer, 0, [e.id], retrycount=e.deliveries - 1, justid=True)
-            await pipe.execute()
+
+        async def run() -> None:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for e in entries:
+                    pipe.xclaim(self.key(e.part), GROUP, consumer, 0, [e.id], retrycount=e.deliveries - 1,
+                                justid=True)
+                await pipe.execute()
+        await self._grouped(entries[0].part, run)
 
     async def ack(self, entry: Entry) -> None:
-        await self.r.xack(self.key(entry.part), GROUP, entry.id)
+        """XACK the entry, together with the writes it staged (its replies), in one round trip.
+
+        MULTI/EXEC so Redis refuses all of it or none at queue time (OOM, a read-only replica);
+        EVAL, not EVALSHA, because a NOSCRIPT at EXEC time would let the ack through without the
+        reply. The puts are deduped, so a crash before EXEC only means the entry is handled again.
+        (On Redis Cluster the inbox and outbox partitions are different slots: this becomes puts,
+        then XACK.)
+        """
+        if not entry.staged:
+            await self._grouped(entry.part, lambda: self.r.xack(self.key(entry.part), GROUP, entry.id))
+            return
+        async with self.r.pipeline(transaction=True) as pipe:
+            for p in entry.staged:
+                pipe.eval(_PUT, 2, *p.keys, *p.args)
+            pipe.xack(self.key(entry.part), GROUP, entry.id)
+            res = await pipe.execute(raise_on_error=False)
+        for p, x in zip(entry.staged, res):
+            if isinstance(x, Exception):  # a script error at EXEC time (a bug): store it on its own, loudly
+                log.error("%s entry %s: staged write failed at EXEC (%s); writing it again", self.name,
+                          entry.id, x)
+                await self._put(keys=list(p.keys), args=list(p.args))
+        if isinstance(res[-1], ResponseError) and "NOGROUP" not in str(res[-1]):
+            raise res[-1]  # NOGROUP: the group, and this entry's pending record, went with a Redis restart
 
     async def dead_letter(self, entry: Entry, reason: str) -> None:
-        async with self.r.pipeline(transaction=False) as pipe:
+        # One transaction: the entry leaves the pending list only if its dead letter is stored.
+        async with self.r.pipeline(transaction=True) as pipe:
             pipe.xadd(self.k.dead(self.name), {"d": entry.data, "reason": reason, "from": entry.id},
-                      maxlen=50_000, approximate=True)
+                      maxlen=self.dead_max, approximate=True)
             pipe.xack(self.key(entry.part), GROUP, entry.id)
             await pipe.execute()
+
+    # -- retention and lag ---------------------------------------------------------------------
+    async def trim(self, part: int) -> int:
+        """Drop entries that every reader is done with: older than both the oldest pending entry
+        and the group's last-delivered id. Returns how many were removed."""
+        key = self.key(part)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.xinfo_groups(key)
+            pipe.xpending(key, GROUP)
+            groups, pending = await pipe.execute(raise_on_error=False)
+        if isinstance(groups, Exception) or isinstance(pending, Exception):
+            return 0  # no stream or no group yet: nothing to trim
+        group = next((g for g in groups if _s(g["name"]) == GROUP), None)
+        if group is None:
+            return 0
+        # Nothing at or after last-delivered is trimmed (so the group never re-reads a gap), nor
+        # anything still pending; ids only grow, so this floor stays safe until XTRIM runs.
+        floor = _id(_s(group["last-delivered-id"]))
+        if int(pending["pending"]):
+            floor = min(floor, _id(_s(pending["min"])))
+        if floor <= (0, 0):
+            return 0
+        # Exact, not "~": an approximate trim only drops whole nodes and would keep a stream with
+        # one old pending entry at full length; exact costs little on a timer.
+        return int(await self.r.xtrim(key, minid=f"{floor[0]}-{floor[1]}", approximate=False))
+
+    async def trim_dead(self) -> int:
+        """Dead letters older than dead_days go (they are capped by count at write time too)."""
+        oldest_ms = int((time.time() - self.dead_days * 86400) * 1000)
+        return int(await self.r.xtrim(self.k.dead(self.name), minid=str(max(oldest_ms, 0)), approximate=True))
+
+    async def lag(self) -> dict[int, int]:
+        """Per partition: entries not yet acked (undelivered + pending), in one round trip."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for part in range(self.n):
+                pipe.xinfo_groups(self.key(part))
+                pipe.xlen(self.key(part))
+            res = await pipe.execute(raise_on_error=False)
+        out = {}
+        for part in range(self.n):
+            groups, length = res[2 * part], res[2 * part + 1]
+            group = None if isinstance(groups, Exception) else next(
+                (g for g in groups if _s(g["name"]) == GROUP), None)
+            if isinstance(length, Exception):
+                raise length
+            if group is None or group.get("lag") is None:
+                out[part] = int(length)  # unknown lag: the (trimmed) length is an upper bound
+            else:
+                out[part] = int(group["lag"]) + int(group["pending"])
+        return out
+
+    async def dead_count(self) -> int:
+        return int(await self.r.xlen(self.k.dead(self.name)))
 
     async def pending_count(self) -> int:
         total = 0
@@ -204,6 +406,11 @@ class PartitionedStream:
 
     async def length(self) -> int:
         return sum([await self.r.xlen(self.key(p)) for p in range(self.n)])
+
+
+def _id(s: str) -> tuple[int, int]:
+    ms, _, seq = s.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _b(v: bytes | str | int) -> bytes:

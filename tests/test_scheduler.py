@@ -84,3 +84,22 @@ def test_schedule_section_overrides_and_disables_jobs(prefix):
     cfg = make_config(prefix, "http://x", schedule={"nightly": "0 3 * * *", "sweep": ""})
     s = Scheduler(cfg, None, [Job("nightly", "* * * * *"), Job("sweep", "@every 30"), Job("other", "@every 5")])
     assert [(j.name, j.spec) for j in s.jobs] == [("nightly", "0 3 * * *"), ("other", "@every 5")]
+
+
+async def test_a_fire_during_a_redis_outage_is_retried_until_it_is_enqueued(service):
+    from bot import metrics
+    job = Job("sweep", "@every 30")
+    s = Scheduler(service.config, service.store, [job])
+    real, calls = s.enqueue, []
+
+    async def flaky(name, fire, late=False):
+        calls.append(fire)
+        if len(calls) <= 2:
+            raise ConnectionError("Redis is restarting")
+        return await real(name, fire, late)
+    s.enqueue = flaky
+    before = metrics.LOOP_ERRORS.labels("scheduler_sweep")._value.get()
+    await s._fire(job)
+    assert len(calls) == 3 and len(set(calls)) == 1  # the same fire time each try: deduped by the inbox
+    assert [i.rsplit(":", 1)[0] for i in await inbox_ids(service.store)] == ["job:sweep"]
+    assert metrics.LOOP_ERRORS.labels("scheduler_sweep")._value.get() - before == 2

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -229,3 +230,42 @@ async def test_metrics_endpoint_speaks_prometheus(service):
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/plain")
     assert "qunbot_callbacks_total" in await resp.text()
+
+
+async def test_two_workers_on_one_host_share_one_config_and_the_partitions(tmp_path, fake, redis_url, prefix):
+    """`--role worker` binds no port, so a second worker with the same config starts; the two
+    split the partitions, and SIGTERM drains one: its leases are released at once, not left to expire."""
+    cfg = tmp_path / "w.toml"
+    toml = pinned_toml(free_port(), fake.base_url, redis_url, tmp_path / "redis")
+    toml = toml.replace("[wecom]\n", f'prefix = "{prefix}"\n[worker]\npartitions = 4\nlease_ms = 3000\n[wecom]\n', 1)
+    cfg.write_text(toml)
+    r = Redis.from_url(redis_url)
+
+    async def holders() -> Counter:
+        owners = [await r.get(f"{prefix}:{{inbox:{p}}}:lease") for p in range(4)]
+        return Counter(o.decode().split("-")[-2] for o in owners if o)  # by pid
+
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", "serve", "--role", "worker", "-c", str(cfg)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        async def split() -> bool:
+            for p in procs:
+                assert p.poll() is None, p.stderr.read().decode()[-2000:]
+            return sorted((await holders()).values()) == [2, 2]
+        await wait_for(split, 30)
+        procs[0].send_signal(signal.SIGTERM)
+        assert procs[0].wait(timeout=20) == 0
+        left = str(procs[1].pid)
+
+        async def taken_over() -> bool:
+            return await holders() == Counter({left: 4})
+        await wait_for(taken_over, 4)  # well within one lease (3 s) plus a tick: released, not expired
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=20)
+        keys = [k async for k in r.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await r.delete(*keys)
+        await r.aclose()

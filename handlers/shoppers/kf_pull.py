@@ -8,6 +8,7 @@ history older than the bot's first start skipped, a scheduled safety pull for lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -68,8 +69,10 @@ class KfPuller:
                 lost = not await self._drain(open_kfid, owner, token, result)
             except Exception:
                 # Free the lock so the retry (or the next callback) need not wait for it to expire;
-                # any "again" flag stays for whoever pulls next.
-                await self.store.kf.drop_lock(open_kfid, owner)
+                # any "again" flag stays for whoever pulls next. With Redis down that fails too:
+                # the lock then expires by itself, and the original error is the one to report.
+                with contextlib.suppress(Exception):
+                    await self.store.kf.drop_lock(open_kfid, owner)
                 raise
             if lost:
                 log.warning("kf %s: pull lock expired mid-pull; the next puller continues", open_kfid)
