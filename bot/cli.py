@@ -32,8 +32,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.sandbox import chat
-    return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store))
+    from bot.sandbox import ServiceDown, chat
+    try:
+        return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store))
+    except ServiceDown as exc:
+        print(f"qunbot chat: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -114,4 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "fn", None):
         args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:
+        # `qunbot digest | head`: the reader left. Point stdout at /dev/null so the interpreter's own
+        # flush at exit does not raise again, and exit like other tools killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("qunbot: output closed early (broken pipe)", file=sys.stderr)
+        return 141
+    except KeyboardInterrupt:
+        return 130

@@ -31,6 +31,10 @@ DEMO_SHOPPER, DEMO_NICKNAME = "wmDemoShopper01", "王阿姨"
 SHOPPER_HINT = "（:加好友 加导购为好友看欢迎语，:scene s_S02 从某个链接进来，:群发 看待确认的群发）"
 
 
+class ServiceDown(Exception):
+    """The console cannot reach the service (or its fake WeCom): said in one line, not a traceback."""
+
+
 def app_text_xml(corp_id: str, user: str, text: str, agent_id: int, msg_id: int | None = None) -> bytes:
     text = text.replace("]]>", "]]]]><![CDATA[>")
     return (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
@@ -172,10 +176,6 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
     fake = cfg.wecom.api_base.rstrip("/")
     crypto = Crypto(cfg.wecom.app.token, cfg.wecom.app.encoding_aes_key, cfg.wecom.corp_id)
     nickname = DEMO_NICKNAME if uid == DEMO_SHOPPER else ""
-    print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
-          file=out)
-    if kind == "shopper":
-        print(SHOPPER_HINT, file=out)
 
     async def post(plain: bytes) -> bool:
         query, body = sealed(crypto, plain, cfg.wecom.corp_id)
@@ -185,6 +185,11 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             return r.status == 200
 
     async with aiohttp.ClientSession() as http:
+        await _reachable(http, base, fake)
+        print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
+              file=out)
+        if kind == "shopper":
+            print(SHOPPER_HINT, file=out)
         shopper_store = home.id if kind == "shopper" and home else None
         for event in await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", shopper_store):
             await post(event)
@@ -219,6 +224,18 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             if await post(plain):
                 since = await _print_replies(http, fake, since, out)
     return 0
+
+
+async def _reachable(http: aiohttp.ClientSession, base: str, fake: str) -> None:
+    for url, what in ((f"{base}/healthz", "the service"), (f"{fake}/sandbox/calls", "its fake WeCom")):
+        try:
+            async with http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as r:
+                if r.status == 404 and what == "its fake WeCom":
+                    raise ServiceDown(f"{fake} is not the demo's fake WeCom: `qunbot chat` needs a demo "
+                                      "config ([wecom] api_base pointing at the service's /fake)")
+        except (aiohttp.ClientError, TimeoutError):
+            raise ServiceDown(f"{what} does not answer at {url.rsplit('/', 1)[0]}: start it with `make run` "
+                              "(or `qunbot serve`) in another terminal, or pass --url") from None
 
 
 async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out) -> int:
