@@ -34,7 +34,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.sandbox import ServiceDown, chat
     try:
-        return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store))
+        return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store,
+                                everything=args.all))
     except ServiceDown as exc:
         print(f"qunbot chat: {exc}", file=sys.stderr)
         return 1
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user", help="WeCom userid (or external_userid for a shopper)")
     s.add_argument("--store", help="store id (shoppers arrive through that store's kf)")
     s.add_argument("--url", help="service base URL (default: from [server])")
+    s.add_argument("--all", action="store_true", help="show every message the service sends, not only yours")
     s.set_defaults(fn=cmd_chat)
 
     s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")
