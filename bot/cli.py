@@ -42,7 +42,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import run_check
+    from bot.check import run_check, run_simulated
+    if args.simulate:
+        return asyncio.run(run_simulated(_config(args), args.simulate))
     return asyncio.run(run_check(_config(args)))
 
 
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_chat)
 
     s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")
+    s.add_argument("--simulate", type=int, choices=(40001, 40013, 48002, 60011, 60020), metavar="ERRCODE",
+                   help="try the check against a fake WeCom that answers this errcode (40001 wrong secret, "
+                        "60020 untrusted IP, 48002 API not permitted, 60011 no privilege, 40013 bad corp id)")
     s.set_defaults(fn=cmd_check)
 
     s = command("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
