@@ -49,8 +49,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from handlers.qa.ask import run_ask
-    return run_ask(args.catalog, args.faq, sys.stdin, sys.stdout)
+    from handlers.qa.ask import files_from_config, run_ask
+    catalog, faq = args.catalog, args.faq
+    if catalog is None:
+        catalog, configured_faq = files_from_config(_config(args))
+        faq = faq if faq is not None else configured_faq
+        if catalog is None:
+            print("qunbot ask: no catalog: pass --catalog FILE or set [qa] catalog in the config", file=sys.stderr)
+            return 2
+    return run_ask(catalog, faq, sys.stdin, sys.stdout)
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -97,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_check)
 
     s = command("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
-    s.add_argument("--catalog", required=True)
-    s.add_argument("--faq", required=True)
+    s.add_argument("--catalog", help="catalog file (default: [qa] catalog of the config)")
+    s.add_argument("--faq", help="FAQ file (default: [qa] faq of the config)")
     s.set_defaults(fn=cmd_ask)
 
     s = command("catalog", help="catalog maintenance")

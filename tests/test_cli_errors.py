@@ -37,3 +37,16 @@ def test_output_closed_early_is_not_a_traceback():
                          capture_output=True, text=True, timeout=120)
     assert "Traceback" not in run.stderr, run.stderr[-2000:]
     assert run.stdout.count("\n") == 1
+
+
+def test_ask_takes_the_catalog_and_faq_from_the_config():
+    run = _qunbot("ask", stdin="草莓多少钱\n营业时间\n")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2 and '"intent": "product"' in lines[0] and '"intent": "faq"' in lines[1]
+
+
+def test_ask_with_a_missing_file_says_which():
+    run = _qunbot("ask", "--catalog", "/nonexistent/catalog.csv", stdin="草莓\n")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "/nonexistent/catalog.csv" in run.stderr
