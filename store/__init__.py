@@ -13,6 +13,7 @@ from store.groups import Groups
 from store.keys import Keys
 from store.kf import KfState
 from store.shoppers import ShopperState
+from store.smalltalk import SmallTalk
 from store.streams import PartitionedStream
 
 
@@ -40,6 +41,7 @@ class Store:
         self.kf = KfState(redis, self.keys)  # shopper channels (issue 3)
         self.shoppers = ShopperState(redis, self.keys)
         self.groups = Groups(redis, self.keys)
+        self.smalltalk = SmallTalk(redis, self.keys)
 
     async def once(self, key: str, ttl: int) -> bool:
         """True the first time `key` is claimed within ttl seconds, across every replica."""
