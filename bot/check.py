@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 import time
 from urllib.parse import urlencode
 
@@ -94,6 +95,36 @@ async def _check_callback(http: aiohttp.ClientSession, cfg: Config, report) -> N
     except (aiohttp.ClientError, TimeoutError) as exc:
         report(BAD, f"callback URL {cfg.server.public_url} is not reachable ({type(exc).__name__}): "
                     "check DNS, the reverse proxy and the firewall")
+
+
+SIMULATED = {  # errcode -> where WeCom answers it: a refused secret at gettoken, the rest on the probes
+    40001: ("gettoken",), 40013: ("gettoken",), 60020: ("gettoken",),
+    48002: ("externalcontact/groupchat/list", "kf/account/list"),
+    60011: ("agent/get",),
+}
+
+
+async def run_simulated(cfg: Config, errcode: int, out=print) -> int:
+    """Run the check against a private fake WeCom that answers `errcode` where WeCom would, so an
+    engineer on the demo config can see what the check says for a wrong secret, an untrusted IP or
+    a missing API permission before trying it on the real thing."""
+    from aiohttp import web
+
+    from bot.fakewecom import FakeWeCom, create_fake_app
+    fake = FakeWeCom()
+    for path in SIMULATED[errcode]:
+        fake.script(path, errcode)
+    runner = web.AppRunner(create_fake_app(fake))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    out(f"(simulating errcode {errcode} from a private fake WeCom)")
+    try:
+        wecom = replace(cfg.wecom, api_base=f"http://127.0.0.1:{port}")
+        return await run_check(replace(cfg, wecom=wecom), out)
+    finally:
+        await runner.cleanup()
 
 
 def _summary(problems: int, out) -> int:

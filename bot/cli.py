@@ -57,18 +57,32 @@ async def _run_headless(app) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.sandbox import chat
-    return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store))
+    from bot.sandbox import ServiceDown, chat
+    try:
+        return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store,
+                                everything=args.all))
+    except ServiceDown as exc:
+        print(f"qunbot chat: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.check import run_check
+    from bot.check import run_check, run_simulated
+    if args.simulate:
+        return asyncio.run(run_simulated(_config(args), args.simulate))
     return asyncio.run(run_check(_config(args)))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from handlers.qa.ask import run_ask
-    return run_ask(args.catalog, args.faq, sys.stdin, sys.stdout)
+    from handlers.qa.ask import files_from_config, run_ask
+    catalog, faq = args.catalog, args.faq
+    if catalog is None:
+        catalog, configured_faq = files_from_config(_config(args))
+        faq = faq if faq is not None else configured_faq
+        if catalog is None:
+            print("qunbot ask: no catalog: pass --catalog FILE or set [qa] catalog in the config", file=sys.stderr)
+            return 2
+    return run_ask(catalog, faq, sys.stdin, sys.stdout)
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -115,14 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user", help="WeCom userid (or external_userid for a shopper)")
     s.add_argument("--store", help="store id (shoppers arrive through that store's kf)")
     s.add_argument("--url", help="service base URL (default: from [server])")
+    s.add_argument("--all", action="store_true", help="show every message the service sends, not only yours")
     s.set_defaults(fn=cmd_chat)
 
     s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")
+    s.add_argument("--simulate", type=int, choices=(40001, 40013, 48002, 60011, 60020), metavar="ERRCODE",
+                   help="try the check against a fake WeCom that answers this errcode (40001 wrong secret, "
+                        "60020 untrusted IP, 48002 API not permitted, 60011 no privilege, 40013 bad corp id)")
     s.set_defaults(fn=cmd_check)
 
     s = command("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
-    s.add_argument("--catalog", required=True)
-    s.add_argument("--faq", required=True)
+    s.add_argument("--catalog", help="catalog file (default: [qa] catalog of the config)")
+    s.add_argument("--faq", help="FAQ file (default: [qa] faq of the config)")
     s.set_defaults(fn=cmd_ask)
 
     s = command("catalog", help="catalog maintenance")
@@ -162,4 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "fn", None):
         args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:
+        # `qunbot digest | head`: the reader left. Point stdout at /dev/null so the interpreter's own
+        # flush at exit does not raise again, and exit like other tools killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("qunbot: output closed early (broken pipe)", file=sys.stderr)
+        return 141
+    except KeyboardInterrupt:
+        return 130

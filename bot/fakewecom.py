@@ -17,6 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
@@ -107,6 +108,7 @@ class FakeWeCom:
 
     TOKEN_TTL, MEDIA_TTL, KF_KEEP, KF_WINDOW = 7200, 3 * DAY, 3 * DAY, 48 * 3600
     KF_REPLIES, KF_TOKEN_TTL, WELCOME_TTL = 5, 600, 20
+    MEDIA_KEPT = 50  # uploads whose bytes the fake keeps, so the sandbox can open the files it sent
 
     def __init__(self, *, valid_secrets=None, webhook_keys=None, known_users=None, corpid: str | None = None,
                  clock: Callable[[], float] = time.time):
@@ -290,7 +292,10 @@ class FakeWeCom:
         media_id = self._id(f"fake-{mtype}-")
         at = self.now()
         self.media[media_id] = {"type": mtype, "filename": part["filename"], "size": part["size"],
-                                "created_at": at, "key": key}
+                                "created_at": at, "key": key, "data": part.pop("data", None)}
+        kept = [m for m in self.media.values() if m["data"] is not None]
+        for old in kept[:-self.MEDIA_KEPT]:
+            old["data"] = None
         return {"type": mtype, "media_id": media_id, "created_at": str(int(at))}
 
     # -- endpoints: each returns the success fields, or raises ApiError ------------------------------
@@ -542,7 +547,7 @@ async def _read_body(request: web.Request) -> Any:
             if isinstance(part, BodyPartReader):
                 data = await part.read()
                 parts[part.name or ""] = {"filename": part.filename, "size": len(data),
-                                          "content_type": part.headers.get("Content-Type", "")}
+                                          "content_type": part.headers.get("Content-Type", ""), "data": data}
         return parts
     raw = await request.text()
     if not raw.strip():
@@ -571,11 +576,28 @@ async def _sandbox_calls(request: web.Request) -> web.Response:
         since = max(0, int(request.query.get("since", "0")))
     except ValueError:
         since = 0
-    rows = [{"i": i, "path": c.path, "body": c.body if isinstance(c.body, dict) else None,
-             "errcode": c.errcode, "query": {k: v for k, v in c.query.items() if k != "access_token"}}
+    rows = [{"i": i, "path": c.path, "errcode": c.errcode, "file": _file_name(fake, c.body),
+             "to": _event_user(fake, c),
+             "body": c.body if isinstance(c.body, dict) and "upload" not in c.path else None,
+             "query": {k: v for k, v in c.query.items() if k != "access_token"}}
             for i, c in enumerate(fake.calls[since:], start=since)]
     return web.json_response({"calls": rows, "next": len(fake.calls)},
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _event_user(fake: FakeWeCom, call: Call) -> str | None:
+    """Who a kf enter_session greeting went to (its body names only the event's code)."""
+    if call.path != "kf/send_msg_on_event" or not isinstance(call.body, dict):
+        return None
+    return (fake.kf_event_codes.get(str(call.body.get("code") or "")) or {}).get("user")
+
+
+def _file_name(fake: FakeWeCom, body: Any) -> str | None:
+    """The uploaded file's name for a message that sends a file (the console shows it with a link)."""
+    if not isinstance(body, dict) or body.get("msgtype") != "file":
+        return None
+    media = fake.media.get(str((body.get("file") or {}).get("media_id", "")))
+    return media["filename"] if media else None
 
 
 async def _sandbox_kf(request: web.Request) -> web.Response:
@@ -623,6 +645,16 @@ async def _sandbox_group(request: web.Request) -> web.Response:
                               "last_version": last, "version": _member_version(group)})
 
 
+async def _sandbox_media(request: web.Request) -> web.Response:
+    """The bytes of a file the service uploaded (the console prints this link for 提货单, digest XLSX)."""
+    media = request.app[FAKE_KEY].media.get(request.match_info["media_id"])
+    if media is None or media.get("data") is None:
+        return web.json_response({"error": "unknown or no longer kept media_id"}, status=404)
+    name = quote(media["filename"] or "file")
+    return web.Response(body=media["data"], content_type="application/octet-stream",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
 def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app = web.Application(client_max_size=32 << 20)  # media uploads go up to 20 MB
     app[FAKE_KEY] = state if state is not None else FakeWeCom()
@@ -631,4 +663,5 @@ def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app.router.add_post("/sandbox/kf", _sandbox_kf)
     app.router.add_post("/sandbox/group", _sandbox_group)
     app.router.add_post("/sandbox/welcome_code", _sandbox_welcome_code)
+    app.router.add_get("/sandbox/media/{media_id}", _sandbox_media)
     return app

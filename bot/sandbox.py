@@ -25,10 +25,15 @@ from bot.config import Config
 from bot.crypto import Crypto
 
 WAIT_SECONDS = 6.0
+ENTER_WAIT_SECONDS = 2.0  # the enter_session greeting comes at once, or not at all
 POSTS = (":群发", ":posts", "：群发")
 CONTACT = (":加好友", ":contact", "：加好友")
 DEMO_SHOPPER, DEMO_NICKNAME = "wmDemoShopper01", "王阿姨"
 SHOPPER_HINT = "（:加好友 加导购为好友看欢迎语，:scene s_S02 从某个链接进来，:群发 看待确认的群发）"
+
+
+class ServiceDown(Exception):
+    """The console cannot reach the service (or its fake WeCom): said in one line, not a traceback."""
 
 
 def app_text_xml(corp_id: str, user: str, text: str, agent_id: int, msg_id: int | None = None) -> bytes:
@@ -82,14 +87,15 @@ def sealed(crypto: Crypto, plaintext: bytes, corp_id: str) -> tuple[str, bytes]:
     return query, body
 
 
-def describe(call: dict) -> str | None:
-    """One recorded outbound call as the line a person would see."""
+def describe(call: dict, fake: str = "") -> str | None:
+    """One recorded outbound call as the line a person would see; a file comes with a link to open it."""
     body, path = call.get("body") or {}, call["path"]
     if path in ("message/send", "appchat/send", "webhook/send", "kf/send_msg", "aibot/response"):
         mt = body.get("msgtype", "")
         content = (body.get(mt) or {}).get("content") if isinstance(body.get(mt), dict) else None
         if mt == "file":
-            content = f"[文件 {body['file'].get('media_id')}]"
+            media_id = body["file"].get("media_id")
+            content = f"[文件 {call.get('file') or media_id}] {fake}/sandbox/media/{media_id}"
         who = body.get("touser") or body.get("chatid") or "webhook"
         return f"── {path} → {who} ({mt}){' errcode ' + str(call['errcode']) if call.get('errcode') else ''}\n{content}"
     if path == "kf/send_msg_on_event":
@@ -107,6 +113,23 @@ def describe(call: dict) -> str | None:
     if path == "media/upload":
         return None
     return None
+
+
+def is_mine(call: dict, kind: str, uid: str, welcome_codes: set[str]) -> bool:
+    """Whether a console user would see this call on their own phone: replies to them, posts they
+    confirm; staff consoles also see the staff group chats and webhooks."""
+    body, path = call.get("body") or {}, call["path"]
+    if path == "kf/send_msg":
+        return body.get("touser") == uid
+    if path == "kf/send_msg_on_event":
+        return call.get("to") == uid
+    if path == "externalcontact/send_welcome_msg":
+        return body.get("welcome_code") in welcome_codes
+    if path == "message/send":
+        return uid in str(body.get("touser") or "").split("|") or body.get("touser") == "@all"
+    if path == "externalcontact/add_msg_template":
+        return body.get("sender") == uid
+    return kind == "staff"
 
 
 def pick_identity(cfg: Config, who: str | None, user: str | None, store_id: str | None) -> tuple[str, str, str]:
@@ -158,11 +181,11 @@ async def _print_posts(http: aiohttp.ClientSession, fake: str, out) -> None:
     if not calls:
         print("（没有等待确认的群发）", file=out)
     for call in calls:
-        print(describe(call), file=out)
+        print(describe(call, fake), file=out)
 
 
 async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | None, store: str | None,
-               lines=None, out=sys.stdout) -> int:
+               lines=None, out=sys.stdout, everything: bool = False) -> int:
     if who is None and user is None and lines is None and sys.stdin.isatty():
         answer = input("你是谁？ 1 导购  2 采购  3 顾客（微信客服）  4 管理员 [1]: ").strip() or "1"
         who = {"1": "guide", "2": "buyer", "3": "shopper", "4": "admin"}.get(answer, "guide")
@@ -172,10 +195,6 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
     fake = cfg.wecom.api_base.rstrip("/")
     crypto = Crypto(cfg.wecom.app.token, cfg.wecom.app.encoding_aes_key, cfg.wecom.corp_id)
     nickname = DEMO_NICKNAME if uid == DEMO_SHOPPER else ""
-    print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
-          file=out)
-    if kind == "shopper":
-        print(SHOPPER_HINT, file=out)
 
     async def post(plain: bytes) -> bool:
         query, body = sealed(crypto, plain, cfg.wecom.corp_id)
@@ -185,11 +204,21 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             return r.status == 200
 
     async with aiohttp.ClientSession() as http:
+        await _reachable(http, base, fake)
+        print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
+              file=out)
+        if kind == "shopper":
+            print(SHOPPER_HINT, file=out)
         shopper_store = home.id if kind == "shopper" and home else None
         for event in await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", shopper_store):
             await post(event)
         async with http.get(f"{fake}/sandbox/calls", params={"since": "0"}) as r:
             since = (await r.json())["next"]
+        welcome_codes: set[str] = set()
+
+        def shown(call: dict) -> bool:
+            return everything or is_mine(call, kind, uid, welcome_codes)
+
         source = lines if lines is not None else _stdin_lines()
         if kind == "shopper" and home:
             source = _prepend(f":scene s_{home.id}", source)  # taps the store's kf link in the group
@@ -205,6 +234,7 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             if kind == "shopper" and text in CONTACT:  # the shopper adds the store's guide in WeChat
                 async with http.post(f"{fake}/sandbox/welcome_code") as r:
                     code = (await r.json())["welcome_code"]
+                welcome_codes.add(code)
                 plain = contact_event_xml(cfg.wecom.corp_id, _owner(cfg, home) if home else "", uid, code,
                                           f"s_{home.id}" if home else "")
             elif kind == "shopper":
@@ -217,17 +247,36 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
             else:
                 plain = app_text_xml(cfg.wecom.corp_id, uid, text, cfg.wecom.app.agent_id)
             if await post(plain):
-                since = await _print_replies(http, fake, since, out)
+                # Entering through a link may rightly bring nothing (greeted before): don't sit silent.
+                entering = text.startswith(":scene")
+                since, said = await _print_replies(http, fake, since, out, shown,
+                                                   ENTER_WAIT_SECONDS if entering else WAIT_SECONDS)
+                if not said and not entering:
+                    print(f"（{WAIT_SECONDS:.0f} 秒内没有回复）", file=out)
     return 0
 
 
-async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out) -> int:
-    deadline, quiet_after = time.monotonic() + WAIT_SECONDS, None
+async def _reachable(http: aiohttp.ClientSession, base: str, fake: str) -> None:
+    for url, what in ((f"{base}/healthz", "the service"), (f"{fake}/sandbox/calls", "its fake WeCom")):
+        try:
+            async with http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as r:
+                if r.status == 404 and what == "its fake WeCom":
+                    raise ServiceDown(f"{fake} is not the demo's fake WeCom: `qunbot chat` needs a demo "
+                                      "config ([wecom] api_base pointing at the service's /fake)")
+        except (aiohttp.ClientError, TimeoutError):
+            raise ServiceDown(f"{what} does not answer at {url.rsplit('/', 1)[0]}: start it with `make run` "
+                              "(or `qunbot serve`) in another terminal, or pass --url") from None
+
+
+async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out, shown,
+                         wait: float) -> tuple[int, bool]:
+    """Print what the service sends until it has been quiet a moment (or `wait` runs out)."""
+    deadline, quiet_after = time.monotonic() + wait, None
     while time.monotonic() < deadline:
         async with http.get(f"{fake}/sandbox/calls", params={"since": str(since)}) as r:
             data = await r.json()
         for call in data["calls"]:
-            line = describe(call)
+            line = describe(call, fake) if shown(call) else None
             if line:
                 print(line, file=out)
                 quiet_after = time.monotonic() + 0.8
@@ -235,7 +284,7 @@ async def _print_replies(http: aiohttp.ClientSession, fake: str, since: int, out
         if quiet_after and time.monotonic() > quiet_after:
             break
         await asyncio.sleep(0.15)
-    return since
+    return since, quiet_after is not None
 
 
 async def _prepend(first: str, rest):

@@ -4,6 +4,7 @@
   a shopper of unknown store is asked once), and it takes the kf / group / contact events;
 - help; then the features with commands and specific shopper phrases (coupons, 接龙, digest);
   each returns SKIP for what is not its own, so a shared word (确认) reaches the right one;
+- smalltalk answers a bare greeting, thanks or emoji in a 1:1 chat (once a while);
 - qa answers whatever is left as a product or store question; help.fallback has the last word
   for staff.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.scheduler import Job
-from handlers import coupons, digest, groupbuy, help, qa, shoppers
+from handlers import coupons, digest, groupbuy, help, qa, shoppers, smalltalk
 
 ROUTERS = [
     shoppers.router,
@@ -24,6 +25,7 @@ ROUTERS = [
     coupons.router,
     groupbuy.router,
     digest.router,
+    smalltalk.router,
     qa.router,
     help.fallback,
 ]
@@ -34,7 +36,7 @@ JOBS: list[Job] = [*shoppers.JOBS, *coupons.JOBS, *groupbuy.JOBS, *digest.JOBS]
 
 async def setup(deps: dict[str, Any]) -> None:
     await shoppers.setup(deps)
-    for feature in (coupons, groupbuy, digest):
+    for feature in (coupons, groupbuy, digest, smalltalk):
         await feature.setup(deps)
     await qa.setup(deps)
 

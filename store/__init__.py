@@ -14,6 +14,7 @@ from store.keys import Keys
 from store.kf import KfState
 from store.parking import Parking
 from store.shoppers import ShopperState
+from store.smalltalk import SmallTalk
 from store.streams import PartitionedStream
 
 
@@ -42,6 +43,7 @@ class Store:
         self.kf = KfState(redis, self.keys)  # shopper channels (issue 3)
         self.shoppers = ShopperState(redis, self.keys)
         self.groups = Groups(redis, self.keys)
+        self.smalltalk = SmallTalk(redis, self.keys)
 
     async def once(self, key: str, ttl: int) -> bool:
         """True the first time `key` is claimed within ttl seconds, across every replica."""

@@ -78,6 +78,10 @@ class Keys:
         """A configuration error already reported today; one report per day across replicas."""
         return f"{self.p}:reported:{what}"
 
+    def smalltalk(self, conversation: str, kind: str) -> str:
+        """The message whose greeting/thanks/ack was answered last; expires after the reply interval."""
+        return f"{self.p}:{{talk:{conversation}}}:{kind}"
+
     # -- scheduler --------------------------------------------------------------------------
     def job_last(self, name: str) -> str:
         """Last fire time enqueued for a job, used to catch up after downtime."""

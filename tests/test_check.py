@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
+
+import pytest
 
 from bot.check import run_check
 from bot.fakewecom import FakeWeCom, create_fake_app
@@ -73,3 +76,14 @@ async def test_empty_settings_are_named(prefix, fake):
     cfg = make_config(prefix, fake.base_url, wecom={"corp_id": "", "app": {"secret": "x"}})
     code, text = await check(cfg)
     assert code == 1 and "wecom.corp_id is empty" in text and "wecom.app.token is empty" in text
+
+
+@pytest.mark.parametrize("errcode, says", [(40001, "secret is wrong"), (60020, "trusted IP"),
+                                           (48002, "可调用接口的应用")])
+async def test_check_can_be_tried_on_the_demo_config_with_a_simulated_error(errcode, says):
+    from bot.check import run_simulated
+    from bot.config import load
+    lines: list[str] = []
+    code = await run_simulated(load(Path(__file__).resolve().parent.parent / "config.toml"), errcode, lines.append)
+    assert code == 1
+    assert any(line.startswith("✘") and says in line for line in lines), lines

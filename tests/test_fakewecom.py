@@ -325,3 +325,26 @@ async def test_misc_endpoints_unknown_path_and_bad_json(client):
     assert (await resp.json())["errcode"] == 47001
     chat = {"chatid": "c1", "msgtype": "markdown", "markdown": {"content": "x" * 2049}}
     assert (await post(client, "appchat/send", chat, access_token=tok))["errcode"] == 45002
+
+
+async def test_sandbox_keeps_sent_files_for_the_console_to_open(client):
+    tok = await token(client)
+    up = await upload(client, "media/upload", b"PK\x03\x04sheet", filename="提货单.xlsx", access_token=tok, type="file")
+    await post(client, "message/send", {"touser": "zhangsan", "msgtype": "file", "agentid": 1000002,
+                                        "file": {"media_id": up["media_id"]}}, access_token=tok)
+    calls = (await (await client.get("/sandbox/calls")).json())["calls"]
+    sent = [c for c in calls if c["path"] == "message/send"][0]
+    assert sent["file"] == "提货单.xlsx"
+    assert all(c["body"] is None for c in calls if "upload" in c["path"])  # no bytes in the call log
+    resp = await client.get(f"/sandbox/media/{up['media_id']}")
+    assert resp.status == 200 and await resp.read() == b"PK\x03\x04sheet"
+    assert "UTF-8''%E6%8F%90" in resp.headers["Content-Disposition"]
+    assert (await client.get("/sandbox/media/fake-file-nope")).status == 404
+
+
+async def test_sandbox_keeps_the_bytes_of_recent_uploads_only(client, fake):
+    tok = await token(client)
+    ids = [(await upload(client, "media/upload", b"x" * 10, access_token=tok, type="file"))["media_id"]
+           for _ in range(fake.MEDIA_KEPT + 2)]
+    assert (await client.get(f"/sandbox/media/{ids[0]}")).status == 404
+    assert (await client.get(f"/sandbox/media/{ids[-1]}")).status == 200

@@ -52,8 +52,11 @@ async def test_staff_get_a_pointer_for_what_nothing_takes(service):
     assert "帮助" in (await service.ask("今天天气怎么样呀"))[0]
 
 
-async def test_shopper_chatter_gets_no_answer(service):
-    assert await shopper_says(service, "wmA", "好的谢谢老板👍") == []
+async def test_shopper_chatter_gets_no_answer_and_thanks_one_short_one(service):
+    assert await shopper_says(service, "wmA", "我闺女最爱吃草莓了") == []
+    [thanks] = await shopper_says(service, "wmA", "好的谢谢老板👍")
+    assert len(thanks) < 30
+    assert await shopper_says(service, "wmA", "谢谢") == []
 
 
 async def test_shopper_cannot_use_guide_commands(service):

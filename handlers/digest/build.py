@@ -311,7 +311,10 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
                   for r in guide_rows.values()]
     guides_out.sort(key=lambda r: (-r["amount_fen"], -r["qty"], r["guide"]))
 
-    active = ({t.store for t in counted} | {s.store for s in signals}) - {UNKNOWN_STORE}
+    # Every store the digest says something about, open 团 and late changes included: a header of
+    # "0店" above a list of 接龙 reads as a bug.
+    active = ({t.store for t in counted} | {s.store for s in signals} | {t.store for t in inputs.open if in_scope(t.store)}
+              | {e.get("store", "") for e in inputs.exceptions if in_scope(e.get("store", ""))}) - {UNKNOWN_STORE, ""}
     all_owners = set().union(*(t.owners for t in formed)) if formed else set()
     unmet_who = set().union(*(s.shoppers for s in signals if s.kind == "unmet")) if signals else set()
     wish_who = set().union(*(s.shoppers for s in signals if s.kind == "wish")) if signals else set()

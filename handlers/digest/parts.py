@@ -66,8 +66,10 @@ def section_items(digest: dict, top: int) -> list[dict]:
              for c in digest.get("changes_since_freeze") or []]
     found = {"demand": demand, "unmet": digest["unmet"], "wish": digest["wishes"], "failed": digest["failed"],
              "guides": guides, "exceptions": changes, "changes": since, "open": digest["open"]}
+    present = [k for k in ORDER if found[k]]
+    # Sections are numbered in the order they appear, and a lone section is not numbered at all.
     return [{"key": k, "items": [_clean(x) for x in found[k][:top]], "more": max(0, len(found[k]) - top),
-             "cont": False} for k in ORDER if found[k]]
+             "cont": False, "no": i if len(present) > 1 else 0} for i, k in enumerate(present, 1)]
 
 
 def message_parts(digest: dict, *, limit: int, top: int = 15, attachment: str = "", scope_label: str = "",

@@ -46,12 +46,23 @@ def answer_line(index: QAIndex, q: str) -> dict:
     }
 
 
+def files_from_config(config) -> tuple[Path | None, Path | None]:
+    """The catalog and FAQ the service would seed from ([qa] catalog/faq; the demo's files on a demo
+    config), for `qunbot ask` without flags."""
+    from handlers.qa.settings import resolve, settings
+    st = settings(config)
+    return resolve(config, st.catalog), resolve(config, st.faq)
+
+
 def run_ask(catalog_path: str | Path, faq_path: str | Path | None, in_stream: TextIO, out_stream: TextIO,
             err_stream: TextIO | None = None) -> int:
     """Read questions from in_stream, write JSON lines to out_stream. Returns the exit code:
     0 on success, 2 when the catalog or FAQ file has bad rows (each reported on err_stream)."""
     err = err_stream or sys.stderr
-    index, problems = load_index(catalog_path, faq_path)
+    try:
+        index, problems = load_index(catalog_path, faq_path)
+    except OSError as exc:
+        index, problems = None, [f"cannot read {exc.filename}: {exc.strerror}"]
     if index is None:
         for p in problems:
             print(p, file=err)

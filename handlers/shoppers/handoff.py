@@ -99,7 +99,7 @@ async def end_handoff(msg: Message, args: str, shoppers: Shoppers, store: Store)
 
 @router.command("回复", roles=("guide",))
 async def relay(msg: Message, args: str, shoppers: Shoppers, store: Store):
-    """/回复 编号 内容 — 把你的话发给正在人工服务的顾客"""
+    """/回复 编号 内容 — 把您的话发给正在人工服务的顾客"""
     who, _, text = args.strip().partition(" ")
     if not text.strip():
         return Reply("shoppers/relay_usage.txt.j2", ticket=who if _TICKET.match(who) else "")

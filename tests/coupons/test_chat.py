@@ -58,7 +58,7 @@ async def test_shopper_claims_sees_rules_and_gets_the_same_code_again(shop):
     rec = await shop.store.coupons.code_record(code.replace("-", ""))
     assert rec["holder"] == "wmAnn" and rec["campaign"] == cid
     [again] = await shopper_says(shop, "wmAnn", "我要领券！")
-    assert again.startswith("你已经领过了") and code in again
+    assert again.startswith("您已经领过了") and code in again
     [mine] = await shopper_says(shop, "wmAnn", "我的券")
     assert code in mine and "可用" in mine
     [other] = await shopper_says(shop, "wmBob", "有券吗")
@@ -190,7 +190,7 @@ async def test_welcome_line_for_new_contacts(shop):
     cid = await make_live(shop, "见面礼 无门槛5元 50张 有效7天")
     await shop.ask(f"/欢迎券 {cid}")
     first = await line("S01", "wmContact", "xiaowang")
-    assert first.startswith("送你一张见面礼「见面礼」：无门槛5元") and codes_in([first.replace("券码 ", "券码：")])
+    assert first.startswith("送您一张见面礼「见面礼」：无门槛5元") and codes_in([first.replace("券码 ", "券码：")])
     again = await line("S01", "wmContact", "xiaowang")  # a re-sent welcome keeps the same code
     assert again == first
     assert (await shop.store.coupons.ledger_counts(cid))["issued"] == 1
@@ -226,7 +226,7 @@ async def test_reminder_the_day_before_expiry_once_and_only_within_the_kf_window
         await shop.store.inbox.put(msg.conversation, f"{msg.id}:{random.random()}", msg.to_json())
         await shop.drain()
     reminders = shop.sent_texts("wmSoon", path="kf/send_msg")[before:]
-    assert len(reminders) == 1 and reminders[0].startswith("提醒：你有1张券明天到期") and code in reminders[0]
+    assert len(reminders) == 1 and reminders[0].startswith("提醒：您有1张券明天到期") and code in reminders[0]
     assert shop.sent_texts("wmGone", path="kf/send_msg")[1:] == []
     rec = await shop.store.coupons.code_record(code.replace("-", ""))
     assert rec["reminded"].startswith("sent:")

@@ -42,9 +42,9 @@ async def test_shopper_phrases_reach_coupons_not_qa_or_jielong(service):
     [code] = codes_in([got])
     for phrase in ("抢券", "有券吗", "新人券"):
         [again] = await shopper_says(service, "wmAnn", phrase)
-        assert again.startswith("你已经领过了") and code in again, (phrase, again)
+        assert again.startswith("您已经领过了") and code in again, (phrase, again)
     [mine] = await shopper_says(service, "wmAnn", "我的券")
-    assert mine.startswith("你的券") and code.replace("-", "") in mine.replace("-", "")
+    assert mine.startswith("您的券") and code.replace("-", "") in mine.replace("-", "")
     assert (await service.store.coupons.ledger_counts(cid))["issued"] == 1
     # and an order line still reaches 接龙
     [joined] = await shopper_says(service, "wmAnn", "+1")
@@ -124,12 +124,12 @@ async def test_new_contact_welcome_carries_the_welcome_coupon(service):
     await service.drain()
     [call] = service.fake.sent("externalcontact/send_welcome_msg")
     text = call.body["text"]["content"]
-    assert "送你一张见面礼「见面礼」" in text
+    assert "送您一张见面礼「见面礼」" in text
     code = re.search(r"券码 (\S{4}-\S{4}-\S)", text).group(1)
     rec = await service.store.coupons.code_record(code.replace("-", ""))
     assert (rec["holder"], rec["campaign"]) == ("wmContact", cid)
     # the contact's first kf words bring no second code
-    assert await shopper_says(service, "wmContact", "你好") == []
+    assert codes_in(await shopper_says(service, "wmContact", "你好")) == []
     assert (await service.store.coupons.ledger_counts(cid))["issued"] == 1
 
 
@@ -142,7 +142,7 @@ async def test_new_group_member_gets_the_welcome_coupon_when_first_talking(servi
     await service.ask("确认")
     texts = await shopper_says(service, "wmFresh", "你们几点关门")
     assert len(texts) == 1 and texts[0].startswith("欢迎新朋友") and codes_in(texts)
-    assert await shopper_says(service, "wmFresh", "谢谢") == []  # once
+    assert codes_in(await shopper_says(service, "wmFresh", "谢谢")) == []  # once
     assert await shopper_says(service, "wmOld", "你们几点关门") == []
     # a new member whose first words are about coupons gets the welcome coupon and the answer
     service.fake.groups["wrGroupA"]["member_list"].append(
@@ -208,4 +208,4 @@ async def test_expiry_reminder_through_the_scheduled_job(service):
         await service.store.inbox.put(msg.conversation, f"{msg.id}:{random.random()}", msg.to_json())
         await service.drain()
     reminders = service.sent_texts("wmSoon", path="kf/send_msg")[before:]
-    assert len(reminders) == 1 and reminders[0].startswith("提醒：你有1张券明天到期") and code in reminders[0]
+    assert len(reminders) == 1 and reminders[0].startswith("提醒：您有1张券明天到期") and code in reminders[0]

@@ -23,7 +23,7 @@ async def test_claim_through_kf_callbacks_and_duplicated_callbacks_give_one_code
     [code] = codes_in([reply])
     assert (await service.store.coupons.ledger_counts(cid))["issued"] == 1
     [again] = await kf_says(service, "wmKf", "抢券")
-    assert again.startswith("你已经领过了") and code in again
+    assert again.startswith("您已经领过了") and code in again
     [mine] = await kf_says(service, "wmKf", "我的券")
     assert code.replace("-", "") in mine.replace("-", "")
 

@@ -72,7 +72,7 @@ async def test_dates_and_stores_in_arguments(svc):
     texts = await svc.ask(f"/日报 {day[5:]} 河西店", user="buyer1")
     assert texts[0].startswith(f"## 采购需求日报 {day[5:]}") and "范围：河西店" in texts[0]
     assert "用法" in (await svc.ask("/日报 13-45", user="buyer1"))[0]
-    assert "不是你负责的门店" in (await svc.ask("/需求 梅溪湖店", user="g2"))[0]
+    assert "不是您负责的门店" in (await svc.ask("/需求 梅溪湖店", user="g2"))[0]
     from datetime import datetime
     word = "今天" if day == datetime.now(st.tz).date().isoformat() else "昨天"  # the calendar day that closed
     texts = await svc.ask(f"/日报 {word}", user="g3")

@@ -80,3 +80,25 @@ def test_shoppers_words_stay_plain_text_in_markdown_and_xlsx():
     ws = load_workbook(io.BytesIO(sheet.build(d)))["心愿单"]
     assert ws.cell(2, 1).value == evil and ws.cell(2, 1).data_type == "s"
     assert ws.cell(2, 6).data_type == "s"
+
+
+def _render_all(d: dict) -> str:
+    return "\n".join(render(Reply(TEMPLATE, **c)) for c in message_parts(d, limit=4096))
+
+
+def test_sections_are_numbered_in_order_and_a_lone_section_is_not():
+    stores = {"S01": StoreFacts("S01", "梅溪湖店", 2)}
+    products = {"K1": ProductInfo("K1", "草莓", "500g/盒", "盒")}
+    open_tuan = Tuan(1, "S01", "xiaowang", "K1", "草莓", "盒", "open", "formed", 5.0, qty=3, entries=2,
+                     owners=("u1", "u2"))
+    only_open = build_digest(DayInputs("2026-06-13", 0, 1, 1, True, [], [open_tuan], [], products, {}),
+                             {}, stores=stores, cutoff="21:00")
+    text = _render_all(only_open)
+    assert "**接龙中（未截单，不计入）**" in text and "八、" not in text and "一、" not in text
+    assert "1店 2群" in text  # the store of an open 团 is a store the digest speaks of
+
+    wish = Signal("wish", "S01", "榴莲", ("c1",), ("想要榴莲",))
+    two = build_digest(DayInputs("2026-06-13", 0, 1, 1, True, [], [open_tuan], [wish], products, {}),
+                       {}, stores=stores, cutoff="21:00")
+    text = _render_all(two)
+    assert "**一、心愿单（未在售）**" in text and "**二、接龙中（未截单，不计入）**" in text

@@ -55,7 +55,7 @@ async def test_shopper_and_guide_through_the_console(demo):
     text = out.getvalue()
     assert "进入会话的欢迎语" in text and "梅溪湖店的在线小助手" in text  # entering through the store's link
     assert "kf/send_msg → wmSandbox" in text and "您说：你好" in text
-    assert "顾客找人工" in text  # the guide's notice, seen going out through message/send
+    assert "顾客找人工" not in text  # the guide's notice is on the guide's phone, not the shopper's
     # The console put the shopper in the store's group and told the service with WeCom's events,
     # so the service knows the join (coupons' new-member rule reads it).
     assert "wrGroupA" in await app[STORE].groups.groups_of("wmSandbox")
@@ -69,3 +69,11 @@ async def test_shopper_and_guide_through_the_console(demo):
     assert "[链接] https://work.weixin.qq.com/kf/wkS01?enc_scene=ENCs_S01" in text
     assert text.count("群发待确认 (sender") == 2  # once as it happened, once listed by :群发
     assert "已结束 #" in text
+
+
+async def test_console_shows_everyone_s_messages_only_when_asked(demo):
+    demo, app = demo
+    out = io.StringIO()
+    await chat(demo, who="shopper", user="wmAll", url=None, store="S01", lines=_lines("转人工"), out=out,
+               everything=True)
+    assert "顾客找人工" in out.getvalue()  # the guide's notice, seen going out through message/send

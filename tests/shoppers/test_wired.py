@@ -116,4 +116,4 @@ async def test_one_kf_for_two_stores_asks_once_then_answers_the_held_claim(aioht
     assert "五一广场店" in chosen
     assert claimed.startswith("领到啦") and "五一券" in claimed
     [again] = await says(h, "wmQ", "领券", kf="wkHQ")  # never asked twice
-    assert again.startswith("你已经领过了")
+    assert again.startswith("您已经领过了")
