@@ -25,6 +25,7 @@ import signal
 from collections import OrderedDict
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 
 from bot.appkeys import CONFIG
@@ -150,6 +151,17 @@ class ConnectionGuard:
             self._wait_for_request(conn)
 
 
+class _ProtocolLog(logging.LoggerAdapter):
+    """aiohttp's per-connection logger. A request its HTTP parser refuses (a line past the size
+    limit, garbage bytes) is the client's fault: one warning line, not a traceback per request."""
+
+    def exception(self, msg, *args, exc_info=True, **kw) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.logger.warning("%s: refused as malformed (%s)", msg % args, str(exc_info.message)[:120])
+        else:
+            self.logger.exception(msg, *args, exc_info=exc_info, **kw)
+
+
 @web.middleware
 async def middleware(request: web.Request, handler) -> web.StreamResponse:
     """Marks the connection busy while its request runs, and is the last line against a handler
@@ -249,7 +261,8 @@ async def start(app: web.Application, config: Config, port: int | None = None,
                 host: str | None = None) -> tuple[web.AppRunner, GuardedSite]:
     """Run the app's start-up and listen on [server] host and port (or these, port 0 = any free one)."""
     # aiohttp's own keep-alive close is a backstop a second behind the guard's header deadline.
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.server.header_timeout_seconds + 1)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.server.header_timeout_seconds + 1,
+                           logger=_ProtocolLog(logging.getLogger("aiohttp.server"), {}))
     await runner.setup()
     site = GuardedSite(runner, host or config.server.host, config.server.port if port is None else port, config)
     await site.start()

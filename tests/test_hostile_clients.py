@@ -121,3 +121,14 @@ async def test_keep_alive_clients_and_the_admin_api_work_through_the_guard(serve
         assert site.guard.open == 0
         async with s.get(f"http://127.0.0.1:{site.port}/healthz") as resp:
             assert resp.status == 200
+
+
+async def test_a_malformed_request_is_one_log_line_not_a_traceback(served, caplog):
+    site, _ = served
+    r, w = await asyncio.open_connection("127.0.0.1", site.port)
+    w.write(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    status_line = await asyncio.wait_for(r.readline(), 3.0)
+    assert status_line.split()[1] == b"400", status_line
+    w.close()
+    refused = [x for x in caplog.records if "refused as malformed" in x.getMessage()]
+    assert len(refused) == 1 and not refused[0].exc_info
