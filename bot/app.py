@@ -51,7 +51,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         app[REDIS] = client
         w = config.worker
         app[STORE] = Store(client, prefix=config.redis.prefix, partitions=w.partitions,
-                           dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days)
+                           dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days,
+                           retention=config.retention)
         await app[STORE].inbox.ensure_groups()
         await app[STORE].outbox.ensure_groups()
         yield

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from store.keys import RetentionSettings
+
 T = TypeVar("T")
 
 
@@ -137,6 +139,7 @@ class Config:
     bot: Bot = field(default_factory=Bot)
     worker: Worker = field(default_factory=Worker)
     sender: Sender = field(default_factory=Sender)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     stores: tuple[Store, ...] = ()
     demo: bool = False  # mount the fake WeCom API under /cgi-bin on this server
     path: str = ""
