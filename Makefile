@@ -31,6 +31,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/send_roundtrips.py
 	$(BIN)/python bench/groupbuy_ledger.py
 	$(BIN)/python bench/digest_scale.py
+	$(BIN)/python bench/slowloris.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.appkeys import CONFIG
+from bot.server import BodyError, read_body
 
 log = logging.getLogger(__name__)
 
@@ -33,33 +34,80 @@ def guarded(handler: Handler) -> Handler:
     async def check(request: web.Request) -> web.StreamResponse:
         token = request.app[CONFIG].admin.token
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        # Header bytes that are not UTF-8 arrive as lone surrogates; surrogateescape turns them back
+        # into the bytes sent, which then simply do not match.
+        if not token or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
             log.warning("admin API %s %s refused: bad or missing token (from %s)", request.method, request.path,
                         request.remote)
-            return web.json_response({"error": "unauthorized"}, status=401)
+            return error(401, "unauthorized")
         return await handler(request)
     return check
 
 
 async def _unknown(request: web.Request) -> web.Response:
-    return web.json_response({"error": "no such endpoint"}, status=404)
+    return error(404, "no such endpoint")
+
+
+def _dumps(obj) -> str:
+    """JSON with Chinese as written (store names, 团 products). A query value that was not UTF-8
+    arrives with lone surrogates, which cannot be sent as UTF-8; such an answer escapes them."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(obj)
+    return text
+
+
+def reply(data, status: int = 200) -> web.Response:
+    """A JSON answer; every /api/ response goes through here or `error`."""
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+def error(status: int, message: str, /, **extra) -> web.Response:
+    return reply({"error": message, **extra}, status=status)
+
+
+class BadInput(web.HTTPException):
+    """Raised by the readers below: the JSON error answer, already built."""
+
+    def __init__(self, status: int, message: str, /, **extra) -> None:
+        self.status_code = status
+        super().__init__(text=_dumps({"error": message, **extra}), content_type="application/json")
 
 
 async def read_json(request: web.Request) -> dict:
-    """The request body as a JSON object, or a 400 that says what is wrong."""
+    """The request body as a JSON object, or a 4xx that says what is wrong (413, 408, 400)."""
+    limit = request.app[CONFIG].server.max_body_bytes
     try:
-        data = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body is not valid JSON"}),
-                                 content_type="application/json") from None
+        raw = await read_body(request, limit)
+    except BodyError as exc:
+        raise BadInput(exc.status, exc.reason.replace(" ", "_"), limit_bytes=limit) from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        raise BadInput(400, "body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
-                                 content_type="application/json")
+        raise BadInput(400, "body must be a JSON object")
     return data
 
 
-def error(status: int, message: str, **extra) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
+def path_id(request: web.Request, name: str = "id", max_digits: int = 12) -> int:
+    """A numeric path segment ({id}), or a 400: only ASCII digits, and few enough to be an id."""
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= max_digits):
+        raise BadInput(400, f"{name} must be a number of at most {max_digits} digits", got=raw[:40])
+    return int(raw)
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A numeric query parameter clamped to [low, high], or a 400 when it is not a plain number."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise BadInput(400, f"{name} must be a whole number from {low} to {high}", got=raw[:40])
+    return max(low, min(high, int(raw)))
 
 
 def setup(app: web.Application) -> None:

@@ -16,31 +16,15 @@ import asyncio
 
 from aiohttp import web
 
-from bot.api import error, route
+from bot.api import error, reply, route
 from bot.appkeys import CONFIG, DEPS, STORE
+from bot.server import BodyError, BodyTooLarge, read_body
 from handlers.qa.catalog import parse_catalog, parse_faq_csv
 from handlers.qa.settings import settings
 
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
               "application/vnd.ms-excel.sheet.macroenabled.12")
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def read_limited(request: web.Request, limit: int) -> bytes:
-    """The whole body, or TooLarge as soon as it passes `limit` (before reading the rest)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def is_xlsx(content_type: str, body: bytes) -> bool:
@@ -53,19 +37,21 @@ async def import_catalog(request: web.Request) -> web.Response:
     q = request.query
     kind = q.get("kind", "catalog")
     if kind not in ("catalog", "faq"):
-        return error(400, "unknown_kind", kind=kind, allowed=["catalog", "faq"])
+        return error(400, "unknown_kind", kind=kind[:40], allowed=["catalog", "faq"])
     store_id = q.get("store") or None
     if store_id is not None and store_id not in {s.id for s in config.stores}:
-        return error(400, "unknown_store", store=store_id, configured=[s.id for s in config.stores])
+        return error(400, "unknown_store", store=store_id[:40], configured=[s.id for s in config.stores])
     if kind == "faq" and store_id:
         return error(400, "faq_has_no_store")  # the FAQ is one for the whole chain
     if request.content_type.startswith("multipart/"):
         return error(415, "send the file itself as the request body, not a multipart form")
     limit = settings(config).max_import_bytes
     try:
-        body = await read_limited(request, limit)
-    except TooLarge:
+        body = await read_body(request, limit)
+    except BodyTooLarge:
         return error(413, "too_large", limit_bytes=limit)
+    except BodyError as exc:
+        return error(exc.status, exc.reason.replace(" ", "_"))
     if kind == "faq":
         rows, errors = await asyncio.to_thread(parse_faq_csv, body)
     else:
@@ -80,4 +66,4 @@ async def import_catalog(request: web.Request) -> web.Response:
     cache = request.app[DEPS].get("qa")
     if cache is not None:
         cache.invalidate()
-    return web.json_response({"imported": len(rows), "version": version, "kind": kind, "store": store_id})
+    return reply({"imported": len(rows), "version": version, "kind": kind, "store": store_id})

@@ -7,11 +7,12 @@ expired / stopped / wrong_store / already_redeemed (409, the latter with the ear
 """
 from __future__ import annotations
 
+import re
 import time
 
 from aiohttp import web
 
-from bot.api import error, read_json, route
+from bot.api import BadInput, error, read_json, reply, route
 from bot.appkeys import CONFIG, STORE
 from handlers.coupons import service
 from handlers.coupons.codes import code_problem, format_code, normalize_code
@@ -22,6 +23,7 @@ _CONTROL = {"text", "store_id", "by", "draft", "welcome"}
 _REDEEM_STATUS = {"empty": 400, "malformed": 400, "bad_check": 400, "unknown": 404, "expired": 409,
                   "stopped": 409, "wrong_store": 409, "already_redeemed": 409}
 MAX_ORDER_NO = 64
+CAMPAIGN_ID = re.compile(r"C[0-9]{1,12}")  # ids are C + the counter (store/keys.py coupon_seq)
 
 
 def _store_id(request: web.Request, given: object) -> str | web.Response:
@@ -32,7 +34,7 @@ def _store_id(request: web.Request, given: object) -> str | web.Response:
             return ids[0]
         return error(400, "store_id_required")
     if not isinstance(given, str) or (ids and given not in ids):
-        return error(400, "unknown_store", store_id=given)
+        return error(400, "unknown_store", store_id=given[:40] if isinstance(given, str) else repr(given)[:40])
     return given
 
 
@@ -63,7 +65,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     if not data.get("draft"):
         await store.coupons.confirm(cid, by=by, now=now)
     meta = await store.coupons.campaign(cid)
-    return web.json_response({"campaign": service.view(meta or {}, config, now)}, status=201)
+    return reply({"campaign": service.view(meta or {}, config, now)}, status=201)
 
 
 @route("GET", "/api/coupons/campaigns")
@@ -82,12 +84,20 @@ async def list_campaigns(request: web.Request) -> web.Response:
             for v in await service.store_views(store, config, s.id, now):
                 seen.setdefault(v["id"], v)
         views = list(seen.values())
-    return web.json_response({"campaigns": views})
+    return reply({"campaigns": views})
+
+
+def _cid(request: web.Request) -> str:
+    """The {cid} path segment as a campaign id (C12), or a 400."""
+    cid = request.match_info["cid"].upper()
+    if not CAMPAIGN_ID.fullmatch(cid):
+        raise BadInput(400, "bad_campaign_id", campaign=cid[:40])
+    return cid
 
 
 async def _campaign_action(request: web.Request, action: str) -> web.Response:
     store, config = request.app[STORE], request.app[CONFIG]
-    cid = request.match_info["cid"].upper()
+    cid = _cid(request)
     now = time.time()
     if await store.coupons.campaign(cid) is None:
         return error(404, "unknown_campaign", campaign=cid)
@@ -96,7 +106,7 @@ async def _campaign_action(request: web.Request, action: str) -> web.Response:
     else:
         status = await store.coupons.confirm(cid, by="api", now=now)
     meta = await store.coupons.campaign(cid)
-    return web.json_response({"status": status, "campaign": service.view(meta or {}, config, now)})
+    return reply({"status": status, "campaign": service.view(meta or {}, config, now)})
 
 
 @route("POST", "/api/coupons/campaigns/{cid}/stop")
@@ -113,10 +123,10 @@ async def confirm_campaign(request: web.Request) -> web.Response:
 async def campaign_log(request: web.Request) -> web.Response:
     """Every issue, redemption, go-live and stop of a campaign: who, when, which message or order."""
     store = request.app[STORE]
-    cid = request.match_info["cid"].upper()
+    cid = _cid(request)
     if await store.coupons.campaign(cid) is None:
         return error(404, "unknown_campaign", campaign=cid)
-    return web.json_response({"campaign": cid, "events": await store.coupons.events(cid, count=100_000)})
+    return reply({"campaign": cid, "events": await store.coupons.events(cid, count=100_000)})
 
 
 @route("GET", "/api/coupons/welcome")
@@ -128,7 +138,7 @@ async def get_welcome(request: web.Request) -> web.Response:
         return store_id
     cid = await store.coupons.welcome_of(store_id)
     meta = await store.coupons.campaign(cid) if cid else None
-    return web.json_response({"store_id": store_id,
+    return reply({"store_id": store_id,
                               "campaign": service.view(meta, config, time.time()) if meta else None})
 
 
@@ -144,8 +154,10 @@ async def set_welcome(request: web.Request) -> web.Response:
     cid = data.get("campaign")
     if cid is None:
         await store.coupons.set_welcome(store_id, None)
-        return web.json_response({"status": "cleared", "store_id": store_id, "campaign": None})
-    meta = await store.coupons.campaign(cid.upper()) if isinstance(cid, str) else None
+        return reply({"status": "cleared", "store_id": store_id, "campaign": None})
+    if not isinstance(cid, str) or not CAMPAIGN_ID.fullmatch(cid.upper()):
+        return error(400, "bad_campaign_id", campaign=repr(cid)[:40])
+    meta = await store.coupons.campaign(cid.upper())
     if meta is None:
         return error(404, "unknown_campaign", campaign=cid)
     if meta.get("owner") != store_id:
@@ -154,7 +166,7 @@ async def set_welcome(request: web.Request) -> web.Response:
     view = service.view(await store.coupons.campaign(meta["id"]) or meta, config, time.time())
     if status == "not_live":
         return error(409, "stopped", campaign=view)
-    return web.json_response({"status": status, "store_id": store_id, "campaign": view})
+    return reply({"status": status, "store_id": store_id, "campaign": view})
 
 
 @route("POST", "/api/coupons/redeem")
@@ -176,7 +188,7 @@ async def redeem(request: web.Request) -> web.Response:
     ctx = rep.context(config)
     body = {"code": rep.code, "display": ctx["display"], "campaign": rep.campaign}
     if rep.ok:
-        return web.json_response({"ok": True, "repeat": ctx["repeat"], "order_no": ctx["order_no"],
+        return reply({"ok": True, "repeat": ctx["repeat"], "order_no": ctx["order_no"],
                                   "redeemed_at": ctx["redeemed_at"], **body})
     extra: dict = {}
     if rep.status == "already_redeemed":
@@ -200,5 +212,5 @@ async def code_info(request: web.Request) -> web.Response:
     if rec is None:
         return error(404, "unknown", code=code)
     meta = await store.coupons.campaign(rec["campaign"])
-    return web.json_response({"code": code, "display": format_code(code), "record": rec,
+    return reply({"code": code, "display": format_code(code), "record": rec,
                               "campaign": service.view(meta, config, time.time()) if meta else None})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.api import route
+from bot.api import reply, route
 from bot.appkeys import STORE
 from bot import api_coupons  # noqa: F401  (coupon endpoints register on import)
 from bot import api_groupbuy  # noqa: F401  (group-buy endpoints register on import)
@@ -14,5 +14,5 @@ from bot import api_catalog  # noqa: F401  (catalog import endpoint registers on
 @route("GET", "/api/stats")
 async def stats(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    return web.json_response({"inbox_pending": await store.inbox.pending_count(),
+    return reply({"inbox_pending": await store.inbox.pending_count(),
                               "outbox_pending": await store.outbox.pending_count()})

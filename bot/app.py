@@ -10,7 +10,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 import handlers
-from bot import api, callback, dead_letters, health, metrics
+from bot import api, callback, dead_letters, health, metrics, server
 from bot.appkeys import CONFIG, CONSUMERS, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
 from bot.config import Config
 from bot.consumer import PartitionConsumer, consumer_name
@@ -32,7 +32,7 @@ def _crypto(token: str, key: str, receive_id: str) -> Crypto | None:
 
 
 def create_app(config: Config, *, role: str = "all", redis: Redis | None = None) -> web.Application:
-    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[server.middleware])
     app[CONFIG] = config
     app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
     app[CRYPTO_AIBOT] = _crypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
@@ -51,7 +51,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         app[REDIS] = client
         w = config.worker
         app[STORE] = Store(client, prefix=config.redis.prefix, partitions=w.partitions,
-                           dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days)
+                           dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days,
+                           retention=config.retention)
         await app[STORE].inbox.ensure_groups()
         await app[STORE].outbox.ensure_groups()
         yield

@@ -4,7 +4,6 @@ Nothing here waits on WeCom or runs a handler; WeCom retries after 5 s, we answe
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from bot import wecom
 from bot.crypto import BadSignature, Crypto, CryptoError
 from bot.message import Message
 from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, STORE
+from bot.server import BodyError, read_body
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,6 @@ def _stale(request: web.Request, timestamp: str) -> bool:
     return bool(skew) and abs(time.time() - ts) > skew
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes | None:
-    """The whole body, or None once it passes `limit` (read() returns what has arrived, not all)."""
-    if request.content_length is not None:  # the caller refused one over the limit already
-        try:
-            return await request.content.readexactly(request.content_length)
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial  # cut short: the payload checks refuse it
-    chunks, size = [], 0
-    while chunk := await request.content.read(limit + 1 - size):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return None
-    return b"".join(chunks)
-
-
 async def _verify_get(request: web.Request, crypto: Crypto | None) -> web.Response:
     if crypto is None:
         return _reject(404, "callback not configured", request)
@@ -61,6 +45,8 @@ async def _verify_get(request: web.Request, crypto: Crypto | None) -> web.Respon
     if q is None:
         return _reject(400, "missing query parameters", request)
     sig, ts, nonce, echostr = q
+    if _stale(request, ts):  # checked before the signature too: a replayed day-old URL is refused
+        return _reject(403, "stale timestamp", request)
     # A raw '+' in the URL arrives as a space after form decoding; base64 never has spaces.
     for candidate in dict.fromkeys((echostr, echostr.replace(" ", "+"))):
         try:
@@ -84,9 +70,10 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if q is None:
         return _reject(400, "missing query parameters", request)
     sig, ts, nonce = q
-    body = await _read_body(request, limit)
-    if body is None:
-        return _reject(413, "body too large", request)
+    try:
+        body = await read_body(request, limit)
+    except BodyError as exc:
+        return _reject(exc.status, exc.reason, request)
     try:
         encrypt = extract(body)
     except wecom.BadPayload as exc:

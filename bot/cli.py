@@ -21,9 +21,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from bot.app import create_app
+    from bot.server import serve
     cfg = _config(args)
     app = create_app(cfg, role=args.role)
     log = logging.getLogger("qunbot")
@@ -37,7 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(_run_headless(app))
         return 0
     log.info("qunbot serving on http://%s:%s (role=%s, config=%s)", host, port, args.role, cfg.path)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    asyncio.run(serve(app, cfg, host=host, port=port))
     return 0
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
+from store.keys import RetentionSettings
+
 T = TypeVar("T")
 
 
@@ -24,6 +26,12 @@ class Server:
     host: str = "127.0.0.1"
     port: int = 8080
     max_body_bytes: int = 64 * 1024
+    # Hostile clients (bot/server.py): a connection must send a request's headers within
+    # header_timeout_seconds of opening or of its previous request, a body must arrive within
+    # body_timeout_seconds, and at max_connections the longest-idle connection makes room.
+    header_timeout_seconds: float = 15.0
+    body_timeout_seconds: float = 30.0
+    max_connections: int = 1000
     public_url: str = ""  # how WeCom reaches us; used by `qunbot check`
 
 
@@ -131,6 +139,7 @@ class Config:
     bot: Bot = field(default_factory=Bot)
     worker: Worker = field(default_factory=Worker)
     sender: Sender = field(default_factory=Sender)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     stores: tuple[Store, ...] = ()
     demo: bool = False  # mount the fake WeCom API under /cgi-bin on this server
     path: str = ""

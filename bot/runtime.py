@@ -22,7 +22,7 @@ async def open_store(cfg: Config) -> AsyncIterator[Store]:
     client = connect(url)
     try:
         yield Store(client, prefix=cfg.redis.prefix, partitions=cfg.worker.partitions,
-                    dedupe_ttl=cfg.worker.dedupe_ttl_seconds)
+                    dedupe_ttl=cfg.worker.dedupe_ttl_seconds, retention=cfg.retention)
     finally:
         await client.aclose()
         if embedded:

@@ -10,7 +10,7 @@ from store.catalog import Catalog
 from store.demand import Demand
 from store.digest import DigestState
 from store.groups import Groups
-from store.keys import Keys
+from store.keys import Keys, RetentionSettings
 from store.kf import KfState
 from store.parking import Parking
 from store.shoppers import ShopperState
@@ -28,21 +28,23 @@ def connect(url: str, max_connections: int = 100) -> Redis:
 
 class Store:
     def __init__(self, redis: Redis, *, prefix: str = "qb", partitions: int = 4,
-                 dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30) -> None:
+                 dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30,
+                 retention: RetentionSettings = RetentionSettings()) -> None:
         self.r = redis
         self.keys = Keys(prefix)
         self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.parking = Parking(redis, self.keys, "outbox", partitions)  # outbox entries waiting for a retry
         self.budget = Budget(redis, self.keys)
-        self.coupons = Coupons(redis, self.keys)
-        self.groupbuys = GroupBuys(redis, self.keys)
+        self.retention = retention  # [retention]: how long long-lived state is kept
+        self.coupons = Coupons(redis, self.keys, retention)
+        self.groupbuys = GroupBuys(redis, self.keys, retention)
         self.catalog = Catalog(redis, self.keys)
         self.demand = Demand(redis, self.keys)
         self.digest = DigestState(redis, self.keys)  # buyers' digest (issue 7)
         self.kf = KfState(redis, self.keys)  # shopper channels (issue 3)
-        self.shoppers = ShopperState(redis, self.keys)
-        self.groups = Groups(redis, self.keys)
+        self.shoppers = ShopperState(redis, self.keys, retention)
+        self.groups = Groups(redis, self.keys, retention)
         self.smalltalk = SmallTalk(redis, self.keys)
 
     async def once(self, key: str, ttl: int) -> bool:

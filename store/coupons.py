@@ -17,21 +17,30 @@ record exists (belt and braces) and the caller retries with a new one.
 
 A shopper's wallet (我的券) is another slot; it is written after the script, idempotently, and
 repaired when a redelivered message gets its code again.
+
+Retention ([retention] in config, rules in store/keys.py): a code record expires at the code's
+expiry + coupon_grace_days. A campaign's own keys have no TTL while it can still issue codes; once
+it has an end date, is stopped or has nothing left to issue, they all expire at its last code's
+expiry + grace. The code index loses a code's entry at the same moment, by the daily coupon job
+(`prune_code_index`), and wallets and greeted sets are trimmed as they are written.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from store.keys import DAY, Keys
+from store.keys import DAY, Keys, RetentionSettings
 
 DRAFT_TTL = DAY  # an unconfirmed draft campaign disappears after a day
 CONFIRM_WINDOW = 600  # a guide has ten minutes to answer 确认
 MEMO_TTL = DAY  # /发券 and 确认 redeliveries arrive within minutes; a day is plenty
 SEEN_TTL = 47 * 3600  # kf allows replies 48 h after the shopper's last message; keep an hour spare
 CODE_TRIES = 5  # a fresh 40-bit code collides about never; five tries make "never" certain
+LONGEST_CODE_DAYS = 366  # handlers/coupons/rules.py MAX_VALID_DAYS: no code is valid longer
+PRUNE_BATCH = 1000  # code-index entries removed per script call (keeps each call short)
 
 # Scope test shared by the claim and redeem scripts: '' = the owner store only, 'all', or a csv list.
 _IN_SCOPE = """
@@ -44,7 +53,7 @@ end
 
 # KEYS: 1 meta, 2 holders, 3 candidate code record, 4 claims memo, 5 expiry zset, 6 log
 # ARGV: 1 shopper, 2 msg id, 3 candidate code, 4 now, 5 end of today (local), 6 shopper's store,
-#       7 joined_at ('' unknown), 8 reply target, 9 campaign id
+#       7 joined_at ('' unknown), 8 reply target, 9 campaign id, 10 grace seconds after expiry
 _CLAIM = _IN_SCOPE + """
 local now = tonumber(ARGV[4])
 local function expiries(csv)
@@ -90,6 +99,11 @@ redis.call('ZADD', KEYS[5], expires, ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'issued', 1)
 redis.call('XADD', KEYS[6], '*', 'ev', 'issue', 'code', ARGV[3], 'who', ARGV[1], 'at', ARGV[4],
            'store', ARGV[6], 'msg', ARGV[2])
+redis.call('EXPIRE', KEYS[3], math.max(1, expires + tonumber(ARGV[10]) - now))  -- relative: callers' clocks
+local left = redis.call('PTTL', KEYS[1])  -- a campaign with an end date expires as a whole
+if left > 0 then
+  for _, i in ipairs({2, 4, 5, 6}) do redis.call('PEXPIRE', KEYS[i], left) end
+end
 return {'issued', ARGV[3], tostring(expires)}
 """
 
@@ -134,6 +148,31 @@ redis.call('HSET', KEYS[1], 'state', 'stopped', 'stopped_at', ARGV[1], 'stopped_
 redis.call('PERSIST', KEYS[1])
 redis.call('XADD', KEYS[2], '*', 'ev', 'stop', 'who', ARGV[2], 'at', ARGV[1])
 return s
+"""
+
+
+# KEYS: wallet. ARGV: member, now, keep until, drop entries issued before. The TTL only grows.
+_WALLET = """
+redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+local t = redis.call('TTL', KEYS[1])
+local want = tonumber(ARGV[3]) - tonumber(ARGV[2])
+if t < 0 or t < want then redis.call('EXPIRE', KEYS[1], math.max(1, want)) end
+"""
+
+# KEYS: greeted. ARGV: shopper, now, forget before. 1 the first time (within the retention).
+_GREET = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+"""
+
+# KEYS: code index shard, its expiry ZSET. ARGV: now, batch. Drops index entries that are due.
+_PRUNE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due == 0 then return 0 end
+redis.call('HDEL', KEYS[1], unpack(due))
+redis.call('ZREM', KEYS[2], unpack(due))
+return #due
 """
 
 
@@ -191,12 +230,53 @@ def _split(csv: str | None) -> tuple[str, ...]:
 
 
 class Coupons:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
+        self.grace = retention.coupon_grace_days * DAY
+        self.customer_keep = retention.customer_days * DAY
         self._claim = redis.register_script(_CLAIM)
         self._redeem = redis.register_script(_REDEEM)
         self._confirm = redis.register_script(_CONFIRM)
         self._stop = redis.register_script(_STOP)
+        self._wallet = redis.register_script(_WALLET)
+        self._greet = redis.register_script(_GREET)
+        self._prune = redis.register_script(_PRUNE)
+
+    # -- retention -----------------------------------------------------------------------------
+    def _campaign_keys(self, cid: str) -> list[str]:
+        k = self.k
+        return [k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_expiry(cid), k.coupon_claims(cid), k.coupon_log(cid)]
+
+    async def _expire_campaign(self, cid: str, at: float, now: float) -> None:
+        # Relative to the caller's `now` (not EXPIREAT): the ledger's times are the caller's clock.
+        async with self.r.pipeline(transaction=False) as pipe:
+            for key in self._campaign_keys(cid):
+                pipe.expire(key, max(1, int(at - now)))
+            await pipe.execute()
+
+    async def settle(self, cid: str, now: float) -> None:
+        """The campaign can issue no more codes: its keys expire at its last code's expiry (or its
+        end, or now) + grace. Idempotent; called on stop, at sell-out or end, and at confirm for a
+        campaign with an end date."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(self.k.coupon_expiry(cid), 0, 0, withscores=True)
+            pipe.hget(self.k.coupon_meta(cid), "ends_at")
+            last, ends_at = await pipe.execute()
+        until = max(now, last[0][1] if last else 0, float(ends_at or 0))
+        await self._expire_campaign(cid, until + self.grace, now)
+
+    async def prune_code_index(self, now: float, shards: Iterable[str]) -> int:
+        """Remove code-index entries of codes past expiry + grace (their records are gone too).
+        `shards` are the first symbols codes can start with (handlers/coupons/codes.py ALPHABET)."""
+        removed = 0
+        for shard in shards:
+            keys = [self.k.coupon_code_index(shard), self.k.coupon_code_expiry(shard)]
+            while True:
+                n = int(await self._prune(keys=keys, args=[int(now), PRUNE_BATCH]))
+                removed += n
+                if n < PRUNE_BATCH:
+                    break
+        return removed
 
     # -- campaigns -----------------------------------------------------------------------------
     async def create(self, record: dict[str, str], *, owner: str, by: str, now: float,
@@ -241,6 +321,8 @@ class Coupons:
             meta = await self.campaign(cid)
             if meta is not None:
                 await self._index_live(meta)
+                if meta.get("ends_at"):  # every code expires by the end date: so can the campaign
+                    await self.settle(cid, now)
         return res or "missing"
 
     async def _index_live(self, meta: dict[str, str]) -> None:
@@ -255,6 +337,20 @@ class Coupons:
             if meta.get("welcome") == "1":
                 pipe.hset(self.k.coupon_welcome(), meta["owner"], cid)
             await pipe.execute()
+        for store in dict.fromkeys([meta["owner"], *scope]):
+            await self._prune_store_index(store)
+
+    async def _prune_store_index(self, store: str) -> None:
+        """Drop campaigns whose records have expired from a store's list (so it stays bounded)."""
+        key = self.k.coupon_store(store)
+        cids = [_s(c) for c in await self.r.zrange(key, 0, -1)]
+        async with self.r.pipeline(transaction=False) as pipe:
+            for cid in cids:
+                pipe.exists(self.k.coupon_meta(cid))
+            alive = await pipe.execute()
+        gone = [c for c, ok in zip(cids, alive) if not ok]
+        if gone:
+            await self.r.zrem(key, *gone)
 
     async def stop(self, cid: str, *, by: str, now: float) -> str:
         """Stop claims and void unredeemed codes. Returns the previous state, 'already' or 'missing'."""
@@ -263,6 +359,7 @@ class Coupons:
             meta = await self.campaign(cid)
             if meta is not None:
                 await self._unindex_live(meta)
+                await self.settle(cid, now)
         return res or "missing"
 
     async def _unindex_live(self, meta: dict[str, str]) -> None:
@@ -343,12 +440,15 @@ class Coupons:
     async def welcome_of(self, store_id: str) -> str | None:
         return _s(await self.r.hget(self.k.coupon_welcome(), store_id))
 
-    async def decide_greeting(self, store_id: str, shopper: str) -> bool:
-        """True the first time; the first-talk welcome grant is then decided for good."""
-        return bool(await self.r.sadd(self.k.coupon_greeted(store_id), shopper))
+    async def decide_greeting(self, store_id: str, shopper: str, now: float | None = None) -> bool:
+        """True the first time; the first-talk welcome grant is then decided for [retention]
+        customer_days (a shopper silent that long counts as new again)."""
+        now = time.time() if now is None else now
+        return bool(await self._greet(keys=[self.k.coupon_greeted(store_id)],
+                                      args=[shopper, int(now), int(now - self.customer_keep)]))
 
     async def greeted(self, store_id: str, shopper: str) -> bool:
-        return bool(await self.r.sismember(self.k.coupon_greeted(store_id), shopper))
+        return await self.r.zscore(self.k.coupon_greeted(store_id), shopper) is not None
 
     # -- claiming ------------------------------------------------------------------------------
     async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
@@ -364,7 +464,7 @@ class Coupons:
                 keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
                       k.coupon_expiry(cid), k.coupon_log(cid)],
                 args=[shopper, msg_id, code, int(now), day_end, store_id,
-                      "" if joined_at is None else int(joined_at), target, cid])
+                      "" if joined_at is None else int(joined_at), target, cid, self.grace])
             status = _s(res[0])
             if status != "issued":
                 await self.r.hdel(index, code)  # the reservation was not used; no one else can hold it
@@ -373,9 +473,19 @@ class Coupons:
             codes = _split(_s(res[1])) if len(res) > 1 else ()
             expires = tuple(int(float(x)) for x in _split(_s(res[2]))) if len(res) > 2 else ()
             if status in ("issued", "again"):
-                await self.r.zadd(k.coupon_wallet(shopper), {f"{cid}|{codes[0]}": int(now)}, nx=True)
+                await self._remember_code(shopper, cid, codes[0], expires[0] if expires else int(now), now)
             return Claim(cid, status, codes, expires)
         raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")
+
+    async def _remember_code(self, shopper: str, cid: str, code: str, expires: int, now: float) -> None:
+        """After an issue (or its redelivery): the code's index entry gets its removal time, the
+        wallet the code; both idempotent."""
+        gone_at = expires + self.grace
+        await self.r.zadd(self.k.coupon_code_expiry(code), {code: gone_at})
+        keep_until = max(int(now) + self.customer_keep, gone_at)
+        drop_before = int(now) - max(self.customer_keep, LONGEST_CODE_DAYS * DAY + self.grace)
+        await self._wallet(keys=[self.k.coupon_wallet(shopper)], args=[f"{cid}|{code}", int(now), keep_until,
+                                                                      drop_before])
 
     # -- lookup and redemption -----------------------------------------------------------------
     async def lookup(self, code: str) -> str | None:
@@ -432,6 +542,7 @@ class Coupons:
                     total, issued, ends_at = await self.r.hmget(self.k.coupon_meta(cid), "total", "issued", "ends_at")
                     if int(issued or 0) >= int(total or 0) or (ends_at and int(ends_at) < start):
                         await self.r.zrem(self.k.coupon_live_all(), cid)
+                        await self.settle(cid, start)  # nothing left to issue or remind
                 continue
             async with self.r.pipeline(transaction=False) as pipe:
                 for code in codes:

@@ -24,11 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from store.keys import DAY, Keys
+from store.keys import DAY, Keys, RetentionSettings
 
 DRAFT_TTL = 30 * 60  # a /开团 preview must be confirmed within half an hour
 CONFIRM_TTL = 7 * DAY  # outlives any redelivery of a 确认 message
-KEEP_AFTER_CLOSE = 90 * DAY  # closed 团 stay readable (admin API, pickup) for a quarter
 BIND_TTL = 7 * DAY
 ASK_TTL = 10 * 60  # "which 团?" must be answered soon or the line is read afresh
 RECENT = 3 * DAY  # how long after closing a 团 still answers 在哪提货 / 我报了几份
@@ -504,8 +503,10 @@ def _s(v: bytes | str) -> str:
 
 
 class GroupBuys:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
+        # closed 团 stay readable (admin API, pickup, digest) this long: [retention] groupbuy_days
+        self.keep_after_close = retention.groupbuy_days * DAY
         reg = redis.register_script
         self._join = reg(_PRELUDE + _JOIN)
         self._set = reg(_PRELUDE + _SET)
@@ -550,6 +551,7 @@ class GroupBuys:
         async with self.r.pipeline(transaction=False) as p:
             p.sadd(self.k.gb_stores(), gb.store_id)
             p.zadd(self.k.gb_all(), {str(gid): gb.created})
+            p.zremrangebyscore(self.k.gb_all(), "-inf", f"({now - self.keep_after_close}")  # their keys are gone
             if gb.status == "open":
                 p.sadd(self.k.gb_open(gb.store_id), gid)
             await p.execute()
@@ -688,10 +690,10 @@ class GroupBuys:
     # -- guide and scheduler steps -----------------------------------------------------------------
     async def close(self, gid: int, msg_id: str, now: float, *, reason: str = "cutoff", by: str = "") -> Outcome:
         """open -> closed once; `closed_now` is True only for the call that closed it."""
-        return await self._run(self._close, gid, msg_id, now, dict(reason=reason, by=by, keep=KEEP_AFTER_CLOSE))
+        return await self._run(self._close, gid, msg_id, now, dict(reason=reason, by=by, keep=self.keep_after_close))
 
     async def cancel_group(self, gid: int, msg_id: str, now: float, *, by: str) -> Outcome:
-        return await self._run(self._cancel_group, gid, msg_id, now, dict(by=by, keep=KEEP_AFTER_CLOSE))
+        return await self._run(self._cancel_group, gid, msg_id, now, dict(by=by, keep=self.keep_after_close))
 
     async def collect(self, gid: int, msg_id: str, now: float, *, no: int | None = None, tag: str | None = None,
                       by: str = "") -> Outcome:

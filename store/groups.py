@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from store.keys import Keys
-
-DAY = 86400
+from store.keys import DAY, Keys, RetentionSettings
 
 # KEYS: meta, members. ARGV: op (add|del), last_ver, cur_ver, at, member ids...
 # Returns applied | dup | gap | unknown.
@@ -66,8 +64,9 @@ class GroupMeta:
 
 
 class Groups:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
+        self.member_ttl = retention.customer_days * DAY  # a member's group index, refreshed on change and lookup
         self._delta = redis.register_script(_DELTA)
         self._claim = redis.register_script(_CLAIM)
         self._unclaim = redis.register_script(_UNCLAIM)
@@ -86,7 +85,11 @@ class Groups:
 
     async def groups_of(self, member: str) -> dict[str, int]:
         """Known groups this member is in -> join time."""
-        raw = await self.r.hgetall(self.k.member_groups(member))
+        key = self.k.member_groups(member)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(key)
+            pipe.expire(key, self.member_ttl)
+            raw, _ = await pipe.execute()
         return {k.decode(): int(v) for k, v in raw.items()}
 
     async def known(self) -> set[str]:
@@ -129,6 +132,7 @@ class Groups:
             if members:
                 pipe.hset(mkey, mapping=members)
             pipe.hset(self.k.group(chat_id, "meta"), mapping=meta)
+            pipe.persist(self.k.group(chat_id, "meta"))  # live again if it was dismissed
             if not meta["version"]:
                 pipe.hdel(self.k.group(chat_id, "meta"), "version")
             pipe.sadd(self.k.groups_known(), chat_id)
@@ -145,6 +149,7 @@ class Groups:
             pipe.delete(self.k.group(chat_id, "members"))
             pipe.hset(self.k.group(chat_id, "meta"), mapping={"status": "dismissed", "synced_at": now})
             pipe.hdel(self.k.group(chat_id, "meta"), "version")
+            pipe.expire(self.k.group(chat_id, "meta"), self.member_ttl)
             pipe.srem(self.k.groups_known(), chat_id)
             await pipe.execute()
         await self._index(chat_id, {}, list(old))
@@ -155,6 +160,7 @@ class Groups:
         async with self.r.pipeline(transaction=False) as pipe:
             for m, at in present.items():
                 pipe.hset(self.k.member_groups(m), chat_id, at)
+                pipe.expire(self.k.member_groups(m), self.member_ttl)
             for m in gone:
                 pipe.hdel(self.k.member_groups(m), chat_id)
             await pipe.execute()

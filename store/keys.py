@@ -1,13 +1,62 @@
-"""Every Redis key qunbot uses, and why each TTL is what it is.
+"""Every Redis key qunbot uses, and how long each lives.
 
 All keys of one entity share a Redis Cluster hash tag ({...}) and every Lua script touches one
 entity only, so the same code runs on a Redis Cluster.
+
+Redis must stay bounded, so every key family (each method of `Keys`) declares its retention:
+`@ttl("...")` when every write sets an expiry (the text says how long, or the docstring does), or
+`@kept("...")` when the family has no TTL of its own and the text says what bounds it (a counter,
+one key per configured store, entries trimmed on write, state that gets an expiry once it is done).
+tests/test_retention.py fails for a method with neither, and checks the keys the suite's scenarios
+leave behind: a key without a TTL must belong to a `kept` family.
+The long-lived states have their own settings in [retention] (`RetentionSettings`).
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 DAY = 86400
+
+F = TypeVar("F", bound=Callable[..., str])
+
+
+@dataclass(frozen=True)
+class Retention:
+    kind: str  # "ttl": every write sets an expiry; "kept": bounded by the rule, no TTL of its own
+    why: str
+
+
+def ttl(why: str) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        fn.retention = Retention("ttl", why)  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+def kept(rule: str) -> Callable[[F], F]:
+    def mark(fn: F) -> F:
+        fn.retention = Retention("kept", rule)  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """[retention]: how long state that must outlive a conversation is kept."""
+
+    coupon_grace_days: int = 30  # a code (and its campaign's records) is kept this long after it expires
+    groupbuy_days: int = 90  # a 团 (lines, results, pickup state) is kept this long after it closes
+    customer_days: int = 365  # per-customer state (contact, groups, wallet, greeted) after its last change
+
+
+def families() -> dict[str, Retention | None]:
+    """Every key-building method of Keys and its declared retention (None = undeclared)."""
+    return {name: getattr(fn, "retention", None) for name, fn in vars(Keys).items()
+            if callable(fn) and not name.startswith("_")}
+
 
 
 class Keys:
@@ -15,24 +64,29 @@ class Keys:
         self.p = prefix
 
     # -- streams (inbox / outbox), one hash tag per partition ------------------------------------
+    @kept("entries every reader is done with are trimmed by the partition's owner (store/streams.py)")
     def stream(self, name: str, part: int) -> str:
         """Retention: entries every reader is done with are trimmed by the partition's owner
         (store/streams.py trim); nothing un-acked is ever trimmed, so there is no length cap."""
         return f"{self.p}:{{{name}:{part}}}:s"
 
+    @ttl("[worker] dedupe_ttl_seconds")
     def seen(self, name: str, part: int, entry_id: str) -> str:
         """Dedupe marker; TTL outlives WeCom's retries and kf re-syncs by far (config dedupe_ttl)."""
         return f"{self.p}:{{{name}:{part}}}:seen:{entry_id}"
 
+    @ttl("[worker] lease_ms, renewed by its owner")
     def lease(self, name: str, part: int) -> str:
         """Which worker owns this partition; expires when the owner stops renewing it."""
         return f"{self.p}:{{{name}:{part}}}:lease"
 
+    @ttl("one heartbeat TTL after the last consumer stops")
     def members(self, name: str) -> str:
         """ZSET of live consumers of a stream, scored by heartbeat expiry (ms, Redis clock); the
         key itself expires one heartbeat TTL after the last consumer stops."""
         return f"{self.p}:{{{name}:members}}"
 
+    @kept("at most [worker] dead_letter_max entries and none older than dead_letter_days (store/streams.py)")
     def dead(self, name: str) -> str:
         """Dead letters of a stream. Retention: at most `[worker] dead_letter_max` entries
         (approximate cap at write time) and none older than `dead_letter_days` (trimmed by the
@@ -42,47 +96,58 @@ class Keys:
     # Waiting retries of the outbox (bot/sender.py). Under the partition's hash tag, so the timer's
     # script can move a due target back into that partition's stream in one step. No TTL: a held
     # entry is removed when it is sent or dead-lettered, and the due set visits every held target.
+    @kept("every held target of the partition; a member leaves when its held entries are sent or dead-lettered")
     def retry_due(self, name: str, part: int) -> str:
         """ZSET target -> next try (epoch ms) of every target with held entries in this partition."""
         return f"{self.p}:{{{name}:{part}}}:due"
 
+    @kept("a target's waiting entries; emptied (and so deleted) as they are sent or dead-lettered")
     def held(self, name: str, part: int, target: str) -> str:
         """LIST of a target's entries waiting for a retry, oldest (the one being retried) first."""
         return f"{self.p}:{{{name}:{part}}}:held:{target}"
 
+    @kept("retry state of a target's first held entry; deleted with the entry it describes")
     def held_meta(self, name: str, part: int, target: str) -> str:
         """HASH of the first held entry's retry state: tries, since, done parts, maybe_sent, reason."""
         return f"{self.p}:{{{name}:{part}}}:held:{target}:meta"
 
+    @ttl("a day")
     def apology(self, entry_id: str) -> str:
         """The user was already told their message failed; kept a day so retries do not repeat it."""
         return f"{self.p}:apology:{entry_id}"
 
     # -- WeCom API client ---------------------------------------------------------------------
+    @ttl("WeCom's expires_in less a minute")
     def token(self, corp_id: str, secret: str) -> str:
         digest = hashlib.sha1(secret.encode()).hexdigest()[:12]  # never put a secret in a key name
         return f"{self.p}:{{token:{corp_id}:{digest}}}"
 
+    @ttl("held seconds while one process fetches the token")
     def token_lock(self, corp_id: str, secret: str) -> str:
         return self.token(corp_id, secret) + ":lock"
 
+    @ttl("a minute before anyone asks gettoken again")
     def token_refused(self, corp_id: str, secret: str) -> str:
         """gettoken refused this secret (40001…): the errcode, kept a while so no one retries at once."""
         return self.token(corp_id, secret) + ":refused"
 
+    @ttl("PEXPIRE of one send window on every take")
     def budget(self, scope: str, who: str) -> str:
         """Sliding-window send budget (ZSET of send times) for one recipient or webhook."""
         return f"{self.p}:{{budget:{scope}:{who}}}"
 
+    @ttl("a day")
     def reported(self, what: str) -> str:
         """A configuration error already reported today; one report per day across replicas."""
         return f"{self.p}:reported:{what}"
 
+    @ttl("the reply interval")
     def smalltalk(self, conversation: str, kind: str) -> str:
         """The message whose greeting/thanks/ack was answered last; expires after the reply interval."""
         return f"{self.p}:{{talk:{conversation}}}:{kind}"
 
     # -- scheduler --------------------------------------------------------------------------
+    @kept("one key per scheduled job name (a fixed list)")
     def job_last(self, name: str) -> str:
         """Last fire time enqueued for a job, used to catch up after downtime."""
         return f"{self.p}:job:{name}:last"
@@ -90,103 +155,123 @@ class Keys:
     # -- groupbuy (接龙) ---------------------------------------------------------------------
     # One hash tag per 团: every ledger script touches only that 团's keys. The id counter and the
     # indexes below live outside it and are written idempotently around the entity scripts.
+    @kept("no TTL while open (a 团 must not vanish before its cutoff); closing or 撤团 sets [retention] groupbuy_days on every part")
     def gb(self, gid: int, part: str) -> str:
         """A 团's keys: meta (hash), lines (hash no -> JSON), owners (hash owner -> [no]),
         wait (list of waiting line numbers, in order), msgs (hash message id -> result JSON)."""
         return f"{self.p}:{{gb:{gid}}}:{part}"
 
+    @kept("one counter")
     def gb_seq(self) -> str:
         """Global counter of 团 numbers (the short number shoppers and guides type)."""
         return f"{self.p}:gb:seq"
 
+    @kept("one set per store; a 团 leaves it when it closes")
     def gb_open(self, store_id: str) -> str:
         """Set of open 团 ids of one store; a 团 leaves it once its close result is queued."""
         return f"{self.p}:gb:open:{store_id}"
 
+    @kept("one member per store that ever had a 团")
     def gb_stores(self) -> str:
         """Set of store ids that ever had a 团 (so every open index can be found without SCAN)."""
         return f"{self.p}:gb:stores"
 
+    @kept("entries older than [retention] groupbuy_days are trimmed whenever a 团 is created")
     def gb_all(self) -> str:
         """ZSET of every 团 id scored by creation time, for the admin API."""
         return f"{self.p}:gb:all"
 
+    @ttl("seven days: outlives any redelivery of the 确认")
     def gb_confirm(self, msg_id: str) -> str:
         """团 number allocated for one 确认 message, so a redelivered 确认 opens the same 团."""
         return f"{self.p}:gb:confirm:{msg_id}"
 
+    @ttl("half an hour to confirm")
     def gb_draft(self, guide: str) -> str:
         """A guide's parsed /开团 awaiting 确认; expires so a stale draft is never confirmed."""
         return f"{self.p}:gb:draft:{guide}"
 
+    @ttl("seven days")
     def gb_bind(self, conversation: str) -> str:
         """The 团 a shopper conversation came in for (kf link scene), preferred when several are open."""
         return f"{self.p}:gb:bind:{conversation}"
 
+    @kept("one ZSET per store, trimmed to the last few days on every close")
     def gb_recent(self, store_id: str) -> str:
         """ZSET of a store's closed 团 by close time: shoppers still ask 在哪提货 after the cutoff."""
         return f"{self.p}:gb:recent:{store_id}"
 
+    @ttl("ten minutes")
     def gb_ask(self, conversation: str) -> str:
         """A shopper line waiting for "which 团?" to be answered; short-lived."""
         return f"{self.p}:gb:ask:{conversation}"
 
     # -- generic -----------------------------------------------------------------------------
-    def lock(self, name: str) -> str:
-        return f"{self.p}:lock:{name}"
-
+    @ttl("the draft's confirmation window")
     def awaiting_confirm(self, userid: str) -> str:
         """Which feature last showed this user a draft to answer with 确认 (a bare 确认 is its)."""
         return f"{self.p}:confirm:{userid}"
 
+    @ttl("a day: longer than any retry of one outbox entry")
     def parts_sent(self, part: int, entry_id: str) -> str:
         """How many parts of a split outbox entry were delivered, so a retry resumes after them.
         Keyed by partition too: two partitions' streams hand out the same ids in one millisecond."""
         return f"{self.p}:out:parts:{part}:{entry_id}"
 
     # -- catalog (one entity: every catalog key shares the {catalog} hash tag) -------------------
+    @kept("the catalog itself: replaced by each import, edited in place")
     def catalog_items(self) -> str:
         """Hash "<sku>@<stores or *>" -> product JSON; per-store rows override the * row in their stores."""
         return f"{self.p}:{{catalog}}:items"
 
+    @kept("the FAQ: replaced by each import")
     def catalog_faq(self) -> str:
         return f"{self.p}:{{catalog}}:faq"
 
+    @kept("one counter")
     def catalog_version(self) -> str:
         """Bumped by every change; each process refreshes its in-memory indexes when it moves."""
         return f"{self.p}:{{catalog}}:version"
 
+    @ttl("three days: longer than any redelivery of the edit command")
     def catalog_edit(self, msg_id: str) -> str:
         """One guide edit's {before, after} rows, kept under its message id: a redelivered
         command changes nothing and confirms the same change."""
         return f"{self.p}:{{catalog}}:edit:{msg_id}"
 
     # -- Q&A conversations ---------------------------------------------------------------------
+    @ttl("the hint interval")
     def qa_hint(self, conversation: str) -> str:
         """Set while a shopper's 1:1 conversation was lately given the "ask me like this" hint."""
         return f"{self.p}:qa:hint:{conversation}"
 
+    @ttl("as long as the offered list may be picked from")
     def qa_pick(self, conversation: str) -> str:
         """The numbered list last offered in a conversation, so a bare "2" picks from it."""
         return f"{self.p}:qa:pick:{conversation}"
 
     # -- demand signals, one entity per business day -------------------------------------------
+    @ttl("60 days of trend history")
     def demand_index(self, day: str) -> str:
         """Set of "<kind>|<store>|<item>" seen that day (kind u = unmet/out of stock, w = wish list)."""
         return f"{self.p}:{{dm:{day}}}:idx"
 
+    @ttl("60 days of trend history")
     def demand_askers(self, day: str, kind: str, store: str, item: str) -> str:
         """Unique shoppers who asked: a set, so asking twice counts once."""
         return f"{self.p}:{{dm:{day}}}:who:{kind}:{store}:{item}"
 
+    @ttl("60 days of trend history")
     def demand_examples(self, day: str, kind: str, store: str, item: str) -> str:
         return f"{self.p}:{{dm:{day}}}:ex:{kind}:{store}:{item}"
 
+    @ttl("60 days of trend history")
     def demand_guides(self, day: str, kind: str, store: str, item: str) -> str:
         """Hash guide -> askers attributed to that guide's groups."""
         return f"{self.p}:{{dm:{day}}}:guide:{kind}:{store}:{item}"
 
     # -- digest (issue 7): one hash tag per business day ------------------------------------------
+    @ttl("60 days of history; a recipient's send lock two minutes")
     def digest_day(self, day: str, part: str) -> str:
         """A business day's digest keys, all under {dg:<day>}: snap (hash: inputs, totals, frozen_at;
         written once at the freeze), sent (hash recipient -> when its digest was queued), po (hash
@@ -194,6 +279,7 @@ class Keys:
         lock:<recipient> (one sender at a time while a digest is queued)."""
         return f"{self.p}:{{dg:{day}}}:{part}"
 
+    @kept("one field per configured digest recipient")
     def digest_seen(self) -> str:
         """Hash recipient -> when it was first configured: catch-up never sends it older digests."""
         return f"{self.p}:dg:seen"
@@ -202,70 +288,92 @@ class Keys:
     # Everything one campaign's claim/redeem/stop scripts touch shares the hash tag {cp:<id>}, so each
     # script runs in one slot. Cross-campaign indexes (code -> campaign, a shopper's wallet, a store's
     # campaigns) live in their own slots and are written outside the scripts; see store/coupons.py.
+    @kept("one counter")
     def coupon_seq(self) -> str:
         """Counter behind the short campaign ids (C1, C2, ...)."""
         return f"{self.p}:{{cpseq}}"
 
+    @kept("a draft expires in a day; a live campaign has no TTL while it can issue codes; once it has an end date, is stopped or sold out, every key of the campaign expires at its last code's expiry + [retention] coupon_grace_days")
     def coupon_meta(self, cid: str) -> str:
         """Campaign hash: rule record, owner store, state, issued/redeemed counters. Drafts expire."""
         return f"{self.p}:{{cp:{cid}}}:meta"
 
+    @kept("lives and expires with its campaign (coupon_meta); bounded by the campaign's stock")
     def coupon_holders(self, cid: str) -> str:
         """Hash shopper -> comma-separated codes they hold in this campaign (the per-person limit)."""
         return f"{self.p}:{{cp:{cid}}}:holders"
 
+    @ttl("the code's expiry + [retention] coupon_grace_days, redeemed or not")
     def coupon_code(self, cid: str, code: str) -> str:
         """One code's record: holder, issue/expiry times, state, redemption (order no, who, when)."""
         return f"{self.p}:{{cp:{cid}}}:c:{code}"
 
+    @kept("lives and expires with its campaign (coupon_meta); one entry per issued code")
     def coupon_expiry(self, cid: str) -> str:
         """ZSET code -> expires_at, scanned by the expiry reminder job."""
         return f"{self.p}:{{cp:{cid}}}:exp"
 
+    @kept("lives and expires with its campaign (coupon_meta); one entry per issued code")
     def coupon_claims(self, cid: str) -> str:
         """Hash inbound message id -> code issued for it, so a redelivered message gets the same code."""
         return f"{self.p}:{{cp:{cid}}}:msgs"
 
+    @kept("lives and expires with its campaign (coupon_meta); a few events per code")
     def coupon_log(self, cid: str) -> str:
         """Stream of issue and redeem events (who, when, which message or order)."""
         return f"{self.p}:{{cp:{cid}}}:log"
 
+    @kept("32 hashes; a code's entry is removed by the daily coupon job once the code is past expiry + [retention] coupon_grace_days (coupon_code_expiry)")
     def coupon_code_index(self, code: str) -> str:
         """Hash code -> campaign id, sharded by the code's first symbol (32 slots, no hot key)."""
         return f"{self.p}:{{cpidx:{code[:1]}}}"
 
+    @kept("32 ZSETs beside the code index, pruned with it by the daily coupon job")
+    def coupon_code_expiry(self, code: str) -> str:
+        """ZSET code -> when its code-index entry may be removed (expiry + grace), same shard and slot."""
+        return f"{self.p}:{{cpidx:{code[:1]}}}:exp"
+
+    @ttl("[retention] customer_days after the newest claim, or the newest code's expiry + grace if later; older entries are trimmed on each claim")
     def coupon_wallet(self, shopper: str) -> str:
         """ZSET '<campaign>|<code>' -> issued_at: one shopper's codes for 我的券."""
         return f"{self.p}:{{cpw:{shopper}}}"
 
+    @kept("one ZSET per store; campaigns whose records expired are pruned whenever a campaign goes live there")
     def coupon_store(self, store_id: str) -> str:
         """ZSET campaign id -> created_at of campaigns usable in a store ('*' = all-store campaigns)."""
         return f"{self.p}:{{cps:{store_id}}}"
 
+    @kept("one ZSET per store of live campaigns only (removed on stop, end or sell-out)")
     def coupon_live(self, store_id: str) -> str:
         """ZSET of live campaign ids claimable in a store ('*' = all-store campaigns)."""
         return f"{self.p}:{{cpl:{store_id}}}"
 
+    @kept("live campaigns only (removed on stop, end or sell-out)")
     def coupon_live_all(self) -> str:
         """ZSET of every live campaign, for the reminder job."""
         return f"{self.p}:{{cplive}}"
 
+    @ttl("the ten-minute confirmation window")
     def coupon_draft(self, userid: str) -> str:
         """The campaign a guide created and has not confirmed yet; TTL = the confirmation window."""
         return f"{self.p}:cpdraft:{userid}"
 
+    @ttl("a day")
     def coupon_msg(self, msg_id: str) -> str:
         """What a guide's /发券 or 确认 message already did (kept a day), so a redelivery repeats it."""
         return f"{self.p}:cpmsg:{msg_id}"
 
+    @kept("one field per store")
     def coupon_welcome(self) -> str:
         """Hash store id -> campaign id of the store's welcome coupon."""
         return f"{self.p}:{{cpwelcome}}"
 
+    @kept("one ZSET per store; decisions older than [retention] customer_days are trimmed on each new one")
     def coupon_greeted(self, store_id: str) -> str:
-        """Set of shoppers whose first-talk welcome grant was decided (granted or not eligible)."""
-        return f"{self.p}:{{cpg:{store_id}}}"
+        """ZSET shopper -> when their first-talk welcome grant was decided (granted or not eligible)."""
+        return f"{self.p}:{{cpg:{store_id}}}:at"
 
+    @ttl("47 hours, inside kf's 48 h reply window")
     def coupon_seen(self, shopper: str) -> str:
         """Where and when a kf shopper last wrote; TTL just under kf's 48 h reply window."""
         return f"{self.p}:cpseen:{shopper}"
@@ -275,65 +383,80 @@ class Keys:
     # lock scripts touch one slot. Per conversation {kfc:kf:<open_kfid>:<external_userid>}: the
     # shopper's context, reply window and handoff. Per customer group {grp:<chat_id>}: members,
     # meta and the daily post claims. Reverse indexes live in their own slots, written idempotently.
+    @kept("one hash per configured kf account")
     def kf_cursor(self, open_kfid: str) -> str:
         """Hash: cursor (kf/sync_msg next_cursor) and since (skip history older than this). No TTL."""
         return f"{self.p}:{{kf:{open_kfid}}}:cursor"
 
+    @ttl("the pull lease")
     def kf_lock(self, open_kfid: str) -> str:
         """One puller per kf account; expires so a crashed puller never blocks the next."""
         return f"{self.p}:{{kf:{open_kfid}}}:lock"
 
+    @ttl("ten minutes, a kf sync token's life")
     def kf_again(self, open_kfid: str) -> str:
         """A callback arrived while the lock was held: the holder pulls once more (value: its token)."""
         return f"{self.p}:{{kf:{open_kfid}}}:again"
 
+    @ttl("a week, then fetched again")
     def kf_name(self, external_userid: str) -> str:
         """The shopper's WeChat nickname from kf/customer/batchget; refreshed after a week."""
         return f"{self.p}:kfname:{external_userid}"
 
+    @ttl("a month")
     def kf_link(self, open_kfid: str, scene: str) -> str:
         """kf/add_contact_way URL for (kf account, scene); links do not expire, cached a month."""
         return f"{self.p}:kflink:{open_kfid}:{scene}"
 
+    @ttl("ctx 90 days, pending a day, lines two days, win and ho the kf reply and handoff windows")
     def shopper(self, conversation: str, part: str) -> str:
         """A kf conversation's keys: ctx (hash: scene, scene_param, scene_at, chosen store, asked),
         pending (message held while asking the store), lines (recent shopper lines, capped),
         win (kf reply window: last customer message time, replies since), ho (active handoff)."""
         return f"{self.p}:{{kfc:{conversation}}}:{part}"
 
+    @ttl("[retention] customer_days after the contact was added or last looked up")
     def customer(self, external_userid: str) -> str:
         """Hash: which store / guide a customer added as a WeCom contact, and when."""
         return f"{self.p}:{{cust:{external_userid}}}"
 
+    @kept("one counter")
     def handoff_seq(self) -> str:
         """Counter behind the short handoff numbers guides type (/结束 12)."""
         return f"{self.p}:ho:seq"
 
+    @ttl("the handoff window + a day")
     def handoff_ticket(self, ticket: int) -> str:
         """Handoff number -> conversation; outlives the handoff by a day so late /结束 still resolves."""
         return f"{self.p}:ho:t:{ticket}"
 
+    @ttl("the handoff window + a day, refreshed by each handoff, which also trims timed-out entries")
     def handoff_guide(self, userid: str) -> str:
         """ZSET of a guide's handoff numbers by start time, so a bare /结束 finds the latest."""
         return f"{self.p}:ho:g:{userid}"
 
+    @kept("one pair per tracked customer group; a dismissed group's meta expires after [retention] customer_days")
     def group(self, chat_id: str, part: str) -> str:
         """A customer group's keys: meta (hash owner, name, version, status, synced_at) and
         members (hash member id -> join time)."""
         return f"{self.p}:{{grp:{chat_id}}}:{part}"
 
+    @ttl("two days")
     def group_post_day(self, chat_id: str, day: str) -> str:
         """Which post used the group's one 群发 of that local day (WeCom allows one per day)."""
         return f"{self.p}:{{grp:{chat_id}}}:post:{day}"
 
+    @ttl("[retention] customer_days after the member's last membership change or lookup; emptied, and so deleted, when they leave every group")
     def member_groups(self, member: str) -> str:
         """Hash chat id -> join time: the known groups one customer is in."""
         return f"{self.p}:{{grpm:{member}}}"
 
+    @kept("live groups only (removed on dismiss)")
     def groups_known(self) -> str:
         """Set of every customer group id the bot tracks."""
         return f"{self.p}:grp:known"
 
+    @ttl("three days")
     def group_post_plan(self, store_id: str, origin: str) -> str:
         """A group post's plan (owners, chat ids, link, task ids) between creation and delivery."""
         return f"{self.p}:gpost:{store_id}:{origin}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from store.keys import Keys
+from store.keys import Keys, RetentionSettings
 
 DAY = 86400
 CTX_TTL = 90 * DAY  # a shopper who comes back within a quarter keeps their store choice
@@ -60,8 +60,9 @@ class Handoff:
 
 
 class ShopperState:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
+        self.contact_ttl = retention.customer_days * DAY  # refreshed on every write and lookup
         self._scene = redis.register_script(_SCENE)
         self._line = redis.register_script(_LINE)
 
@@ -115,11 +116,18 @@ class ShopperState:
 
     # -- customers added as WeCom contacts --------------------------------------------------------
     async def add_contact(self, external_userid: str, store_id: str, guide: str, at: int) -> None:
-        await self.r.hset(self.k.customer(external_userid),
-                          mapping={"store": store_id, "guide": guide, "at": at})
+        key = self.k.customer(external_userid)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"store": store_id, "guide": guide, "at": at})
+            pipe.expire(key, self.contact_ttl)
+            await pipe.execute()
 
     async def contact(self, external_userid: str) -> dict[str, str]:
-        raw = await self.r.hgetall(self.k.customer(external_userid))
+        key = self.k.customer(external_userid)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(key)
+            pipe.expire(key, self.contact_ttl)  # a customer who keeps writing is kept
+            raw, _ = await pipe.execute()
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     # -- handoff -------------------------------------------------------------------------------------
@@ -146,6 +154,7 @@ class ShopperState:
             pipe.set(self.k.handoff_ticket(ticket), conversation, ex=ttl + DAY)
             for g in guides:
                 pipe.zadd(self.k.handoff_guide(g), {str(ticket): now})
+                pipe.zremrangebyscore(self.k.handoff_guide(g), "-inf", f"({now - ttl - DAY}")  # timed out long ago
                 pipe.expire(self.k.handoff_guide(g), ttl + DAY)
             await pipe.execute()
         return Handoff(conversation, ticket, tuple(guides), store_id, now), True

@@ -58,10 +58,16 @@ def prefix() -> str:
 async def redis(redis_url, prefix):
     client = Redis.from_url(redis_url)
     yield client
+    # Every test doubles as a retention check (store/keys.py): what it left without a TTL must belong
+    # to a family whose declared rule bounds it.
+    from tests.retention import unbounded_keys
+    unbounded = await unbounded_keys(client, prefix)
     keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
     for i in range(0, len(keys), 500):
         await client.delete(*keys[i:i + 500])
     await client.aclose()
+    if unbounded:
+        pytest.fail(f"keys without a TTL that no retention rule in store/keys.py explains: {unbounded[:10]}")
 
 
 # -- the service under test --------------------------------------------------------------------

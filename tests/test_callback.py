@@ -14,14 +14,27 @@ async def inbox_len(service) -> int:
     return await service.store.inbox.length()
 
 
-async def test_get_verification_answers_bare_plaintext(service):
+def signed_get(timestamp: int) -> str:
     c = Crypto(f.APP_TOKEN, f.APP_KEY, f.CORP_ID)
     echo = c.encrypt(b"1616140317555161061")
-    q = {"msg_signature": c.sign("1409659589", "263014780", echo), "timestamp": "1409659589", "nonce": "263014780"}
+    q = {"msg_signature": c.sign(str(timestamp), "263014780", echo), "timestamp": str(timestamp), "nonce": "263014780"}
     # The raw '+' in echostr must survive form decoding (wecom-protocol.md §1.2).
-    resp = await service.client.get("/wecom/app?" + urlencode(q) + "&echostr=" + echo.replace("/", "%2F"))
+    return "/wecom/app?" + urlencode(q) + "&echostr=" + echo.replace("/", "%2F")
+
+
+async def test_get_verification_answers_bare_plaintext(service):
+    resp = await service.client.get(signed_get(int(time.time())))
     assert resp.status == 200
     assert await resp.read() == b"1616140317555161061"
+
+
+async def test_get_verification_refuses_a_stale_timestamp(service):
+    """A correctly signed URL captured a day ago must not verify again (max_skew_seconds, as POST)."""
+    for ts in (int(time.time()) - 86400, int(time.time()) + 3600, 0):
+        resp = await service.client.get(signed_get(ts))
+        assert resp.status == 403, ts
+        assert await resp.text() == "stale timestamp"
+    assert (await service.client.get(signed_get(int(time.time()) - 200))).status == 200  # within 300 s
 
 
 async def test_get_with_bad_signature_is_403(service):

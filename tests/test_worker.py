@@ -17,7 +17,7 @@ async def test_worker_killed_before_ack_loses_nothing_and_applies_once(service):
     @router.command("记一笔")
     async def record(msg: Message, store) -> Reply:
         # Effect recorded by message id, the way every handler makes its state change idempotent.
-        if await store.r.set(f"{service.config.redis.prefix}:effect:{msg.id}", 1, nx=True):
+        if await store.r.set(f"{service.config.redis.prefix}:effect:{msg.id}", 1, nx=True, ex=600):
             effects.append(msg.id)
         return Reply("errors/oops.txt.j2")
 

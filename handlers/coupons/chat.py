@@ -15,6 +15,7 @@ from bot.render import render
 from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers.coupons import service
+from handlers.coupons.codes import ALPHABET
 from handlers.coupons.reminders import send_reminders
 from handlers.coupons.rules import (
     MAX_NAME, MAX_NEW_MEMBER_DAYS, MAX_PER_PERSON, MAX_TOTAL, MAX_VALID_DAYS, CampaignError, parse_campaign,
@@ -290,3 +291,5 @@ def welcome_extra(store: Store, config: Config):
 @router.schedule("coupon_reminders")
 async def reminders(msg: Message, store: Store, config: Config, worker: Any, now: float) -> None:
     await send_reminders(store, config, worker, msg, now=float(msg.time or now))
+    # The daily pass also forgets codes past expiry + grace (store/keys.py coupon_code_index).
+    await store.coupons.prune_code_index(float(msg.time or now), ALPHABET)

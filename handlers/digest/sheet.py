@@ -6,10 +6,9 @@ buyer can sort and sum; amounts are yuan with two decimals.
 """
 from __future__ import annotations
 
-import io
-
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+
+from bot import xlsx
 
 DETAIL = ("日期", "门店编码", "门店", "商品编码", "商品", "规格", "单位", "成团数量", "接龙单数", "客户数", "候补数量",
           "缺货问询人数", "库存", "缺口", "建议补货", "昨日", "上周同日", "7日均", "团号", "导购", "备注")
@@ -28,25 +27,19 @@ KIND = {"tuan_cancelled": "截单后撤团", "tuan_added": "截单后结算", "t
 UNKNOWN = "门店未知"  # the store name of demand whose store nothing tells
 
 
-def _blank(v):
-    return "" if v is None else v
-
-
 class _Sheet:
-    """A write-only sheet whose text cells stay text: openpyxl stores a string starting with "=" as
-    a formula, and quotes and wish terms are shoppers' words."""
+    """A write-only sheet whose rows go through the formula-safe writer: quotes and wish terms
+    are shoppers' words."""
 
     def __init__(self, wb: Workbook, title: str, header: tuple[str, ...]) -> None:
-        self.ws = wb.create_sheet(title)
-        self.ws.append(header)
+        self.ws = xlsx.sheet(wb, title, header)
 
     def append(self, row: list) -> None:
-        self.ws.append([self._text(v) if isinstance(v, str) and v.startswith("=") else v for v in row])
+        xlsx.append(self.ws, row)
 
-    def _text(self, v: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value=v)
-        cell.data_type = "s"
-        return cell
+
+def _blank(v):
+    return "" if v is None else v
 
 
 def filename(day: str) -> str:
@@ -96,6 +89,4 @@ def build(d: dict) -> bytes:
         detail = {k: v for k, v in c.items() if k not in ("day", "store", "kind", "id", "product", "name", "item")}
         ws.append([c["day"], c["store"], KIND.get(c["kind"], c["kind"]), what,
                    " ".join(f"{k}={v}" for k, v in detail.items())])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx.to_bytes(wb)

@@ -138,6 +138,7 @@ async def test_a_colliding_code_is_refused_and_retried(store):
     # same campaign: a leftover record (e.g. an index entry lost by an operator) is refused by the script
     dup = new_code()
     await store.r.hset(store.keys.coupon_code(other, dup), mapping={"state": "issued"})
+    await store.r.expire(store.keys.coupon_code(other, dup), 600)  # a code record always has a TTL
     codes2 = iter([dup, new_code()])
     c2 = await claim(store, other, "wmC", new=lambda: next(codes2))
     assert c2.status == "issued" and c2.codes[0] != dup
