@@ -22,7 +22,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
-    from bot.server import serve
+    from bot.redis_server import RedisInUse
+    from bot.server import PortInUse, serve
     cfg = _config(args)
     app = create_app(cfg, role=args.role)
     log = logging.getLogger("qunbot")
@@ -30,13 +31,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # A worker serves only /healthz, /readyz and /metrics, so it binds a port only when given one:
     # several workers on one host then share one config file.
     port = args.port if args.port is not None else (None if args.role == "worker" else cfg.server.port)
-    if port is None:
-        log.info("qunbot worker running without an HTTP port (--port N serves /healthz and /metrics; config=%s)",
-                 cfg.path)
-        asyncio.run(_run_headless(app))
-        return 0
-    log.info("qunbot serving on http://%s:%s (role=%s, config=%s)", host, port, args.role, cfg.path)
-    asyncio.run(serve(app, cfg, host=host, port=port))
+    try:
+        if port is None:
+            log.info("qunbot worker running without an HTTP port (--port N serves /healthz and /metrics; "
+                     "config=%s)", cfg.path)
+            asyncio.run(_run_headless(app))
+        else:
+            log.info("qunbot serving on http://%s:%s (role=%s, config=%s)", host, port, args.role, cfg.path)
+            asyncio.run(serve(app, cfg, host=host, port=port))
+    except (PortInUse, RedisInUse) as exc:
+        print(f"qunbot serve: {exc.args[-1]}", file=sys.stderr)
+        return 1
     return 0
 
 

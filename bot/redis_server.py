@@ -43,6 +43,10 @@ def find_binary() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
+class RedisInUse(RuntimeError):
+    """Another process's Redis already serves this data_dir (said in one line by `qunbot serve`)."""
+
+
 class EmbeddedRedis:
     def __init__(self, data_dir: str | os.PathLike, *, port: int = 0, appendonly: bool = True) -> None:
         self.dir = Path(data_dir).resolve()
@@ -70,7 +74,7 @@ class EmbeddedRedis:
         self.dir.mkdir(parents=True, exist_ok=True)
         if self.answers():
             # Two servers on one AOF would corrupt it; the other one belongs to someone else.
-            raise RuntimeError(f"a Redis server already answers on {self.socket}: another qunbot uses "
+            raise RedisInUse(f"a Redis server already answers on {self.socket}: another qunbot uses "
                                f"[redis] data_dir {self.dir}; stop it or choose another data_dir")
         if self.socket.exists():
             self.socket.unlink()

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import resource
 import signal
+import socket
 from collections import OrderedDict
 
 from aiohttp import web
@@ -261,12 +262,35 @@ async def start(app: web.Application, config: Config, port: int | None = None,
                 host: str | None = None) -> tuple[web.AppRunner, GuardedSite]:
     """Run the app's start-up and listen on [server] host and port (or these, port 0 = any free one)."""
     # aiohttp's own keep-alive close is a backstop a second behind the guard's header deadline.
+    host, port = host or config.server.host, config.server.port if port is None else port
+    ensure_free(host, port)  # before start-up starts Redis and the scheduler for nothing
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=config.server.header_timeout_seconds + 1,
                            logger=_ProtocolLog(logging.getLogger("aiohttp.server"), {}))
     await runner.setup()
-    site = GuardedSite(runner, host or config.server.host, config.server.port if port is None else port, config)
-    await site.start()
+    site = GuardedSite(runner, host, port, config)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()  # taken in the meantime: stop what start-up started
+        raise
     return runner, site
+
+
+class PortInUse(OSError):
+    """Another process listens on the configured port (said in one line by `qunbot serve`)."""
+
+
+def ensure_free(host: str, port: int) -> None:
+    if not port:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(exc.errno, f"port {port} on {host} is in use ({exc.strerror}): another qunbot "
+                                       "(a second `make run`?) or another program listens there; stop it, or "
+                                       "set [server] port / pass --port") from None
 
 
 async def serve(app: web.Application, config: Config, host: str | None = None, port: int | None = None) -> None:

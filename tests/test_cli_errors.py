@@ -50,3 +50,14 @@ def test_ask_with_a_missing_file_says_which():
     run = _qunbot("ask", "--catalog", "/nonexistent/catalog.csv", stdin="草莓\n")
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "/nonexistent/catalog.csv" in run.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_before_starting_anything():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = _qunbot("serve", "--port", str(port))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr and f"port {port} on 127.0.0.1 is in use" in run.stderr
+    assert "redis" not in run.stderr.lower()  # refused before start-up started the embedded Redis
