@@ -58,11 +58,14 @@ async def test_an_edit_patches_the_index_an_import_rebuilds_it(service):
     assert (await cache.index("S02")).product("F001").promo == "第二盒半价"
     assert (await cache.index("S02"))._alias is other_store._alias
     _, products, faqs = await service.store.catalog.load()
-    renamed = [dataclasses.replace(p, aliases=(*p.aliases, "红草莓")) if p.sku == "F001" else p for p in products]
+    renamed = [dataclasses.replace(p, aliases=(*p.aliases, "天使莓")) if p.sku == "F001" else p for p in products]
     await service.store.catalog.replace(renamed)
     cache.invalidate()
+    serving = await cache.index("S01")  # the rebuild runs in the background; the old index answers
+    assert serving._alias is before._alias and serving.match("天使莓多少钱").intent == "unknown_product"
+    await cache.settled()
     rebuilt = await cache.index("S01")
-    assert rebuilt._alias is not before._alias and rebuilt.match("红草莓多少钱").sku == "F001"
+    assert rebuilt._alias is not before._alias and rebuilt.match("天使莓多少钱").sku == "F001"
 
 
 async def test_an_import_reaches_the_running_service(service):

@@ -1,0 +1,158 @@
+"""Memory and build time of the Q&A indexes for a chain: one shared index plus per-store overlays,
+next to the per-store full indexes the chain would need without sharing.
+
+    python bench/qa_memory.py [--skus 5000] [--stores 1000] [--local-stores 20] [--sample 3]
+
+The chain: the 5,000-SKU catalog of bench/qa_speed.py (the demo rows plus brand x variety x kind
+variants), the same rows in every store, per-store price, stock and promo on 10% of rows, and
+`--local-stores` stores with a few local products each. Everything goes through the catalog in
+Redis (a private redis-server on a free port) and the process's QACache, as a worker does.
+
+Prints: the catalog load and the first index build (CPU seconds), RSS after every store has
+answered a question, and the baseline, the RSS of `--sample` full per-store indexes (what each
+store cost before sharing) scaled to the chain. CPU time, not wall time: the figures hold on a
+busy machine.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.qa_speed import generated_catalog  # noqa: E402
+from handlers.qa.catalog import Product, parse_faq_csv  # noqa: E402
+
+LOCAL_KINDS = ("腊肉", "米粉", "豆腐", "剁辣椒", "臭豆腐", "糖油粑粑", "酱板鸭", "米酒")
+LOCAL_TOWNS = ("宁乡", "浏阳", "湘潭", "株洲", "岳阳", "常德", "衡阳", "益阳", "邵阳", "怀化")
+
+
+def store_ids(n: int) -> list[str]:
+    return [f"S{i:04d}" for i in range(1, n + 1)]
+
+
+def chain_catalog(products: list[Product], stores: list[str], rng: random.Random, *, share: float = 0.10,
+                  local_stores: int = 20, locals_each: int = 3, renamed: int = 0) -> list[Product]:
+    """Every row of `products` for every store, plus each store's own price/stock/promo on `share`
+    of the rows, local products in the first `local_stores` stores, and in the next `renamed` stores
+    one product under the store's own name."""
+    rows = list(products)
+    k = max(1, int(len(products) * share))
+    for s in stores:
+        for p in rng.sample(products, k):
+            rows.append(dataclasses.replace(
+                p, price_fen=max(1, p.price_fen + rng.randrange(-200, 200)), stock=rng.choice((0, 3, 40, 200)),
+                promo=rng.choice(("", "", "本店特价", "满59减5")), stores=(s,)))
+    for n, s in enumerate(stores[:local_stores]):
+        town = LOCAL_TOWNS[n % len(LOCAL_TOWNS)]
+        for j in range(locals_each):
+            kind = LOCAL_KINDS[(n + j) % len(LOCAL_KINDS)]
+            rows.append(Product(f"L{s}{j}", f"{town}{kind}", (f"{town}{kind}", f"本地{kind}"), "本地特产", "500g/袋",
+                                "袋", rng.randrange(500, 5000), rng.choice((0, 12)), town, 30, "", (s,)))
+    for s in stores[local_stores:local_stores + renamed]:
+        p = rng.choice(products)
+        rows.append(dataclasses.replace(p, name=f"本店{p.name}", aliases=(*p.aliases, "本店招牌"), stores=(s,)))
+    return sorted(rows, key=lambda p: (p.sku, p.stores))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+async def run(args) -> None:
+    from bot.redis_server import EmbeddedRedis
+    from handlers.qa.cache import QACache
+    from handlers.qa.engine import QAIndex
+    from handlers.qa.segment import base_tokenizer
+    from store import Store
+
+    rng = random.Random(args.seed)
+    products = generated_catalog(args.skus, rng)
+    faqs, _ = parse_faq_csv((ROOT / "data" / "faq.csv").read_bytes())
+    stores = store_ids(args.stores)
+    rows = chain_catalog(products, stores, rng, local_stores=args.local_stores)
+    question = "草莓多少钱"
+
+    tmp = tempfile.TemporaryDirectory(prefix="qa-memory-", dir="/tmp")
+    server = EmbeddedRedis(tmp.name, appendonly=False)
+    url = await server.astart()
+    try:
+        from redis.asyncio import Redis
+        redis = Redis.from_url(url)
+        store = Store(redis, prefix="bench:")
+        await store.catalog.replace(rows)
+        await store.catalog.replace_faq(faqs)
+        del rows
+        gc.collect()
+        bare = rss_mb()
+        base_tokenizer()  # jieba's main dictionary: once per process, whatever the chain
+        before = rss_mb()
+
+        cache = QACache(store, refresh_seconds=3600)
+        t = time.process_time()
+        first = await cache.index(stores[-1])  # a store with no local products: the shared index
+        load_build = time.process_time() - t
+        assert first.match(question).intent == "product"
+        t = time.process_time()
+        for s in stores:
+            (await cache.index(s)).match(question)
+        every = time.process_time() - t
+        gc.collect()
+        after = rss_mb()
+
+        chain = cache._chain
+        own = sum(1 for s in stores if cache._chain.rows.patches(s) is None)
+        t = time.process_time()
+        QAIndex.from_view(*chain.rows.default, faqs)
+        build = time.process_time() - t
+
+        # Baseline: full per-store indexes (what each store cost before sharing), a few of them.
+        sample = []
+        gc.collect()
+        base0 = rss_mb()
+        t = time.process_time()
+        for s in stores[args.local_stores:args.local_stores + args.sample]:
+            sample.append(QAIndex.from_view(*chain.rows.view(s), faqs))
+        full_build = (time.process_time() - t) / max(1, args.sample)
+        gc.collect()
+        per_full = (rss_mb() - base0) / max(1, args.sample)
+
+        print(f"chain: {args.stores} stores, {args.skus} SKUs, {len(chain.rows.skus)} distinct SKUs, "
+              f"{sum(len(v) for v in chain.rows.own.values())} per-store rows, {own} stores with local rows")
+        print(f"first question on a cold process (catalog load + shared index build): {load_build:.2f} s CPU")
+        print(f"index build, {len(chain.rows.skus)} SKUs: {build:.2f} s CPU (a full per-store build: {full_build:.2f} s)")
+        print(f"every store's first question after that: {every:.2f} s CPU in all "
+              f"({every / args.stores * 1000:.2f} ms per store; local-product stores build their own index)")
+        print(f"RSS: {bare:.0f} MB bare process, {before:.0f} MB with jieba's dictionary (once per process), {after:.0f} MB after every store answered "
+              f"(+{after - before:.0f} MB for {args.stores} stores)")
+        print(f"baseline: a full per-store index adds {per_full:.1f} MB RSS; {args.stores} of them "
+              f"≈ {per_full * args.stores / 1024:.1f} GB")
+        print(f"shared + overlays / per-store indexes: {(after - before) / (per_full * args.stores):.3f}x")
+        await redis.aclose()
+    finally:
+        await server.astop()
+        tmp.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skus", type=int, default=5000)
+    ap.add_argument("--stores", type=int, default=1000)
+    ap.add_argument("--local-stores", type=int, default=20)
+    ap.add_argument("--sample", type=int, default=3, help="full per-store indexes built for the baseline")
+    ap.add_argument("--seed", type=int, default=7)
+    asyncio.run(run(ap.parse_args(argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
