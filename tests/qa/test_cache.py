@@ -125,3 +125,32 @@ def test_bad_qa_settings_name_the_key(prefix):
                              ({"hint_every_minutes": -1}, "qa.hint_every_minutes must not be negative")):
         with pytest.raises(ConfigError, match=message):
             settings(dataclasses.replace(cfg, extra={"qa": section}))
+
+
+async def test_a_cold_process_answers_every_concurrent_question(service):
+    """Issue 11: the first questions of a fresh worker raced the cache load; an empty index was
+    built, the handler passed on them and they were acked unanswered."""
+    from bot.render import render
+    from tests.qa.helpers import dispatch, kf_message
+
+    cache = service.deps["qa"]
+    assert cache.version == -1  # nothing loaded yet in this process
+    cache.refresh = 1.0  # production's interval (the tests' 0 re-reads on every question)
+    msgs = [kf_message(f"cold{n}", "草莓多少钱") for n in range(20)]
+    replies = await asyncio.gather(*(dispatch(service, m) for m in msgs))
+    assert all(len(r) == 1 and "丹东99草莓" in render(r[0]) for r in replies), [r and r[0].template for r in replies]
+
+
+async def test_concurrent_first_asks_load_the_catalog_once(service, monkeypatch):
+    cache = second_process(service, refresh=1.0)
+    loads = 0
+    real = cache.store.catalog.load
+
+    async def counted():
+        nonlocal loads
+        loads += 1
+        return await real()
+
+    monkeypatch.setattr(cache.store.catalog, "load", counted)
+    got = await asyncio.gather(*(cache.index(s) for s in ("S01", "S02", None) * 7))
+    assert loads == 1 and all(idx.match("草莓多少钱").sku == "F001" for idx in got)
