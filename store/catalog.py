@@ -80,6 +80,8 @@ redis.call('INCR', KEYS[2])
 return {1, rec}
 """
 EDIT_RECORD_TTL = 3 * DAY  # longer than any redelivery
+LOAD_CHUNK = 2000   # rows per HSCAN round trip when loading
+LOAD_ATTEMPTS = 3   # chunked reads before one atomic read of everything
 _EDIT_STATUS = {1: "applied", 0: "repeat", -1: "missing", -2: "not_carried"}
 
 
@@ -91,7 +93,9 @@ def to_json(p: Product) -> str:
     return json.dumps(asdict(p), ensure_ascii=False)
 
 
-def from_json(raw: bytes | str) -> Product:
+def from_json(raw: bytes | str, memo: dict | None = None) -> Product:
+    """A row from its JSON. With `memo` (one per load), equal strings and tuples of many rows are
+    one object: a chain's per-store rows repeat the shared row's texts, 1,000 times over."""
     # Imported here, not at the top: handlers/ imports store/, so store/ must load without handlers/.
     from handlers.qa.catalog import Product
 
@@ -100,7 +104,22 @@ def from_json(raw: bytes | str) -> Product:
     d = {k: v for k, v in d.items() if k in names}
     for k in ("aliases", "stores"):
         d[k] = tuple(d.get(k) or ())  # cjson turns an empty list into {}
+    if memo is not None:
+        for k, v in d.items():
+            if isinstance(v, (str, tuple)):
+                d[k] = memo.setdefault(v, v)
     return Product(**d)
+
+
+def _sorted(products) -> list[Product]:
+    return sorted(products, key=lambda p: (p.sku, p.stores))
+
+
+def _faqs(raw: list[bytes]) -> list[FaqEntry]:
+    from handlers.qa.catalog import FaqEntry
+
+    faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, raw)]
+    return sorted(faq, key=lambda f: f.id)
 
 
 def _faq_json(e: FaqEntry) -> str:
@@ -127,16 +146,35 @@ class Catalog:
         return int(await self.r.get(self.k.catalog_version()) or 0)
 
     async def load(self) -> tuple[int, list[Product], list[FaqEntry]]:
-        from handlers.qa.catalog import FaqEntry
+        """Every row and FAQ entry of one version, sorted by (sku, stores) and id.
 
+        A chain's catalog is half a million rows (every store's own prices): they are read in
+        chunks and parsed as they come, so the process never holds all their JSON at once. A
+        version that moved during the read is read again; a catalog that never keeps still for
+        that long is read in one step."""
+        for _ in range(LOAD_ATTEMPTS):
+            got = await self._load_chunked()
+            if got is not None:
+                return got
+        return await self._load_at_once()
+
+    async def _load_chunked(self) -> tuple[int, list[Product], list[FaqEntry]] | None:
+        version = await self.version()
+        memo: dict = {}
+        rows = {f: from_json(v, memo) async for f, v in self.r.hscan_iter(self.k.catalog_items(), count=LOAD_CHUNK)}
+        faqs = await self.r.hvals(self.k.catalog_faq())
+        if await self.version() != version:
+            return None  # every write moves the version in the same step: nothing changed if it did not
+        return version, _sorted(rows.values()), _faqs(faqs)
+
+    async def _load_at_once(self) -> tuple[int, list[Product], list[FaqEntry]]:
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.get(self.k.catalog_version())
             pipe.hvals(self.k.catalog_items())
             pipe.hvals(self.k.catalog_faq())
             version, items, faqs = await pipe.execute()
-        products = sorted((from_json(v) for v in items), key=lambda p: (p.sku, p.stores))
-        faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, faqs)]
-        return int(version or 0), products, sorted(faq, key=lambda f: f.id)
+        memo: dict = {}
+        return int(version or 0), _sorted(from_json(v, memo) for v in items), _faqs(faqs)
 
     async def replace(self, products: list[Product], store: str | None = None) -> int:
         """Replace the whole catalog, or with `store` only that store's own rows; one transaction

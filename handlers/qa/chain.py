@@ -31,11 +31,12 @@ class Chain:
         self.own_stores: set[str | None] = set()     # stores answered from an own index
 
     @classmethod
-    def build(cls, version: int, products: list[Product], faqs: list[FaqEntry],
+    def build(cls, version: int, rows: CatalogRows | list[Product], faqs: list[FaqEntry],
               own_stores: tuple[str | None, ...] = ()) -> "Chain":
         """Everything for a new catalog version (in a worker thread: about a second per 5,000 SKUs),
         including the own indexes of `own_stores`, so a swap finds them ready."""
-        rows = CatalogRows(products)
+        if not isinstance(rows, CatalogRows):
+            rows = CatalogRows(rows)
         chain = cls(version, rows, faqs, QAIndex.from_view(*rows.default, faqs))
         for store in own_stores:
             if chain.get(store) is None:
@@ -48,10 +49,9 @@ class Chain:
         """No catalog imported yet: answers would all be "we don't have it"."""
         return not self.rows.skus and not self.faqs
 
-    def patched(self, version: int, products: list[Product], faqs: list[FaqEntry]) -> "Chain | None":
+    def patched(self, version: int, rows: CatalogRows, faqs: list[FaqEntry]) -> "Chain | None":
         """This chain over a newer version that changed only price, stock and promo (a guide's edit):
         every structure kept, the products swapped in. None when names changed: rebuild."""
-        rows = CatalogRows(products)
         base = self.base.with_live_view(*rows.default, faqs)
         if base is None:
             return None

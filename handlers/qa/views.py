@@ -28,6 +28,7 @@ class CatalogRows:
     """One catalog version's rows, grouped for per-store views. `products` sorted by (sku, stores)."""
 
     def __init__(self, products: list[Product]) -> None:
+        self.count = len(products)
         self.skus: list[str] = []
         self.star: dict[str, Product] = {}    # the all-stores row of a SKU
         self.first: dict[str, Product] = {}   # the first row of a SKU: what a store not carrying it names

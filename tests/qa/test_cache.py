@@ -154,3 +154,41 @@ async def test_concurrent_first_asks_load_the_catalog_once(service, monkeypatch)
     monkeypatch.setattr(cache.store.catalog, "load", counted)
     got = await asyncio.gather(*(cache.index(s) for s in ("S01", "S02", None) * 7))
     assert loads == 1 and all(idx.match("草莓多少钱").sku == "F001" for idx in got)
+
+
+async def test_a_load_read_in_chunks_never_mixes_two_versions(service, monkeypatch):
+    """A chain's catalog is read in HSCAN chunks; an edit landing mid-read makes it read again."""
+    import store.catalog as catalog_mod
+
+    monkeypatch.setattr(catalog_mod, "LOAD_CHUNK", 5)
+    cat = service.store.catalog
+    real_scan, edits = cat.r.hscan_iter, []
+
+    async def scan_with_an_edit(*a, **kw):
+        n = 0
+        async for item in real_scan(*a, **kw):
+            n += 1
+            if n == 10 and not edits:  # a guide's edit between two chunks of the first read
+                edits.append(await cat.edit("F001", None, "price_fen", 100, "m:mid-load"))
+            yield item
+
+    monkeypatch.setattr(cat.r, "hscan_iter", scan_with_an_edit)
+    version, products, _ = await cat.load()
+    assert edits and edits[0].status == "applied"
+    assert version == await cat.version() and len(products) == 114
+    assert next(p for p in products if p.sku == "F001").price_fen == 100
+    assert len({id(p.category) for p in products if p.category == "水果"}) == 1  # one string for all rows
+
+
+async def test_a_failed_version_check_answers_from_the_loaded_catalog(service, monkeypatch, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    cache = second_process(service, refresh=0)
+    assert (await cache.index("S01")).product("F001").price_fen == 3990
+
+    async def down():
+        raise RedisConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(cache.store.catalog, "version", down)
+    assert (await cache.index("S01")).product("F001").price_fen == 3990
+    assert "catalog version check failed" in caplog.text

@@ -81,7 +81,7 @@ def test_an_edit_patches_the_chain_and_a_rename_needs_a_rebuild(chain_rows, faqs
         chain_index(chain, s)
     sku = next(r.sku for r in rows if not r.stores)
     edited = [r.__class__(**{**_fields(r), "stock": 0, "promo": "清仓"}) if r.sku == sku else r for r in rows]
-    patched = chain.patched(2, edited, faqs)
+    patched = chain.patched(2, CatalogRows(edited), faqs)
     assert patched is not None and patched.base._alias is chain.base._alias
     for s in (STORES[20], LOCAL[0]):
         idx = patched.get(s)  # the local store's own index is patched too, not rebuilt
@@ -89,4 +89,4 @@ def test_an_edit_patches_the_chain_and_a_rename_needs_a_rebuild(chain_rows, faqs
         full = QAIndex.build(edited, faqs, s)
         assert [idx.match(q) for q in qs[:60]] == [full.match(q) for q in qs[:60]]
     renamed = [r.__class__(**{**_fields(r), "aliases": (*r.aliases, "天使莓")}) if r.sku == sku else r for r in rows]
-    assert chain.patched(3, renamed, faqs) is None
+    assert chain.patched(3, CatalogRows(renamed), faqs) is None
