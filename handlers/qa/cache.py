@@ -89,6 +89,15 @@ class QACache:
         chain = self._chain
         if chain is None or await self.store.catalog.version() == chain.version:
             return
+        changes = await self.store.catalog.changes(chain.version)
+        if changes is not None:  # guide edits only: read the rows they wrote, patch them in
+            version, changed = changes
+            rows, touched = chain.rows.with_changes(changed)
+            patched = chain.patched(version, rows, chain.faqs, touched)
+            if patched is not None:
+                self._chain = patched
+                log.debug("catalog version %d: %d edited rows patched in", version, len(changed))
+                return
         version, products, faqs = await self.store.catalog.load()
         self._checked = time.monotonic()
         # A guide's price/stock/promo edit keeps every matching structure: the stores' indexes take
@@ -97,7 +106,7 @@ class QACache:
         patched = chain.patched(version, rows, faqs)
         if patched is not None:
             self._chain = patched
-            log.info("catalog version %d patched in: %d products, %d FAQ entries", version, len(products), len(faqs))
+            log.info("catalog version %d patched in: %d rows, %d FAQ entries", version, rows.count, len(faqs))
             return
         self._rebuild = asyncio.create_task(self._swap(version, rows, faqs, tuple(chain.own_stores)))
 

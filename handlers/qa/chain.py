@@ -49,14 +49,23 @@ class Chain:
         """No catalog imported yet: answers would all be "we don't have it"."""
         return not self.rows.skus and not self.faqs
 
-    def patched(self, version: int, rows: CatalogRows, faqs: list[FaqEntry]) -> "Chain | None":
+    def patched(self, version: int, rows: CatalogRows, faqs: list[FaqEntry],
+                touched: set[str | None] | None = None) -> "Chain | None":
         """This chain over a newer version that changed only price, stock and promo (a guide's edit):
-        every structure kept, the products swapped in. None when names changed: rebuild."""
-        base = self.base.with_live_view(*rows.default, faqs)
-        if base is None:
-            return None
+        every structure kept, the products swapped in. None when names changed: rebuild.
+        `touched`: the stores whose rows changed (None in it: the all-stores rows), when known;
+        the other stores keep the index they had, so an edit costs O(its rows), not O(stores)."""
+        if rows.default is self.rows.default and faqs == self.faqs:
+            base = self.base
+        else:
+            base = self.base.with_live_view(*rows.default, faqs)
+            if base is None:
+                return None
         chain = Chain(version, rows, faqs, base, {**self._previous, **self.own})
         chain.own_stores = set(self.own_stores)
+        if base is self.base and touched is not None and None not in touched:
+            chain.stores = {s: idx for s, idx in self.stores.items() if s not in touched}
+            chain.own = dict(self.own)  # an own view that changed reads it through an overlay of its own
         return chain
 
     def get(self, store: str | None) -> QAIndex | None:

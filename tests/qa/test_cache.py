@@ -192,3 +192,33 @@ async def test_a_failed_version_check_answers_from_the_loaded_catalog(service, m
     monkeypatch.setattr(cache.store.catalog, "version", down)
     assert (await cache.index("S01")).product("F001").price_fen == 3990
     assert "catalog version check failed" in caplog.text
+
+
+async def test_an_edit_reaches_a_process_as_the_rows_it_wrote_an_import_as_a_full_load(service, monkeypatch):
+    """A chain's catalog is half a million rows: a guide's edit must not make every process read
+    them all again. The edit's rows come from the change log; an import is read in full."""
+    cache = second_process(service, refresh=0)
+    s02 = await cache.index("S02")
+    loads = []
+    real = cache.store.catalog.load
+
+    async def counted():
+        loads.append(1)
+        return await real()
+
+    monkeypatch.setattr(cache.store.catalog, "load", counted)
+    await service.store.catalog.edit("F001", "S01", "price_fen", 3590, "m:e1")
+    await service.store.catalog.edit("F002", None, "stock", 0, "m:e2")
+    assert (await cache.index("S01")).product("F001").price_fen == 3590
+    assert (await cache.index("S02")).product("F001").price_fen == 3990
+    s02_now = await cache.index("S02")
+    assert s02_now.product("F002").stock == 0 and loads == []
+    await service.store.catalog.edit("F001", "S01", "promo", "店庆", "m:e3")  # S01 only: S02 keeps its index
+    assert (await cache.index("S01")).product("F001").promo == "店庆"
+    assert (await cache.index("S02")) is s02_now and cache.version == await cache.store.catalog.version()
+    assert loads == []
+    assert (await cache.index("S02"))._alias is s02._alias
+    _, products, faqs = await service.store.catalog.load()
+    await service.store.catalog.replace(products)
+    await cache.index("S01")
+    assert loads == [1]

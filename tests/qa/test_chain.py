@@ -90,3 +90,38 @@ def test_an_edit_patches_the_chain_and_a_rename_needs_a_rebuild(chain_rows, faqs
         assert [idx.match(q) for q in qs[:60]] == [full.match(q) for q in qs[:60]]
     renamed = [r.__class__(**{**_fields(r), "aliases": (*r.aliases, "天使莓")}) if r.sku == sku else r for r in rows]
     assert chain.patched(3, CatalogRows(renamed), faqs) is None
+
+
+def test_rows_with_a_few_changed_are_the_rows_grouped_afresh(chain_rows):
+    """A guide's edit reaches a process as the few rows it wrote; grouping them into the previous
+    rows gives exactly what grouping the whole new catalog does."""
+    from store.catalog import field_of
+
+    rows, _ = chain_rows
+    grouped = CatalogRows(rows)
+    shared = next(r for r in rows if len(r.stores) == 2)
+    star = next(r for r in rows if not r.stores and r.sku != shared.sku)
+    own = next(r for r in rows if r.stores == (STORES[30],))
+    a, b = shared.stores
+    changed = {
+        field_of(shared): None,  # a store's edit splits the row two stores shared
+        f"{shared.sku}@{a}": _with(shared, stores=(a,)),
+        f"{shared.sku}@{b}": _with(shared, stores=(b,), price_fen=2),
+        field_of(star): _with(star, stock=0),  # an admin's edit of every store's row
+        f"{star.sku}@{STORES[31]}": _with(star, stores=(STORES[31],), promo="店促"),  # a new store row
+        field_of(own): _with(own, promo=""),
+    }
+    after = sorted([r for r in rows if field_of(r) not in changed] + [r for r in changed.values() if r],
+                   key=lambda r: (r.sku, r.stores))
+    patched, touched = grouped.with_changes(changed)
+    fresh = CatalogRows(after)
+    assert touched == {a, b, None, STORES[30], STORES[31]}
+    assert patched.count == fresh.count and patched.skus == fresh.skus
+    for store in (a, b, STORES[30], STORES[31], STORES[32], LOCAL[0], None):
+        assert patched.view(store) == fresh.view(store) == QAIndex._choose(after, store)
+        assert patched.patches(store) == fresh.patches(store)
+    assert patched.default == fresh.default
+
+
+def _with(p, **kw):
+    return p.__class__(**{**_fields(p), **kw})
