@@ -81,6 +81,8 @@ class QACache:
                     await self._refresh()
                 except (RedisError, OSError) as exc:  # the loaded catalog still answers; check again later
                     log.warning("catalog version check failed (%s); answering from version %d", exc, self.version)
+        if self._rebuild is not None and self._chain is not None and self._chain.empty:
+            await self.settled()  # the first catalog of a process that had none: nothing to answer from
         assert self._chain is not None
         return self._chain
 

@@ -222,3 +222,14 @@ async def test_an_edit_reaches_a_process_as_the_rows_it_wrote_an_import_as_a_ful
     await service.store.catalog.replace(products)
     await cache.index("S01")
     assert loads == [1]
+
+
+async def test_the_first_import_into_an_empty_catalog_is_waited_for(redis, prefix):
+    """A process that found no catalog has nothing to answer from while the first import's index
+    is built: questions wait for it instead of passing on ("no catalog yet")."""
+    cache = QACache(Store(redis, prefix=prefix), refresh_seconds=0)
+    await cache.index("S01")
+    assert cache.empty
+    await cache.store.catalog.replace([Product("N1", "海南椰子", ("椰子",), "水果", "1个", "个", 1290, 9)])
+    idx = await cache.index("S01")
+    assert not cache.empty and idx.match("椰子多少钱").sku == "N1"
