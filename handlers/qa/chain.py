@@ -97,15 +97,10 @@ class Chain:
         self.own.setdefault(key, idx)
 
     def build_own(self, carried: list[Product], everything: list[Product]) -> QAIndex:
-        """A full index of one store's view, sharing what comes out the same as the base's."""
-        idx = QAIndex.from_view(carried, everything, self.faqs)
-        base = self.base
-        idx._faq = base._faq  # the FAQ is one for the chain
-        if _strings(idx) == _strings(base):
-            # Segmenter words, homophone and one-slip tables depend on the set of names only.
-            idx._tk, idx._homophone, idx._wild = base._tk, base._homophone, base._wild
+        """A full index of one store's view, sharing with the base what comes out the same."""
+        idx = QAIndex.from_view(carried, everything, self.faqs, like=self.base)
+        if idx._wild is self.base._wild:
+            # Same names: the same segmenter words. Swapped in only now, because building an index
+            # briefly edits its own tokenizer's table, and the base's answers questions meanwhile.
+            idx._tk = self.base._tk
         return idx
-
-
-def _strings(idx: QAIndex) -> set[str]:
-    return {k for keys in idx._keys for k in keys}

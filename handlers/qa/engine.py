@@ -216,17 +216,20 @@ class QAIndex:
         return new
 
     @classmethod
-    def from_view(cls, carried: list[Product], everything: list[Product],
-                  faqs: Iterable[FaqEntry] = ()) -> "QAIndex":
-        """Index one store's view (its products, then those it does not carry) as chosen already."""
+    def from_view(cls, carried: list[Product], everything: list[Product], faqs: Iterable[FaqEntry] = (),
+                  like: "QAIndex | None" = None) -> "QAIndex":
+        """Index one store's view (its products, then those it does not carry) as chosen already.
+        With `like` (another store's index over the same names), the tables that depend on the set
+        of names only (homophones, one-slip patterns, segmenter words, the FAQ) are `like`'s."""
         self = cls.__new__(cls)
-        self._index(carried, everything, list(faqs))
+        self._index(carried, everything, list(faqs), like)
         return self
 
     def _build(self, products: list[Product], faqs: list[FaqEntry], store: str | None) -> None:
         self._index(*self._choose(products, store), faqs)
 
-    def _index(self, carried: list[Product], everything: list[Product], faqs: list[FaqEntry]) -> None:
+    def _index(self, carried: list[Product], everything: list[Product], faqs: list[FaqEntry],
+               like: "QAIndex | None" = None) -> None:
         self._set_products(carried, everything)
         self.faqs = list(faqs)
 
@@ -319,6 +322,7 @@ class QAIndex:
         wild: dict[str, set[str]] = defaultdict(set)
         by_letter: dict[str, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
         syl_of, fuzzy_of = py.syllable, py.fuzzy
+        same_names = like is not None and {k for _, k, _ in strings} == {k for ks in like._keys for k in ks}
         for i, k, _ in strings:
             n = len(k)
             if n < 2 or not _CJK.match(k):
@@ -327,6 +331,8 @@ class QAIndex:
                 full["".join(reading)].add(i)
                 initials["".join([x[0] for x in reading])].add(i)
                 by_letter[reading[0][0]].append((reading, i))
+            if same_names:
+                continue
             syl = tuple(map(syl_of, k))
             if n == 2:
                 homophone[syl].add(k)
@@ -337,10 +343,12 @@ class QAIndex:
         self._py_full = {s: tuple(sorted(v)) for s, v in full.items()}
         self._py_initials = {s: tuple(sorted(v)) for s, v in initials.items() if len(s) > 2}
         self._py_by_letter = dict(by_letter)
-        self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
-        self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
-
-        self._faq = FaqMatcher(self.faqs)
+        if same_names:
+            self._homophone, self._wild = like._homophone, like._wild
+        else:
+            self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
+            self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
+        self._faq = like._faq if like is not None and like.faqs == self.faqs else FaqMatcher(self.faqs)
 
     # --- public ----------------------------------------------------------------------------------
 
