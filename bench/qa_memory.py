@@ -6,12 +6,14 @@ next to the per-store full indexes the chain would need without sharing.
 The chain: the 5,000-SKU catalog of bench/qa_speed.py (the demo rows plus brand x variety x kind
 variants), the same rows in every store, per-store price, stock and promo on 10% of rows, and
 `--local-stores` stores with a few local products each. Everything goes through the catalog in
-Redis (a private redis-server on a free port) and the process's QACache, as a worker does.
+Redis (a private redis-server on a unix socket, filled by a child process) and the process's
+QACache, as a worker does.
 
-Prints: the catalog load and the first index build (CPU seconds), RSS after every store has
-answered a question, and the baseline, the RSS of `--sample` full per-store indexes (what each
-store cost before sharing) scaled to the chain. CPU time, not wall time: the figures hold on a
-busy machine.
+Prints: the catalog load and the index build, each store's first question, a guide's edit
+reaching the process (one store's row, every store's row), RSS by part (process and jieba, catalog
+and shared index, stores sharing it, stores with local products), and the baseline: the RSS of
+`--sample` full per-store indexes (what each store cost before sharing) scaled to the chain.
+CPU time, not wall time: the figures hold on a busy machine.
 """
 from __future__ import annotations
 
