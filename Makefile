@@ -26,6 +26,7 @@ test: install  ## the whole suite; starts a private redis-server when none answe
 bench: install  ## benchmarks (each prints figures and ratios against its baseline); run them alone
 	$(BIN)/python bench/qa_eval.py
 	$(BIN)/python bench/qa_speed.py
+	$(BIN)/python bench/qa_memory.py  # a 1,000-store chain's Q&A memory; takes minutes
 	$(BIN)/python bench/callback_load.py  # uses wrk when installed (apt-get install wrk)
 	$(BIN)/python bench/coupon_load.py
 	$(BIN)/python bench/send_roundtrips.py

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 EDITABLE = ("price_fen", "stock", "promo")
 
-# KEYS: items, version, edit record. ARGV: sku, store ('' = every row of the SKU), attribute,
-# JSON value, record TTL. Changes one attribute once per message id and keeps {before, after}
+# KEYS: items, version, edit record, change log. ARGV: sku, store ('' = every row of the SKU),
+# attribute, JSON value, record TTL, change log length. Logs the rows it wrote under the new version. Changes one attribute once per message id and keeps {before, after}
 # under the message id, so a redelivery gets the same confirmation and changes nothing.
 # A store's change lands on its own row "<sku>@<store>": made from the all-stores row, or split
 # off a row shared with other stores (the others keep it), so no two rows serve one store.
@@ -32,7 +32,7 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 if #rows == 0 then return {-1, false} end
 table.sort(rows)
-local before, after = {}, {}
+local before, after, touched = {}, {}, {}
 if store == '' then
   for _, f in ipairs(rows) do
     local raw = redis.call('HGET', KEYS[1], f)
@@ -40,6 +40,7 @@ if store == '' then
     p[attr] = value
     local out = cjson.encode(p)
     redis.call('HSET', KEYS[1], f, out)
+    touched[#touched + 1] = f
     before[#before + 1] = raw
     after[#after + 1] = out
   end
@@ -65,21 +66,57 @@ else
     q['stores'] = rest
     redis.call('HDEL', KEYS[1], shared)
     redis.call('HSET', KEYS[1], prefix .. table.concat(rest, '|'), cjson.encode(q))
+    touched[#touched + 1] = shared
+    touched[#touched + 1] = prefix .. table.concat(rest, '|')
   end
   local p = cjson.decode(raw)
   p[attr] = value
   p['stores'] = {store}
   local out = cjson.encode(p)
   redis.call('HSET', KEYS[1], prefix .. store, out)
+  touched[#touched + 1] = prefix .. store
   before[1] = raw
   after[1] = out
 end
 rec = cjson.encode({before = before, after = after})
 redis.call('SET', KEYS[3], rec, 'EX', ARGV[5])
-redis.call('INCR', KEYS[2])
+local v = redis.call('INCR', KEYS[2])
+redis.call('RPUSH', KEYS[4], cjson.encode({v = v, f = touched}))
+redis.call('LTRIM', KEYS[4], -tonumber(ARGV[6]), -1)
 return {1, rec}
 """
+
+# KEYS: items, version, change log. ARGV: the version a process has, change log length.
+# {version} when nothing moved; {version, 0} when the log does not cover every version since
+# (an import, or too far behind): read everything; else {version, 1, field, row JSON or '' (gone), ...}.
+_CHANGES = """
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+local since = tonumber(ARGV[1])
+local n = v - since
+if n <= 0 then return {v} end
+if n > tonumber(ARGV[2]) then return {v, 0} end
+local entries = redis.call('LRANGE', KEYS[3], -n, -1)
+if #entries ~= n then return {v, 0} end
+local out, seen = {v, 1}, {}
+for i, raw in ipairs(entries) do
+  local e = cjson.decode(raw)
+  if tonumber(e.v) ~= since + i then return {v, 0} end
+  if type(e.f) == 'table' then
+    for _, f in ipairs(e.f) do
+      if not seen[f] then
+        seen[f] = true
+        out[#out + 1] = f
+        out[#out + 1] = redis.call('HGET', KEYS[1], f) or ''
+      end
+    end
+  end
+end
+return out
+"""
 EDIT_RECORD_TTL = 3 * DAY  # longer than any redelivery
+LOAD_CHUNK = 2000   # rows per HSCAN round trip when loading
+LOAD_ATTEMPTS = 3   # chunked reads before one atomic read of everything
+CHANGES_KEPT = 1000  # guide edits a process can catch up on without reading the whole catalog
 _EDIT_STATUS = {1: "applied", 0: "repeat", -1: "missing", -2: "not_carried"}
 
 
@@ -91,7 +128,9 @@ def to_json(p: Product) -> str:
     return json.dumps(asdict(p), ensure_ascii=False)
 
 
-def from_json(raw: bytes | str) -> Product:
+def from_json(raw: bytes | str, memo: dict | None = None) -> Product:
+    """A row from its JSON. With `memo` (one per load), equal strings and tuples of many rows are
+    one object: a chain's per-store rows repeat the shared row's texts, 1,000 times over."""
     # Imported here, not at the top: handlers/ imports store/, so store/ must load without handlers/.
     from handlers.qa.catalog import Product
 
@@ -100,7 +139,22 @@ def from_json(raw: bytes | str) -> Product:
     d = {k: v for k, v in d.items() if k in names}
     for k in ("aliases", "stores"):
         d[k] = tuple(d.get(k) or ())  # cjson turns an empty list into {}
+    if memo is not None:
+        for k, v in d.items():
+            if isinstance(v, (str, tuple)):
+                d[k] = memo.setdefault(v, v)
     return Product(**d)
+
+
+def _sorted(products) -> list[Product]:
+    return sorted(products, key=lambda p: (p.sku, p.stores))
+
+
+def _faqs(raw: list[bytes]) -> list[FaqEntry]:
+    from handlers.qa.catalog import FaqEntry
+
+    faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, raw)]
+    return sorted(faq, key=lambda f: f.id)
 
 
 def _faq_json(e: FaqEntry) -> str:
@@ -122,21 +176,59 @@ class Catalog:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
         self._edit = redis.register_script(_EDIT)
+        self._changes = redis.register_script(_CHANGES)
 
     async def version(self) -> int:
         return int(await self.r.get(self.k.catalog_version()) or 0)
 
-    async def load(self) -> tuple[int, list[Product], list[FaqEntry]]:
-        from handlers.qa.catalog import FaqEntry
+    async def changes(self, since: int) -> tuple[int, dict[str, Product | None]] | None:
+        """(the current version, the rows guide edits wrote since version `since`: field -> row, None
+        when gone), in one atomic step; None when only a full load can say (an import happened,
+        or more than CHANGES_KEPT edits). O(rows touched), not O(catalog)."""
+        got = await self._changes(keys=[self.k.catalog_items(), self.k.catalog_version(), self.k.catalog_changes()],
+                                  args=[since, CHANGES_KEPT])
+        version = int(got[0])
+        if len(got) == 1:
+            return version, {}
+        if not int(got[1]):
+            return None
+        memo: dict = {}
+        rows = {}
+        for i in range(2, len(got), 2):
+            f = got[i].decode() if isinstance(got[i], bytes) else got[i]
+            rows[f] = from_json(got[i + 1], memo) if got[i + 1] else None
+        return version, rows
 
+    async def load(self) -> tuple[int, list[Product], list[FaqEntry]]:
+        """Every row and FAQ entry of one version, sorted by (sku, stores) and id.
+
+        A chain's catalog is half a million rows (every store's own prices): they are read in
+        chunks and parsed as they come, so the process never holds all their JSON at once. A
+        version that moved during the read is read again; a catalog that never keeps still for
+        that long is read in one step."""
+        for _ in range(LOAD_ATTEMPTS):
+            got = await self._load_chunked()
+            if got is not None:
+                return got
+        return await self._load_at_once()
+
+    async def _load_chunked(self) -> tuple[int, list[Product], list[FaqEntry]] | None:
+        version = await self.version()
+        memo: dict = {}
+        rows = {f: from_json(v, memo) async for f, v in self.r.hscan_iter(self.k.catalog_items(), count=LOAD_CHUNK)}
+        faqs = await self.r.hvals(self.k.catalog_faq())
+        if await self.version() != version:
+            return None  # every write moves the version in the same step: nothing changed if it did not
+        return version, _sorted(rows.values()), _faqs(faqs)
+
+    async def _load_at_once(self) -> tuple[int, list[Product], list[FaqEntry]]:
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.get(self.k.catalog_version())
             pipe.hvals(self.k.catalog_items())
             pipe.hvals(self.k.catalog_faq())
             version, items, faqs = await pipe.execute()
-        products = sorted((from_json(v) for v in items), key=lambda p: (p.sku, p.stores))
-        faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, faqs)]
-        return int(version or 0), products, sorted(faq, key=lambda f: f.id)
+        memo: dict = {}
+        return int(version or 0), _sorted(from_json(v, memo) for v in items), _faqs(faqs)
 
     async def replace(self, products: list[Product], store: str | None = None) -> int:
         """Replace the whole catalog, or with `store` only that store's own rows; one transaction
@@ -196,8 +288,9 @@ class Catalog:
         if attribute not in EDITABLE:
             raise ValueError(attribute)
         status, raw = await self._edit(
-            keys=[self.k.catalog_items(), self.k.catalog_version(), self.k.catalog_edit(msg_id)],
-            args=[sku, store or "", attribute, json.dumps(value, ensure_ascii=False), EDIT_RECORD_TTL])
+            keys=[self.k.catalog_items(), self.k.catalog_version(), self.k.catalog_edit(msg_id),
+                  self.k.catalog_changes()],
+            args=[sku, store or "", attribute, json.dumps(value, ensure_ascii=False), EDIT_RECORD_TTL, CHANGES_KEPT])
         status = _EDIT_STATUS[int(status)]
         if not raw:
             return EditResult(status)

@@ -233,6 +233,12 @@ class Keys:
         """Bumped by every change; each process refreshes its in-memory indexes when it moves."""
         return f"{self.p}:{{catalog}}:version"
 
+    @kept("the last store.catalog.CHANGES_KEPT edits (LTRIM by each edit)")
+    def catalog_changes(self) -> str:
+        """List of the latest guide edits, JSON {v: version, f: [row fields]}, trimmed to the last
+        store.catalog.CHANGES_KEPT: a process a few edits behind reads only the rows they touched."""
+        return f"{self.p}:{{catalog}}:changes"
+
     @ttl("three days: longer than any redelivery of the edit command")
     def catalog_edit(self, msg_id: str) -> str:
         """One guide edit's {before, after} rows, kept under its message id: a redelivered

@@ -145,9 +145,9 @@ def _value(attribute: str, raw: str):
 async def _resolve(qa: QACache, scope: str | None, item: str) -> Product:
     """The one product `item` names in the scope's index: an SKU, or what a shopper would write."""
     index = await qa.index(scope)
-    by_sku = {p.sku.upper(): p for p in index.products}
-    if item.upper() in by_sku:
-        return by_sku[item.upper()]
+    by_code = index.product_by_code(item)
+    if by_code is not None:
+        return by_code
     m = index.match(item)
     if m.intent == "product" and m.product is not None:
         if guessed(m):  # a typo read is fine for an answer, not for changing a price

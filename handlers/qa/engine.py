@@ -22,7 +22,7 @@ import copy
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from handlers.qa import lexicon as lx
 from handlers.qa import pinyin as py
@@ -102,10 +102,37 @@ def _shape(p: Product) -> Product:
     return replace(p, price_fen=0, stock=0, promo="", stores=())
 
 
-class QAIndex:
-    """An immutable index over one store's catalog and FAQ."""
+class _Patched(Sequence):
+    """A shared product list seen through one store's rows at a few positions: O(1) per read,
+    O(patched rows) in memory."""
 
-    products: list[Product]
+    __slots__ = ("base", "patch")
+
+    def __init__(self, base: Sequence[Product], patch: dict[int, Product]) -> None:
+        self.base, self.patch = base, patch
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self.base)))]
+        if i < 0:
+            i += len(self.base)
+        p = self.patch.get(i)
+        return self.base[i] if p is None else p
+
+    def __iter__(self):
+        get = self.patch.get
+        for i, p in enumerate(self.base):
+            yield get(i, p)
+
+
+class QAIndex:
+    """An immutable index over one store's catalog and FAQ. Stores that sell the same rows share
+    one (`overlay` adds a store's own price, stock and promo without copying anything)."""
+
+    products: Sequence[Product]
 
     @classmethod
     def build(cls, products: Iterable[Product], faqs: Iterable[FaqEntry] = (),
@@ -133,29 +160,77 @@ class QAIndex:
         carried = list(chosen.values())
         return carried, carried + [p for s, p in absent.items() if s not in chosen]
 
-    def _set_products(self, carried: list[Product], everything: list[Product]) -> None:
+    def _set_products(self, carried: Sequence[Product], everything: Sequence[Product]) -> None:
         self.products, self._all, self._carried = carried, everything, len(carried)
-        self.by_sku = {p.sku: p for p in carried}
-        promos = [i for i, p in enumerate(carried) if p.promo]
-        promos.sort(key=lambda i: (not carried[i].in_stock, i))
-        self._promos = tuple(carried[i] for i in promos)
+        self._sku_pos = {p.sku: i for i, p in enumerate(carried)}
+        self._sku_upper = {p.sku.upper(): p.sku for p in carried}
+        self._promo_ids = tuple(i for i, p in enumerate(carried) if p.promo)
+        self._promo_cache = None
+
+    @property
+    def _promos(self) -> tuple[Product, ...]:
+        """Promoted products, in stock first; worked out on first use, since a store's overlay is
+        made for every question after an edit and most questions never ask for the list."""
+        got = self._promo_cache
+        if got is None:
+            carried = self.products
+            ids = sorted(self._promo_ids, key=lambda i: (not carried[i].in_stock, i))
+            got = self._promo_cache = tuple(carried[i] for i in ids)
+        return got
 
     def with_live_fields(self, products: Iterable[Product], faqs: Iterable[FaqEntry] = (),
                          store: str | None = None) -> "QAIndex | None":
         """This index over a newer catalog that differs only in price, stock and promo (what guides
         change all day), or None when anything matching reads changed and a rebuild is needed.
         Matching never reads those fields, so every structure is shared; only the products move."""
-        carried, everything = self._choose(list(products), store)
-        if list(faqs) != self.faqs or len(carried) != self._carried or len(everything) != len(self._all):
-            return None
-        if any(_shape(a) != _shape(b) for a, b in zip(everything, self._all)):
+        return self.with_live_view(*self._choose(list(products), store), faqs)
+
+    def with_live_view(self, carried: list[Product], everything: list[Product],
+                       faqs: Iterable[FaqEntry] = ()) -> "QAIndex | None":
+        """with_live_fields for a store view already chosen (see handlers/qa/views.py)."""
+        if list(faqs) != self.faqs or not self.same_shape(carried, everything):
             return None
         new = copy.copy(self)
         new._set_products(carried, everything)
         return new
 
+    def same_shape(self, carried: Sequence[Product], everything: Sequence[Product]) -> bool:
+        """Would matching over this view read exactly what this index reads (so it can serve it)?"""
+        if len(carried) != self._carried or len(everything) != len(self._all):
+            return False
+        return all(a is b or _shape(a) == _shape(b) for a, b in zip(everything, self._all))
+
+    def overlay(self, patches: dict[int, Product]) -> "QAIndex":
+        """This index for a store that sells the same rows with its own price, stock or promo on a
+        few of them: `patches` maps carried positions to that store's rows. Every structure, and
+        this index's product list, is shared; the overlay costs O(len(patches))."""
+        if not patches:
+            return self
+        new = copy.copy(self)
+        new.products = _Patched(self.products, patches)
+        new._all = _Patched(self._all, patches)
+        ids = {i for i in self._promo_ids if i not in patches}
+        ids.update(i for i, p in patches.items() if p.promo)
+        new._promo_ids = tuple(sorted(ids))
+        new._promo_cache = None
+        return new
+
+    @classmethod
+    def from_view(cls, carried: list[Product], everything: list[Product], faqs: Iterable[FaqEntry] = (),
+                  like: "QAIndex | None" = None) -> "QAIndex":
+        """Index one store's view (its products, then those it does not carry) as chosen already.
+        With `like` (another store's index over the same names), the tables that depend on the set
+        of names only (homophones, one-slip patterns, segmenter words, the FAQ) are `like`'s."""
+        self = cls.__new__(cls)
+        self._index(carried, everything, list(faqs), like)
+        return self
+
     def _build(self, products: list[Product], faqs: list[FaqEntry], store: str | None) -> None:
-        self._set_products(*self._choose(products, store))
+        self._index(*self._choose(products, store), faqs)
+
+    def _index(self, carried: list[Product], everything: list[Product], faqs: list[FaqEntry],
+               like: "QAIndex | None" = None) -> None:
+        self._set_products(carried, everything)
         self.faqs = list(faqs)
 
         alias: dict[str, list[int]] = defaultdict(list)
@@ -247,6 +322,7 @@ class QAIndex:
         wild: dict[str, set[str]] = defaultdict(set)
         by_letter: dict[str, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
         syl_of, fuzzy_of = py.syllable, py.fuzzy
+        same_names = like is not None and {k for _, k, _ in strings} == {k for ks in like._keys for k in ks}
         for i, k, _ in strings:
             n = len(k)
             if n < 2 or not _CJK.match(k):
@@ -255,6 +331,8 @@ class QAIndex:
                 full["".join(reading)].add(i)
                 initials["".join([x[0] for x in reading])].add(i)
                 by_letter[reading[0][0]].append((reading, i))
+            if same_names:
+                continue
             syl = tuple(map(syl_of, k))
             if n == 2:
                 homophone[syl].add(k)
@@ -265,15 +343,23 @@ class QAIndex:
         self._py_full = {s: tuple(sorted(v)) for s, v in full.items()}
         self._py_initials = {s: tuple(sorted(v)) for s, v in initials.items() if len(s) > 2}
         self._py_by_letter = dict(by_letter)
-        self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
-        self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
-
-        self._faq = FaqMatcher(self.faqs)
+        if same_names:
+            self._homophone, self._wild = like._homophone, like._wild
+        else:
+            self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
+            self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
+        self._faq = like._faq if like is not None and like.faqs == self.faqs else FaqMatcher(self.faqs)
 
     # --- public ----------------------------------------------------------------------------------
 
     def product(self, sku: str) -> Product | None:
-        return self.by_sku.get(sku)
+        i = self._sku_pos.get(sku)
+        return None if i is None else self.products[i]
+
+    def product_by_code(self, code: str) -> Product | None:
+        """The carried product whose SKU is `code`, in any letter case (guides type "f001")."""
+        sku = self._sku_upper.get(code.upper())
+        return None if sku is None else self.product(sku)
 
     def promotions(self, category: str | None = None) -> tuple[Product, ...]:
         """Products with an active promo, in-stock first, optionally one category."""

@@ -58,11 +58,14 @@ async def test_an_edit_patches_the_index_an_import_rebuilds_it(service):
     assert (await cache.index("S02")).product("F001").promo == "第二盒半价"
     assert (await cache.index("S02"))._alias is other_store._alias
     _, products, faqs = await service.store.catalog.load()
-    renamed = [dataclasses.replace(p, aliases=(*p.aliases, "红草莓")) if p.sku == "F001" else p for p in products]
+    renamed = [dataclasses.replace(p, aliases=(*p.aliases, "天使莓")) if p.sku == "F001" else p for p in products]
     await service.store.catalog.replace(renamed)
     cache.invalidate()
+    serving = await cache.index("S01")  # the rebuild runs in the background; the old index answers
+    assert serving._alias is before._alias and serving.match("天使莓多少钱").intent == "unknown_product"
+    await cache.settled()
     rebuilt = await cache.index("S01")
-    assert rebuilt._alias is not before._alias and rebuilt.match("红草莓多少钱").sku == "F001"
+    assert rebuilt._alias is not before._alias and rebuilt.match("天使莓多少钱").sku == "F001"
 
 
 async def test_an_import_reaches_the_running_service(service):
@@ -122,3 +125,111 @@ def test_bad_qa_settings_name_the_key(prefix):
                              ({"hint_every_minutes": -1}, "qa.hint_every_minutes must not be negative")):
         with pytest.raises(ConfigError, match=message):
             settings(dataclasses.replace(cfg, extra={"qa": section}))
+
+
+async def test_a_cold_process_answers_every_concurrent_question(service):
+    """Issue 11: the first questions of a fresh worker raced the cache load; an empty index was
+    built, the handler passed on them and they were acked unanswered."""
+    from bot.render import render
+    from tests.qa.helpers import dispatch, kf_message
+
+    cache = service.deps["qa"]
+    assert cache.version == -1  # nothing loaded yet in this process
+    cache.refresh = 1.0  # production's interval (the tests' 0 re-reads on every question)
+    msgs = [kf_message(f"cold{n}", "草莓多少钱") for n in range(20)]
+    replies = await asyncio.gather(*(dispatch(service, m) for m in msgs))
+    assert all(len(r) == 1 and "丹东99草莓" in render(r[0]) for r in replies), [r and r[0].template for r in replies]
+
+
+async def test_concurrent_first_asks_load_the_catalog_once(service, monkeypatch):
+    cache = second_process(service, refresh=1.0)
+    loads = 0
+    real = cache.store.catalog.load
+
+    async def counted():
+        nonlocal loads
+        loads += 1
+        return await real()
+
+    monkeypatch.setattr(cache.store.catalog, "load", counted)
+    got = await asyncio.gather(*(cache.index(s) for s in ("S01", "S02", None) * 7))
+    assert loads == 1 and all(idx.match("草莓多少钱").sku == "F001" for idx in got)
+
+
+async def test_a_load_read_in_chunks_never_mixes_two_versions(service, monkeypatch):
+    """A chain's catalog is read in HSCAN chunks; an edit landing mid-read makes it read again."""
+    import store.catalog as catalog_mod
+
+    monkeypatch.setattr(catalog_mod, "LOAD_CHUNK", 5)
+    cat = service.store.catalog
+    real_scan, edits = cat.r.hscan_iter, []
+
+    async def scan_with_an_edit(*a, **kw):
+        n = 0
+        async for item in real_scan(*a, **kw):
+            n += 1
+            if n == 10 and not edits:  # a guide's edit between two chunks of the first read
+                edits.append(await cat.edit("F001", None, "price_fen", 100, "m:mid-load"))
+            yield item
+
+    monkeypatch.setattr(cat.r, "hscan_iter", scan_with_an_edit)
+    version, products, _ = await cat.load()
+    assert edits and edits[0].status == "applied"
+    assert version == await cat.version() and len(products) == 114
+    assert next(p for p in products if p.sku == "F001").price_fen == 100
+    assert len({id(p.category) for p in products if p.category == "水果"}) == 1  # one string for all rows
+
+
+async def test_a_failed_version_check_answers_from_the_loaded_catalog(service, monkeypatch, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    cache = second_process(service, refresh=0)
+    assert (await cache.index("S01")).product("F001").price_fen == 3990
+
+    async def down():
+        raise RedisConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(cache.store.catalog, "version", down)
+    assert (await cache.index("S01")).product("F001").price_fen == 3990
+    assert "catalog version check failed" in caplog.text
+
+
+async def test_an_edit_reaches_a_process_as_the_rows_it_wrote_an_import_as_a_full_load(service, monkeypatch):
+    """A chain's catalog is half a million rows: a guide's edit must not make every process read
+    them all again. The edit's rows come from the change log; an import is read in full."""
+    cache = second_process(service, refresh=0)
+    s02 = await cache.index("S02")
+    loads = []
+    real = cache.store.catalog.load
+
+    async def counted():
+        loads.append(1)
+        return await real()
+
+    monkeypatch.setattr(cache.store.catalog, "load", counted)
+    await service.store.catalog.edit("F001", "S01", "price_fen", 3590, "m:e1")
+    await service.store.catalog.edit("F002", None, "stock", 0, "m:e2")
+    assert (await cache.index("S01")).product("F001").price_fen == 3590
+    assert (await cache.index("S02")).product("F001").price_fen == 3990
+    s02_now = await cache.index("S02")
+    assert s02_now.product("F002").stock == 0 and loads == []
+    await service.store.catalog.edit("F001", "S01", "promo", "店庆", "m:e3")  # S01 only: S02 keeps its index
+    assert (await cache.index("S01")).product("F001").promo == "店庆"
+    assert (await cache.index("S02")) is s02_now and cache.version == await cache.store.catalog.version()
+    assert loads == []
+    assert (await cache.index("S02"))._alias is s02._alias
+    _, products, faqs = await service.store.catalog.load()
+    await service.store.catalog.replace(products)
+    await cache.index("S01")
+    assert loads == [1]
+
+
+async def test_the_first_import_into_an_empty_catalog_is_waited_for(redis, prefix):
+    """A process that found no catalog has nothing to answer from while the first import's index
+    is built: questions wait for it instead of passing on ("no catalog yet")."""
+    cache = QACache(Store(redis, prefix=prefix), refresh_seconds=0)
+    await cache.index("S01")
+    assert cache.empty
+    await cache.store.catalog.replace([Product("N1", "海南椰子", ("椰子",), "水果", "1个", "个", 1290, 9)])
+    idx = await cache.index("S01")
+    assert not cache.empty and idx.match("椰子多少钱").sku == "N1"
