@@ -28,8 +28,9 @@ from handlers.qa import lexicon as lx
 from handlers.qa import pinyin as py
 from handlers.qa.catalog import FaqEntry, Product
 from handlers.qa.faq import FaqMatcher
+from handlers.qa.grocery import core_name, lexicon_aliases
 from handlers.qa.normalize import key, normalize
-from handlers.qa.rank import BM25
+from handlers.qa.rank import BM25, pack_of, pack_reader, pick
 from handlers.qa.segment import base_tokenizer, cut_without, private_tokenizer, word_bounds
 
 INTENTS = ("product", "clarify", "promo_list", "faq", "unknown_product", "none")
@@ -39,6 +40,7 @@ CATALOG_WORD_FREQ = 1000  # high enough to keep a catalog word whole, low enough
 COMMON_WORD_FREQ = 3000   # a dictionary word this frequent is ordinary language, not a brand or a typo
 _MASK = "□"
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ALNUM = re.compile(r"[a-z0-9]")
 _LATIN = re.compile(r"^[a-z]+$")
 _PUNCT = re.compile(r"^[\s,.?!;:~()\[\]{}<>+=*/\\|-]+$")
@@ -169,6 +171,22 @@ class QAIndex:
                 if k and i not in alias[k]:
                     alias[k].append(i)
                     strings.append((i, k, j == 0))
+        # A name without its size and pack ("可口可乐2l" -> "可口可乐") names every size of it, and
+        # rows that share it are variants of one product, picked by size and pack words.
+        cores = [core_name(k) for k in name_keys]
+        variants: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(cores):
+            if c and c != name_keys[i]:
+                variants[c].append(i)
+                if c not in alias or all(x in variants[c] for x in alias[c]):
+                    if i not in alias[c]:
+                        alias[c].append(i)
+                        strings.append((i, c, False))
+        for i, k in enumerate(name_keys):
+            if k in variants and i not in variants[k]:
+                variants[k].append(i)  # "王老吉" beside "王老吉整箱24罐"
+        self._variants = {i: tuple(sorted(v)) for v in variants.values() if len(v) > 1 for i in v}
+        self._packs = [pack_of(key(p.name), key(p.spec), key(p.unit)) for p in self._all]
         # Diminutives shoppers add to short nouns ("梨子", "青提子") name the same product.
         for k, ids in list(alias.items()):
             if _CJK.match(k) and len(k) <= 2 and k[-1] not in "子儿":
@@ -193,6 +211,13 @@ class QAIndex:
         by_last: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for i, k, is_name in strings:
             if not _CJK.match(k):
+                # "南孚5号电池" still ends in "电池" and "5号电池"; a Latin-only key ends in nothing.
+                if _HAS_CJK.search(k) and not _ALNUM.match(k[-1]):
+                    rank = 0 if is_name else 1
+                    for n in range(1, len(k)):
+                        if not (_ALNUM.match(k[-n]) and _ALNUM.match(k[-n - 1])):  # not inside "330ml"
+                            d = suffix[k[-n:]]
+                            d[i] = min(d.get(i, 9), rank)
                 continue
             rank = 0 if is_name else 1
             for n in range(1, len(k)):
@@ -238,6 +263,7 @@ class QAIndex:
                 for n in range(2, min(5, len(k))):
                     if k[:n] in brand:
                         brand[k[:n]].add(i)
+        self._shared_prefixes(name_keys, brand)
         self._brand = {t: tuple(sorted(v)) for t, v in brand.items()}
         self._bm25 = BM25(docs)
 
@@ -268,7 +294,62 @@ class QAIndex:
         self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
         self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
 
+        self._add_lexicon()
         self._faq = FaqMatcher(self.faqs)
+
+    def _shared_prefixes(self, name_keys: list[str], brand: dict[str, set[int]]) -> None:
+        """Names that open with the same words share a brand ("金龙鱼花生油5l", "金龙鱼调和油5l" ->
+        金龙鱼), even where the segmenter does not know the brand as one word."""
+        base = base_tokenizer()
+        by_start: dict[str, list[int]] = defaultdict(list)
+        for i, k in enumerate(name_keys):
+            if len(k) > 2 and _CJK.match(k[:2]):
+                by_start[k[:2]].append(i)
+        names = set(name_keys)
+        for ids in by_start.values():
+            if len(ids) < 2:
+                continue
+            seqs = [base.lcut(name_keys[i], HMM=False) for i in ids]  # without the catalog's own words
+            common: list[str] = []
+            for toks in zip(*seqs):
+                if len(set(toks)) > 1:
+                    break
+                common.append(toks[0])
+            prefix = "".join(common)
+            if (len(prefix) >= 2 and _CJK.match(prefix) and prefix not in names and prefix not in self._alias
+                    and prefix not in lx.GENERIC_MODIFIERS and prefix not in lx.STOP_TOKENS):
+                brand[prefix].update(ids)
+                self._tk.add_word(prefix, max(self._base_freq.get(prefix) or 0, CATALOG_WORD_FREQ))
+
+    def _add_lexicon(self) -> None:
+        """The shipped grocery lexicon joined to this catalog: everyday and regional names, and
+        kinds, as extra aliases; their pinyin too ("yagao"). Built once per catalog version."""
+        extra, heads = lexicon_aliases(self._alias, self._suffix, self._category)
+        self._lexicon_words = frozenset(extra)
+        self._lexicon_typos: frozenset[str] = frozenset()
+        for w, ids in heads.items():
+            py_key = "".join(py.syllable(c) for c in w)
+            if py_key not in self._py_full:
+                self._py_full[py_key] = ids
+        if not extra:
+            return
+        alias = dict(self._alias)
+        typos = set()
+        for w, ids in extra.items():
+            alias[w] = ids
+            if _CJK.match(w) and len(w) >= 2:
+                syl = tuple(py.syllable(c) for c in w)
+                near = self._homophone.get(syl if len(w) == 2 else tuple(map(py.fuzzy, syl)), ())
+                if any(len(k) == len(w) and set(self._alias[k]) & set(ids) for k in near):
+                    typos.add(w)  # a misspelling ("草梅"): the answer confirms the product as for a typo
+            self._tk.add_word(w, max(self._base_freq.get(w) or 0, CATALOG_WORD_FREQ))
+            if _CJK.match(w):
+                py_key = "".join(py.syllable(c) for c in w)
+                if py_key not in self._py_full:
+                    self._py_full[py_key] = ids
+        self._alias = alias
+        self._lexicon_typos = frozenset(typos)
+        self._max_len = max(self._max_len, max(len(w) for w in extra))
 
     # --- public ----------------------------------------------------------------------------------
 
@@ -334,6 +415,10 @@ class QAIndex:
                     continue
             for t in range(i, j):
                 taken[t] = True
+            if frag in self._lexicon_typos:
+                out.append(_Unit(i, j, frag, "mention", ids=ids, ext=self._extend(frag, ids), source="typo",
+                                 conf=0.85))
+                continue
             out.append(_Unit(i, j, frag, "mention", ids=ids, ext=self._extend(frag, ids),
                              source="alias", conf=0.95))
         out.sort(key=lambda u: u.start)
@@ -834,6 +919,7 @@ class QAIndex:
 
     def _decide_products(self, products: list[_Ref], masked: str, attribute: str, unit_chars: list[str]) -> Match:
         """One product, or the few to choose from, or the promotions of a kind of goods."""
+        ask = pack_reader().read(masked)
         named = [r for r in products if not r.descriptive]
         if named:
             products = named
@@ -858,15 +944,28 @@ class QAIndex:
             if family and lx.VARIETY.search(masked):  # "苹果有几种": all of them, not the alias's one
                 return Match("clarify", candidates=tuple(self.products[i] for i in family[:MAX_CANDIDATES]),
                              attribute=attribute, confidence=0.6, stage="variety")
-            return Match("product", product=self.products[singles[0]], attribute=attribute,
+            one = singles[0]
+            if ask and one in self._variants:
+                # "整箱王老吉", "怡宝一箱": the named row's sibling of the size or pack asked for.
+                fit = [i for i in pick(self._variants[one], self._packs, ask) if i < self._carried]
+                if one not in fit and fit:
+                    if len(fit) > 1:
+                        return Match("clarify", candidates=tuple(self.products[i] for i in fit[:MAX_CANDIDATES]),
+                                     attribute=attribute, confidence=0.6, stage="pack")
+                    one = fit[0]
+            return Match("product", product=self.products[one], attribute=attribute,
                          confidence=max(r.conf for r in products), stage=products[0].source)
         ids = list(singles)
         for r in groups:
-            narrowed = {i for i in r.ids if _fits_unit(self.products[i], unit_chars)}
-            if len(narrowed) >= 2:
-                chosen = [i for i in r.ids if i in narrowed]
-            else:  # one left: a generic word still gets a choice, that one first
-                chosen = sorted(r.ids, key=lambda i: i not in narrowed)
+            if ask:
+                # A named product in several sizes or packs: the words decide ("大瓶雪碧", "金龙鱼5L").
+                chosen = pick(r.ids, self._packs, ask)
+            else:
+                narrowed = {i for i in r.ids if _fits_unit(self.products[i], unit_chars)}
+                if len(narrowed) >= 2:
+                    chosen = [i for i in r.ids if i in narrowed]
+                else:  # one left: a generic word still gets a choice, that one first
+                    chosen = sorted(r.ids, key=lambda i: i not in narrowed)
             ids.extend(i for i in chosen if i not in ids)
         cands = tuple(self.products[i] for i in ids[:MAX_CANDIDATES])
         if len(cands) == 1:

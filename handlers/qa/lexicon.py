@@ -164,7 +164,7 @@ CUE_HOMOPHONES = {("you", "huo"): "stock", ("duo", "shao", "qian"): "price"}
 
 # A complaint about goods bought: said as a statement, still a returns question ("香蕉坏了").
 COMPLAINT = re.compile(
-    r"退(?:货|款|钱|掉|换|吗|不|了|$)?|能退|可以退|换货|能换|可以换|变质|发霉|过期了|不新鲜|"
+    r"退(?:货|款|钱|掉|换|吗|不|了|$)?|能退|可以退|换货|能换|可以换|变质|发霉|过期了|(?<!新)不新鲜|"
     r"(?:坏|烂|破|碎|臭|馊|霉|漏)(?:了|的|掉)|变味|少给|少了|缺斤|短斤|少称|质量问题|质量不好|质量太差|质量差|"
     r"投诉|售后|有问题|黑了|全是黑")
 
