@@ -32,6 +32,7 @@ from handlers.qa.grocery import core_name, lexicon_aliases
 from handlers.qa.normalize import key, normalize
 from handlers.qa.rank import BM25, pack_of, pack_reader, pick
 from handlers.qa.segment import base_tokenizer, cut_without, private_tokenizer, word_bounds
+from handlers.qa.words import WORDS
 
 INTENTS = ("product", "clarify", "promo_list", "faq", "unknown_product", "none")
 MAX_CANDIDATES = 6
@@ -250,12 +251,19 @@ class QAIndex:
         # whole aliases feed the BM25 fallback.
         brand: dict[str, set[int]] = defaultdict(set)
         docs: list[list[str]] = [[] for _ in self._all]
+        vocab = WORDS.vocabulary()
         for i, k, is_name in strings:
             if not is_name:
                 docs[i].append(k)
                 continue
-            toks = [t for t in cut_without(self._tk, k) if len(t) > 1 and _CJK.match(t)] if len(k) > 2 else []
+            cut = cut_without(self._tk, k) if len(k) > 2 else []
+            if cut and cut[0] in variants and cut[0] != k:  # "怡宝纯净水|整箱": the brand is inside the core
+                cut = base_tokenizer().lcut(cut[0], HMM=False) + cut[1:]
+            toks = [t for t in cut if len(t) > 1 and _CJK.match(t)]
             docs[i].extend(toks)
+            # A lexicon word in a name ("麒麟西瓜") still ranks by its parts ("麒麟").
+            docs[i].extend(p for t in toks if len(t) > 2 and t not in alias and t in vocab
+                           for p in base_tokenizer().lcut(t, HMM=False) if len(p) > 1 and p != t)
             if toks and k.startswith(toks[0]) and toks[0] != k and toks[0] not in lx.GENERIC_MODIFIERS:
                 brand[toks[0]].add(i)
         for i, k, is_name in strings:
@@ -315,11 +323,12 @@ class QAIndex:
                 if len(set(toks)) > 1:
                     break
                 common.append(toks[0])
-            prefix = "".join(common)
-            if (len(prefix) >= 2 and _CJK.match(prefix) and prefix not in names and prefix not in self._alias
-                    and prefix not in lx.GENERIC_MODIFIERS and prefix not in lx.STOP_TOKENS):
-                brand[prefix].update(ids)
-                self._tk.add_word(prefix, max(self._base_freq.get(prefix) or 0, CATALOG_WORD_FREQ))
+            for n in range(1, len(common) + 1):  # "蓝月亮" and "蓝月亮洗衣液" both open both names
+                prefix = "".join(common[:n])
+                if (len(prefix) >= 2 and _CJK.match(prefix) and prefix not in names and prefix not in self._alias
+                        and prefix not in lx.GENERIC_MODIFIERS and prefix not in lx.STOP_TOKENS):
+                    brand[prefix].update(ids)
+                    self._tk.add_word(prefix, max(self._base_freq.get(prefix) or 0, CATALOG_WORD_FREQ))
 
     def _add_lexicon(self) -> None:
         """The shipped grocery lexicon joined to this catalog: everyday and regional names, and
@@ -871,6 +880,27 @@ class QAIndex:
                 return self._ref(ranked, "bm25", 0.5, start, clause, text)
         return _Ref("unknown", term=text, start=start, clause=clause, strength="plain", conf=0.6)
 
+    def _wishable(self, term: str, asked: bool = False) -> bool:
+        """Does `term` look like goods a buyer could stock, worth a line on the digest's wish list?
+
+        A grocery word of the lexicon, or a word ending in one or in a catalog word ("光明牛奶"),
+        qualifies; so does any other Chinese word of two or more characters that is not ordinary
+        language. Latin letters alone ("zi", "iphone") and words about orders, money or non-grocery
+        goods (手机, 衣服) do not; a single character only when it is what was asked ("卖不卖烟",
+        `asked`), never a character left over from a longer phrase.
+        """
+        if not _HAS_CJK.search(term) or lx.NOT_AN_ITEM.search(term):
+            return False
+        if len(term) < 2:
+            return asked and term not in lx.FUNCTION_CHARS
+        vocab = WORDS.vocabulary()
+        if term in vocab or term in self._alias or term in self._category:
+            return True
+        if any(term.endswith(w) for w in (term[-n:] for n in range(2, min(5, len(term) + 1)))
+               if w in vocab or w in self._alias or w in self._suffix_ranks):
+            return True
+        return (self._base_freq.get(term) or 0) < COMMON_WORD_FREQ and not any(c in "我你他她们" for c in term)
+
     def _noun_like(self, t: str) -> bool:
         """Could `t` be the head noun of an item ("果汁"), rather than a verb or a common word?"""
         return (len(t) >= 2 and bool(_CJK.match(t)) and t not in lx.STOP_TOKENS and t not in lx.GENERIC_MODIFIERS
@@ -901,7 +931,10 @@ class QAIndex:
             return Match("faq", faq=faq, confidence=min(0.95, 0.5 + faq_score / 10), stage="faq")
         if strong_unknown:
             r = strong_unknown[0]
-            return Match("unknown_product", term=_clean_term(r.term), confidence=r.conf, stage=r.strength)
+            term = _clean_term(r.term)
+            if not self._wishable(term):
+                return Match("none", confidence=0.6, stage="not_an_item")
+            return Match("unknown_product", term=term, confidence=r.conf, stage=r.strength)
         if products:
             return self._decide_products(products, masked, attribute or "price", unit_chars)
         if lx.PROMO_LIST.search(masked):
@@ -913,7 +946,7 @@ class QAIndex:
                 items = [r for r in asked if (self._base_freq.get(r.term) or 0) < COMMON_WORD_FREQ]
                 r = items[0] if items else min(asked, key=lambda r: (self._base_freq.get(r.term) or 0, r.start))
                 term = _clean_term(r.term)
-                if term and term not in lx.STOP_TOKENS:
+                if term and term not in lx.STOP_TOKENS and self._wishable(term, asked=True):
                     return Match("unknown_product", term=term, confidence=r.conf, stage="plain")
         return Match("none", confidence=0.5, stage="nothing")
 
@@ -1056,6 +1089,8 @@ _TERM_EDGE = re.compile(r"^(?:[的了吗呢啊呀吧嘛哦么卖买要有进订�
 
 def _clean_term(term: str) -> str:
     t = term.strip(" ,.?!~")
+    if t in WORDS.vocabulary():
+        return t  # "烧卖" is a dish, not "烧" + the verb 卖
     prev = None
     while prev != t:
         prev = t

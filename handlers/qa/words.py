@@ -55,6 +55,7 @@ class Words:
     version: int = 0
     _regex: re.Pattern[str] | None = None
     _replace: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    _vocab: dict[int, frozenset[str]] = field(default_factory=dict)
 
     # --- loading -------------------------------------------------------------------------------
 
@@ -89,6 +90,18 @@ class Words:
             if len(row) >= 2 and row[0] and row[1]:
                 self.packs[_plain(row[0])] = row[1].strip().lower()
         self.version += 1
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every grocery word of the synonym groups and kinds (what a wish-list term may be)."""
+        got = self._vocab.get(self.version)
+        if got is None:
+            words = {w for g in self.synonyms for w in g}
+            for k, members in self.kinds.items():
+                words.add(k)
+                words.update(members)
+            got = frozenset(words)
+            self._vocab = {self.version: got}
+        return got
 
     # --- regional reading ----------------------------------------------------------------------
 
