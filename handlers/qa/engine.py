@@ -330,10 +330,14 @@ class QAIndex:
                     brand[prefix].update(ids)
                     self._tk.add_word(prefix, max(self._base_freq.get(prefix) or 0, CATALOG_WORD_FREQ))
 
+    def _named_by(self, w: str) -> tuple[int, ...] | None:
+        """Products whose names end in `w`, or have it as a word ("三全汤圆黑芝麻" has 汤圆)."""
+        return self._suffix(w) or tuple(sorted(i for i, _ in self._bm25.postings.get(w, ()))) or None
+
     def _add_lexicon(self) -> None:
         """The shipped grocery lexicon joined to this catalog: everyday and regional names, and
         kinds, as extra aliases; their pinyin too ("yagao"). Built once per catalog version."""
-        extra, heads = lexicon_aliases(self._alias, self._suffix, self._category)
+        extra, heads = lexicon_aliases(self._alias, self._named_by, self._category)
         self._lexicon_words = frozenset(extra)
         self._lexicon_typos: frozenset[str] = frozenset()
         for w, ids in heads.items():
@@ -383,7 +387,8 @@ class QAIndex:
         cue_text = lx.NOT_A_CUE.sub(lambda m: _MASK * len(m.group(0)), masked)  # "收到了" is not "到了吗"
         # A remark about goods ("草莓很甜", "榴莲味道太冲了") is not a question, but a complaint is.
         if (lx.STATEMENT.search(masked) and not lx.QUESTION.search(cue_text)
-                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text)) and not lx.COMPLAINT.search(masked)):
+                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text))
+                and not (lx.COMPLAINT.search(masked) and not lx.NOT_GROCERY.search(masked))):
             return Match("none", confidence=0.9, stage="statement")
 
         units = self._units(norm, masked, mentions)

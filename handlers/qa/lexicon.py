@@ -80,6 +80,10 @@ STATEMENT = re.compile(
 # Statements that contain a cue-like fragment ("收到了" is not "到了吗").
 NOT_A_CUE = re.compile(r"收到了?|拿到了?|到手了?|已到|谢谢|感谢|可以的|好的")
 
+# Goods a grocery does not sell: a story or complaint about them ("上周买的华为手机坏了") is not
+# this store's after-sales question, and they never go on the wish list.
+NOT_GROCERY = re.compile(r"手机|电脑|电视|平板|耳机|充电器|iphone|ipad|华为|苹果手机|衣服|裤子|鞋|房子|车票|机票|门票|医院|工作")
+
 # Group-buy orders and coupon talk belong to other features: never a product question.
 NOT_QA = re.compile(
     r"接龙|^\+\s*\d|\+\s*\d+\s*$|报名|报一份|报两份|报了|帮我.{0,4}报|给我.{0,2}报|改成\s*[\d一二两三四五六七八九十]|"
@@ -88,9 +92,7 @@ NOT_QA = re.compile(
 # A wish-list term is an item: words about orders, money or the group are not.
 NOT_AN_ITEM = re.compile(
     r"券|订单|截单|下单|账单|团购|拼团|成团|开团|团长|群|单号|手机号|号码|提货码|二维码|验证码|积分|会员|发票|小票|"
-    r"收据|链接|小程序|红包|^人$|新人|有人|时间|位置|地址|价钱|价格|钱$|"
-    # goods no grocery buyer stocks: phones, electronics, clothes, services
-    r"手机|电脑|电视|平板|耳机|充电器|iphone|ipad|华为|苹果手机|衣服|裤子|鞋|房子|车票|机票|门票|医院|工作")
+    r"收据|链接|小程序|红包|^人$|新人|有人|时间|位置|地址|价钱|价格|钱$|" + NOT_GROCERY.pattern)
 
 # Questions about a product (price, stock, a wish): only these make a leftover word a wish-list item.
 PRODUCT_CUE = re.compile(
@@ -206,7 +208,7 @@ FAQ_TOPICS: list[FaqTopic] = [
              ("退", "换货", "售后", "质量问题", "坏了", "不新鲜", "refund", "return")),
     FaqTopic("payment", re.compile(
         r"付款|支付|付钱|微信付|支付宝|刷卡|现金|医保|转账|扫码|信用卡|怎么付|买单|结账|银联|云闪付|"
-        r"货到付款|花呗|收不收.{0,2}(?:钱|卡|现金)|能用.{0,3}(?:微信|支付宝|卡)"),
+        r"货到付款|花呗|收不收.{0,2}(?:钱|卡|现金)|能用.{0,3}(?:微信|支付宝|卡)|刷(?:微信|支付宝|脸)|微信支付|用微信"),
         ("付款", "支付", "微信", "刷卡", "现金", "云闪付", "银联", "信用卡", "payment", "pay")),
     FaqTopic("member", re.compile(r"会员|积分|办卡|储值|充值|会员卡|会员日"),
              ("会员", "积分", "储值", "充值", "member", "vip")),
@@ -218,6 +220,11 @@ FAQ_TOPICS: list[FaqTopic] = [
              ("购物袋", "塑料袋", "环保袋", "袋子", "bag")),
     FaqTopic("invoice", re.compile(r"发票|开票|报销|抬头|税号"),
              ("发票", "开票", "invoice")),
+    FaqTopic("parcels", re.compile(
+        r"(?:取|寄|代收|收|拿)快递|快递.{0,3}(?:取|寄|代收|站|点|柜)|驿站|包裹|取件|寄件|菜鸟"),
+        ("快递", "驿站", "包裹", "代收", "取件", "寄件", "express", "parcel")),
+    FaqTopic("bills", re.compile(r"话费|电费|水费|燃气费|煤气费|水电|缴费|交费"),
+             ("话费", "电费", "水电", "燃气", "缴费", "bills")),
     FaqTopic("processing", re.compile(
         r"杀鱼|杀鸡|宰|杀(?:吗|不|一下|好)|帮忙杀|帮忙切|帮.{0,2}切|切块|切片|切开|切段|去鳞|刮鳞|代加工|加工|绞肉|搅肉|剁"),
         ("杀鱼", "杀鸡", "代杀", "宰杀", "代加工", "去鳞", "切块", "切片", "加工")),
