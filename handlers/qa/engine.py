@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -187,7 +188,7 @@ class QAIndex:
             if k in variants and i not in variants[k]:
                 variants[k].append(i)  # "王老吉" beside "王老吉整箱24罐"
         self._variants = {i: tuple(sorted(v)) for v in variants.values() if len(v) > 1 for i in v}
-        self._packs = [pack_of(key(p.name), key(p.spec), key(p.unit)) for p in self._all]
+        self._packs = [pack_of(name_keys[i], key(p.spec), key(p.unit)) for i, p in enumerate(self._all)]
         # Diminutives shoppers add to short nouns ("梨子", "青提子") name the same product.
         for k, ids in list(alias.items()):
             if _CJK.match(k) and len(k) <= 2 and k[-1] not in "子儿":
@@ -317,12 +318,16 @@ class QAIndex:
         for ids in by_start.values():
             if len(ids) < 2:
                 continue
-            seqs = [base.lcut(name_keys[i], HMM=False) for i in ids]  # without the catalog's own words
+            keys = [name_keys[i] for i in ids]
+            n = len(os.path.commonprefix(keys))
+            # the words of the shared characters, cut without the catalog's own words
             common: list[str] = []
-            for toks in zip(*seqs):
-                if len(set(toks)) > 1:
+            at = 0
+            for tok in base.lcut(keys[0], HMM=False):
+                at += len(tok)
+                if at > n:
                     break
-                common.append(toks[0])
+                common.append(tok)
             for n in range(1, len(common) + 1):  # "蓝月亮" and "蓝月亮洗衣液" both open both names
                 prefix = "".join(common[:n])
                 if (len(prefix) >= 2 and _CJK.match(prefix) and prefix not in names and prefix not in self._alias

@@ -151,7 +151,8 @@ def _load_shipped() -> Words:
 WORDS = _load_shipped()
 
 
-def extend(regional: Iterable[Path] = (), synonyms: Iterable[Path] = (), kinds: Iterable[Path] = ()) -> None:
+def extend(regional: Iterable[Path] = (), synonyms: Iterable[Path] = (), kinds: Iterable[Path] = (),
+           packs: Iterable[Path] = ()) -> None:
     """Add an operator's word files (config [qa] regional / synonyms / kinds) to the shipped ones.
 
     Called once at start, before any index is built: normalisation is process-wide.
@@ -162,5 +163,7 @@ def extend(regional: Iterable[Path] = (), synonyms: Iterable[Path] = (), kinds: 
         WORDS.add_synonyms(read_tsv(p))
     for p in kinds:
         WORDS.add_kinds(read_tsv(p))
+    for p in packs:
+        WORDS.add_packs(read_tsv(p))
     log.info("qa words: %d regional phrases, %d synonym groups, %d kinds",
              len(WORDS.regional), len(WORDS.synonyms), len(WORDS.kinds))
