@@ -342,10 +342,12 @@ class QAIndex:
     def _add_lexicon(self) -> None:
         """The shipped grocery lexicon joined to this catalog: everyday and regional names, and
         kinds, as extra aliases; their pinyin too ("yagao"). Built once per catalog version."""
-        extra, heads = lexicon_aliases(self._alias, self._named_by, self._category)
+        joined = lexicon_aliases(self._alias, self._named_by, self._category)
+        extra = joined.aliases
         self._lexicon_words = frozenset(extra)
         self._lexicon_typos: frozenset[str] = frozenset()
-        for w, ids in heads.items():
+        self._bare = {c: frozenset(ids) for c, ids in joined.bare.items()}
+        for w, ids in joined.heads.items():
             py_key = "".join(py.syllable(c) for c in w)
             if py_key not in self._py_full:
                 self._py_full[py_key] = ids
@@ -734,6 +736,11 @@ class QAIndex:
             cats[self._all[i].category].append(i)
         if len(cats) < 2:
             return ids
+        meant = self._bare.get(t)
+        if meant:  # "油" alone is cooking oil (data/lexicon/bare.tsv), not 酱油 or 蚝油
+            chosen = {self._all[i].category for i in ids if i in meant}
+            if len(chosen) == 1:
+                return tuple(i for i in ids if self._all[i].category in chosen)
 
         def core(i: int) -> int:  # the shortest name or alias that ends in the word
             return min((len(k) for k in self._keys[i] if k.endswith(t)), default=99)

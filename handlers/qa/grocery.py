@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from handlers.qa.words import WORDS, Words
@@ -78,10 +79,18 @@ class Resolver:
         return {w for w in out if len(w) >= 2}
 
 
+@dataclass(frozen=True)
+class Joined:
+    """The lexicon joined to one catalog."""
+
+    aliases: dict[str, Ids]  # words the catalog does not list itself -> the products they reach
+    heads: dict[str, Ids]    # words the names already end in, for their pinyin ("yagao" -> 牙膏)
+    bare: dict[str, Ids]     # a character alone -> the products of the kind it means (油 -> 食用油)
+
+
 def lexicon_aliases(alias: dict[str, Ids], head: Callable[[str], Ids | None], categories: dict[str, Ids],
-                    words: Words = WORDS) -> tuple[dict[str, Ids], dict[str, Ids]]:
-    """(lexicon words the catalog does not list itself, each with the products it reaches;
-    lexicon words the names already end in, for their pinyin: "yagao" finds every 牙膏).
+                    words: Words = WORDS) -> Joined:
+    """Join the lexicon to a catalog.
 
     The store's own words win: a name or alias, or a category, keeps its meaning. A word that is
     only the last word of some names ("芒果" of 台农芒果) is added when its kind reaches more
@@ -101,6 +110,7 @@ def lexicon_aliases(alias: dict[str, Ids], head: Callable[[str], Ids | None], ca
     r = Resolver(known, words)
     out: dict[str, Ids] = {}
     heads: dict[str, Ids] = {}
+    bare = {c: tuple(sorted(r.reach(kind))) for c, kind in words.bare.items()}
     for w in r.vocabulary():
         if w in alias or w in categories:
             continue
@@ -112,4 +122,4 @@ def lexicon_aliases(alias: dict[str, Ids], head: Callable[[str], Ids | None], ca
             heads[w] = tuple(sorted(own))  # the names already say it ("番茄" ends 普罗旺斯番茄)
             continue
         out[w] = tuple(sorted(ids | own))
-    return out, heads
+    return Joined(out, heads, {c: ids for c, ids in bare.items() if ids})

@@ -7,6 +7,7 @@
 - kinds.tsv: a kind and its members (纸巾: 抽纸, 手帕纸...), so a generic word asks about every
   member the store sells.
 - packs.tsv: pack and size words (大瓶, 整箱, 散装) and what they select.
+- bare.tsv: what a single character alone means (油 is cooking oil, not 酱油).
 
 Nothing here names a store's product; the engine joins these words to a catalog when it builds an
 index (once per catalog version), never per message.
@@ -52,6 +53,7 @@ class Words:
     synonyms: list[tuple[str, ...]] = field(default_factory=list)
     kinds: dict[str, tuple[str, ...]] = field(default_factory=dict)
     packs: dict[str, str] = field(default_factory=dict)
+    bare: dict[str, str] = field(default_factory=dict)  # a character alone -> the kind it means
     version: int = 0
     _regex: re.Pattern[str] | None = None
     _replace: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
@@ -103,6 +105,12 @@ class Words:
             self._vocab = {self.version: got}
         return got
 
+    def add_bare(self, rows: Iterable[list[str]]) -> None:
+        for row in rows:
+            if len(row) >= 2 and len(_plain(row[0])) == 1 and row[1]:
+                self.bare[_plain(row[0])] = _plain(row[1])
+        self.version += 1
+
     # --- regional reading ----------------------------------------------------------------------
 
     def regionalize(self, s: str) -> str:
@@ -145,6 +153,7 @@ def _load_shipped() -> Words:
     w.add_synonyms(read_tsv(DATA / "synonyms.tsv"))
     w.add_kinds(read_tsv(DATA / "kinds.tsv"))
     w.add_packs(read_tsv(DATA / "packs.tsv"))
+    w.add_bare(read_tsv(DATA / "bare.tsv"))
     return w
 
 

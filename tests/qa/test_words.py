@@ -92,6 +92,12 @@ def test_a_kind_lists_members_whose_names_do_not_end_in_it(store):
     assert got(store, "梨多少钱") == ("clarify", {"f3", "f4"})
 
 
+def test_a_character_alone_means_its_usual_kind():
+    index = QAIndex.build([P("s1", "海天酱油", "调料"), P("s2", "李锦记蚝油", "调料"),
+                           P("o1", "鲁花花生油", "粮油"), P("o2", "福临门大豆油", "粮油")])
+    assert got(index, "油多少钱") == ("clarify", {"o1", "o2"})     # not soy sauce and oyster sauce
+
+
 def test_a_misspelling_from_the_lexicon_is_confirmed_like_a_typo():
     index = QAIndex.build([P("s1", "丹东草莓", "水果", "500g/盒", "盒", ("草莓",))])
     m = index.match("草梅多少钱")
@@ -185,3 +191,23 @@ def test_asked_items_go_on_the_wish_list(store, q, term):
 @pytest.mark.parametrize("q", ["有没有iphone", "有没有zi", "有没有手机壳"])
 def test_terms_that_are_not_goods_stay_off_the_wish_list(store, q):
     assert store.match(q).intent != "unknown_product"
+
+
+# --- the operator's files from config --------------------------------------------------------------
+
+def test_config_word_files_are_read_and_a_missing_one_stops_the_start(tmp_path):
+    from bot.config import ConfigError
+    from handlers.qa import _extend_words
+    from handlers.qa.settings import settings
+    from tests.conftest import make_config
+
+    kinds = tmp_path / "kinds.tsv"
+    kinds.write_text("凉茶\t斑痧凉茶|廿四味\n", encoding="utf-8")
+    _extend_words(make_config("t:", "http://127.0.0.1:1", qa={"kinds": [str(kinds)]}),
+                  settings(make_config("t:", "http://127.0.0.1:1", qa={"kinds": [str(kinds)]})))
+    index = QAIndex.build([P("t1", "斑痧凉茶", "饮料"), P("t2", "廿四味", "饮料")])
+    assert got(index, "凉茶有冇") == ("clarify", {"t1", "t2"})
+
+    missing = make_config("t:", "http://127.0.0.1:1", qa={"synonyms": [str(tmp_path / "nope.tsv")]})
+    with pytest.raises(ConfigError, match="nope.tsv"):
+        _extend_words(missing, settings(missing))
