@@ -393,8 +393,8 @@ class QAIndex:
             return Match("none", confidence=0.8, stage="not_qa")
         cue_text = lx.NOT_A_CUE.sub(lambda m: _MASK * len(m.group(0)), masked)  # "收到了" is not "到了吗"
         # A remark about goods ("草莓很甜", "榴莲味道太冲了") is not a question, but a complaint is.
-        if (lx.STATEMENT.search(masked) and not lx.QUESTION.search(cue_text)
-                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text))
+        if ((lx.STATEMENT.search(masked) or lx.NARRATIVE.search(masked)) and not lx.QUESTION.search(cue_text)
+                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text) and not lx.NARRATIVE.search(masked))
                 and not (lx.COMPLAINT.search(masked) and not lx.NOT_GROCERY.search(masked))):
             return Match("none", confidence=0.9, stage="statement")
 

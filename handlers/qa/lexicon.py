@@ -75,14 +75,21 @@ STATEMENT = re.compile(
     # stories and feelings: habits, family, health, the past ("我闺女只喝酸奶", "我减肥不吃米饭")
     r"(?:只|都|就|天天|每天|每次|经常|一直|从来|最|老是|总是)(?:吃|喝|用|爱|喜欢|买)|(?:不爱|不吃|不喝|戒了|戒掉)|"
     r"减肥|戒烟|戒酒|发烧|感冒|生病|住院|怀孕|心情|难过|开心|郁闷|烦死|累死|"
-    r"(?:上|前)(?:周|个月|个星期|次)|昨天|前天|去年|小时候|卡了|死机|坏掉了")
+    r"(?:上|前)(?:周|个月|个星期|次)|昨天|前天|去年|小时候|卡了|死机|坏掉了|"
+    r"(?:少|多)(?:吃|喝)|每天|天天|每晚|生日|婚礼|聚会|出差|旅游|放学|上班|下班|考试|[好棒赞]$")
+
+# Reported speech: what someone else said or wants is a story even with a wish in it
+# ("我老婆说要买点水果", "医生叫我少吃盐"); only a real question cue makes it an ask.
+NARRATIVE = re.compile(
+    r"(?:妈|爸|婆|公|老公|老婆|女儿|儿子|孩子|朋友|同事|邻居|阿姨|医生|老师|他|她|人家)(?:说|讲|觉得|叫我|让我|要我)")
 
 # Statements that contain a cue-like fragment ("收到了" is not "到了吗").
 NOT_A_CUE = re.compile(r"收到了?|拿到了?|到手了?|已到|谢谢|感谢|可以的|好的")
 
 # Goods a grocery does not sell: a story or complaint about them ("上周买的华为手机坏了") is not
 # this store's after-sales question, and they never go on the wish list.
-NOT_GROCERY = re.compile(r"手机|电脑|电视|平板|耳机|充电器|iphone|ipad|华为|苹果手机|衣服|裤子|鞋|房子|车票|机票|门票|医院|工作")
+NOT_GROCERY = re.compile(r"手机|电脑|电视|平板|耳机|充电器|iphone|ipad|华为|苹果手机|衣服|裤子|鞋|房子|车票|机票|门票|医院|工作|"
+                         r"冰箱|洗衣机|空调|热水器|微波炉|家电")
 
 # Group-buy orders and coupon talk belong to other features: never a product question.
 NOT_QA = re.compile(

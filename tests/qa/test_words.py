@@ -177,10 +177,16 @@ def test_an_entry_is_tagged_by_its_answer_when_no_keyword_says_it():
 
 @pytest.mark.parametrize("q", [
     "我减肥不吃米饭", "我闺女只喝酸奶", "上周买的华为手机卡了", "我婆婆最爱吃腊肉", "我阿妈每朝都饮豆浆",
-    "我个女只饮维他奶", "上礼拜买的华为手机坏了", "我老公戒烟了",
+    "我个女只饮维他奶", "上礼拜买的华为手机坏了", "我老公戒烟了", "我妈说你们家的番茄好",
+    "我老婆话要买啲芒果", "医生叫我少食盐", "我屋企个雪柜坏咗",
 ])
 def test_stories_and_feelings_are_not_asks(store, q):
     assert store.match(q).intent == "none"
+
+
+def test_a_reported_wish_with_a_real_question_is_still_an_ask(store):
+    assert got(store, "我妈说要买番茄，有冇") == ("product", "v2")
+    assert got(store, "番茄好唔好") == ("product", "v2")
 
 
 @pytest.mark.parametrize("q, term", [("有没有燕窝", "燕窝"), ("你们卖不卖烟", "烟"), ("有冇烧卖", "烧卖")])
