@@ -232,6 +232,13 @@ FAQ_TOPICS: list[FaqTopic] = [
         ("快递", "驿站", "包裹", "代收", "取件", "寄件", "express", "parcel")),
     FaqTopic("bills", re.compile(r"话费|电费|水费|燃气费|煤气费|水电|缴费|交费"),
              ("话费", "电费", "水电", "燃气", "缴费", "bills")),
+    FaqTopic("preorder", re.compile(r"预订|预定|提前订|订货|留货|帮我留|能订|可以订|订购|预约"),
+             ("预订", "预定", "订货", "留货", "订购", "预约", "preorder")),
+    FaqTopic("contact", re.compile(r"电话|联系方式|怎么联系|客服|热线|座机"),
+             ("电话", "联系", "热线", "客服", "contact", "phone")),
+    FaqTopic("restroom", re.compile(r"洗手间|厕所|卫生间|茅房"), ("洗手间", "厕所", "卫生间", "toilet")),
+    FaqTopic("wifi", re.compile(r"wifi|无线网|网络密码|wi-fi|上网"), ("wifi", "无线", "网络")),
+    FaqTopic("storage", re.compile(r"寄存|存包|储物柜|存东西"), ("寄存", "存包", "储物")),
     FaqTopic("processing", re.compile(
         r"杀鱼|杀鸡|宰|杀(?:吗|不|一下|好)|帮忙杀|帮忙切|帮.{0,2}切|切块|切片|切开|切段|去鳞|刮鳞|代加工|加工|绞肉|搅肉|剁"),
         ("杀鱼", "杀鸡", "代杀", "宰杀", "代加工", "去鳞", "切块", "切片", "加工")),

@@ -168,6 +168,13 @@ def test_the_stores_own_faq_wording_answers_shoppers_phrasings(store, q, fid):
     assert got(store, q) == ("faq", fid)
 
 
+def test_a_topic_the_shipped_faq_does_not_have_still_matches_the_stores_entry():
+    index = QAIndex.build([P("v", "番茄", "蔬菜")], [FaqEntry("tel", ("热线",), "订货热线 0757-12345678。"),
+                                                   FaqEntry("pre", ("留货",), "提前一天在群里说，帮您留货。")])
+    assert got(index, "你们电话多少") == ("faq", "tel")
+    assert got(index, "可以提前订吗") == ("faq", "pre")
+
+
 def test_an_entry_is_tagged_by_its_answer_when_no_keyword_says_it():
     index = QAIndex.build([], [FaqEntry("x1", ("服务",), "我们提供免费配送，三公里内一小时送达。")])
     assert got(index, "能送到家吗") == ("faq", "x1")
