@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.config import ConfigError
 from bot.router import Router
-from handlers.qa import chat, edit
+from handlers.qa import chat, edit, words
 from handlers.qa.cache import QACache
 from handlers.qa.settings import resolve, settings
 from store.qa_state import QAState
@@ -25,9 +26,25 @@ for _module in (edit, chat):
     router.routes.extend(_module.router.routes)
 
 
+def _extend_words(config: Any, st: Any) -> None:
+    """The operator's word files ([qa] regional / synonyms / kinds / packs), before any index is
+    built. A configured file that is missing stops the start: the words would silently not apply."""
+    found: dict[str, list] = {}
+    for name in ("regional", "synonyms", "kinds", "packs"):
+        found[name] = []
+        for path in getattr(st, name):
+            p = resolve(config, path)
+            if p is None:
+                raise ConfigError(f"[qa] {name}: no such file {path!r}")
+            found[name].append(p)
+    if any(found.values()):
+        words.extend(**found)
+
+
 async def setup(deps: dict[str, Any]) -> QACache:
     config, store = deps["config"], deps["store"]
     st = settings(config)
+    _extend_words(config, st)
     cache = QACache(store, st.refresh_seconds)
     deps.update(qa=cache, qa_state=QAState(store.r, store.keys), qa_settings=st)
     files = {}

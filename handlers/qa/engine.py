@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -28,9 +29,11 @@ from handlers.qa import lexicon as lx
 from handlers.qa import pinyin as py
 from handlers.qa.catalog import FaqEntry, Product
 from handlers.qa.faq import FaqMatcher
+from handlers.qa.grocery import core_name, lexicon_aliases
 from handlers.qa.normalize import key, normalize
-from handlers.qa.rank import BM25
+from handlers.qa.rank import BM25, pack_of, pack_reader, pick
 from handlers.qa.segment import base_tokenizer, cut_without, private_tokenizer, word_bounds
+from handlers.qa.words import WORDS
 
 INTENTS = ("product", "clarify", "promo_list", "faq", "unknown_product", "none")
 MAX_CANDIDATES = 6
@@ -39,6 +42,7 @@ CATALOG_WORD_FREQ = 1000  # high enough to keep a catalog word whole, low enough
 COMMON_WORD_FREQ = 3000   # a dictionary word this frequent is ordinary language, not a brand or a typo
 _MASK = "□"
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 _ALNUM = re.compile(r"[a-z0-9]")
 _LATIN = re.compile(r"^[a-z]+$")
 _PUNCT = re.compile(r"^[\s,.?!;:~()\[\]{}<>+=*/\\|-]+$")
@@ -244,6 +248,22 @@ class QAIndex:
                 if k and i not in alias[k]:
                     alias[k].append(i)
                     strings.append((i, k, j == 0))
+        # A name without its size and pack ("可口可乐2l" -> "可口可乐") names every size of it, and
+        # rows that share it are variants of one product, picked by size and pack words.
+        cores = [core_name(k) for k in name_keys]
+        variants: dict[str, list[int]] = defaultdict(list)
+        for i, c in enumerate(cores):
+            if c and c != name_keys[i]:
+                variants[c].append(i)
+                if c not in alias or all(x in variants[c] for x in alias[c]):
+                    if i not in alias[c]:
+                        alias[c].append(i)
+                        strings.append((i, c, False))
+        for i, k in enumerate(name_keys):
+            if k in variants and i not in variants[k]:
+                variants[k].append(i)  # "王老吉" beside "王老吉整箱24罐"
+        self._variants = {i: tuple(sorted(v)) for v in variants.values() if len(v) > 1 for i in v}
+        self._packs = [pack_of(name_keys[i], key(p.spec), key(p.unit)) for i, p in enumerate(self._all)]
         # Diminutives shoppers add to short nouns ("梨子", "青提子") name the same product.
         for k, ids in list(alias.items()):
             if _CJK.match(k) and len(k) <= 2 and k[-1] not in "子儿":
@@ -268,6 +288,13 @@ class QAIndex:
         by_last: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for i, k, is_name in strings:
             if not _CJK.match(k):
+                # "南孚5号电池" still ends in "电池" and "5号电池"; a Latin-only key ends in nothing.
+                if _HAS_CJK.search(k) and not _ALNUM.match(k[-1]):
+                    rank = 0 if is_name else 1
+                    for n in range(1, len(k)):
+                        if not (_ALNUM.match(k[-n]) and _ALNUM.match(k[-n - 1])):  # not inside "330ml"
+                            d = suffix[k[-n:]]
+                            d[i] = min(d.get(i, 9), rank)
                 continue
             rank = 0 if is_name else 1
             for n in range(1, len(k)):
@@ -300,12 +327,19 @@ class QAIndex:
         # whole aliases feed the BM25 fallback.
         brand: dict[str, set[int]] = defaultdict(set)
         docs: list[list[str]] = [[] for _ in self._all]
+        vocab = WORDS.vocabulary()
         for i, k, is_name in strings:
             if not is_name:
                 docs[i].append(k)
                 continue
-            toks = [t for t in cut_without(self._tk, k) if len(t) > 1 and _CJK.match(t)] if len(k) > 2 else []
+            cut = cut_without(self._tk, k) if len(k) > 2 else []
+            if cut and cut[0] in variants and cut[0] != k:  # "怡宝纯净水|整箱": the brand is inside the core
+                cut = base_tokenizer().lcut(cut[0], HMM=False) + cut[1:]
+            toks = [t for t in cut if len(t) > 1 and _CJK.match(t)]
             docs[i].extend(toks)
+            # A lexicon word in a name ("麒麟西瓜") still ranks by its parts ("麒麟").
+            docs[i].extend(p for t in toks if len(t) > 2 and t not in alias and t in vocab
+                           for p in base_tokenizer().lcut(t, HMM=False) if len(p) > 1 and p != t)
             if toks and k.startswith(toks[0]) and toks[0] != k and toks[0] not in lx.GENERIC_MODIFIERS:
                 brand[toks[0]].add(i)
         for i, k, is_name in strings:
@@ -313,6 +347,7 @@ class QAIndex:
                 for n in range(2, min(5, len(k))):
                     if k[:n] in brand:
                         brand[k[:n]].add(i)
+        self._shared_prefixes(name_keys, brand)
         self._brand = {t: tuple(sorted(v)) for t, v in brand.items()}
         self._bm25 = BM25(docs)
 
@@ -348,7 +383,74 @@ class QAIndex:
         else:
             self._homophone = {s: tuple(sorted(v)) for s, v in homophone.items()}
             self._wild = {s: tuple(v) for s, v in wild.items()}  # readers sort what they find
+
+        self._add_lexicon()
         self._faq = like._faq if like is not None and like.faqs == self.faqs else FaqMatcher(self.faqs)
+
+    def _shared_prefixes(self, name_keys: list[str], brand: dict[str, set[int]]) -> None:
+        """Names that open with the same words share a brand ("金龙鱼花生油5l", "金龙鱼调和油5l" ->
+        金龙鱼), even where the segmenter does not know the brand as one word."""
+        base = base_tokenizer()
+        by_start: dict[str, list[int]] = defaultdict(list)
+        for i, k in enumerate(name_keys):
+            if len(k) > 2 and _CJK.match(k[:2]):
+                by_start[k[:2]].append(i)
+        names = set(name_keys)
+        for ids in by_start.values():
+            if len(ids) < 2:
+                continue
+            keys = [name_keys[i] for i in ids]
+            n = len(os.path.commonprefix(keys))
+            # the words of the shared characters, cut without the catalog's own words
+            common: list[str] = []
+            at = 0
+            for tok in base.lcut(keys[0], HMM=False):
+                at += len(tok)
+                if at > n:
+                    break
+                common.append(tok)
+            for n in range(1, len(common) + 1):  # "蓝月亮" and "蓝月亮洗衣液" both open both names
+                prefix = "".join(common[:n])
+                if (len(prefix) >= 2 and _CJK.match(prefix) and prefix not in names and prefix not in self._alias
+                        and prefix not in lx.GENERIC_MODIFIERS and prefix not in lx.STOP_TOKENS):
+                    brand[prefix].update(ids)
+                    self._tk.add_word(prefix, max(self._base_freq.get(prefix) or 0, CATALOG_WORD_FREQ))
+
+    def _named_by(self, w: str) -> tuple[int, ...] | None:
+        """Products whose names end in `w`, or have it as a word ("三全汤圆黑芝麻" has 汤圆)."""
+        return self._suffix(w) or tuple(sorted(i for i, _ in self._bm25.postings.get(w, ()))) or None
+
+    def _add_lexicon(self) -> None:
+        """The shipped grocery lexicon joined to this catalog: everyday and regional names, and
+        kinds, as extra aliases; their pinyin too ("yagao"). Built once per catalog version."""
+        joined = lexicon_aliases(self._alias, self._named_by, self._category)
+        extra = joined.aliases
+        self._lexicon_words = frozenset(extra)
+        self._lexicon_typos: frozenset[str] = frozenset()
+        self._bare = {c: frozenset(ids) for c, ids in joined.bare.items()}
+        for w, ids in joined.heads.items():
+            py_key = "".join(py.syllable(c) for c in w)
+            if py_key not in self._py_full:
+                self._py_full[py_key] = ids
+        if not extra:
+            return
+        alias = dict(self._alias)
+        typos = set()
+        for w, ids in extra.items():
+            alias[w] = ids
+            if _CJK.match(w) and len(w) >= 2:
+                syl = tuple(py.syllable(c) for c in w)
+                near = self._homophone.get(syl if len(w) == 2 else tuple(map(py.fuzzy, syl)), ())
+                if any(len(k) == len(w) and set(self._alias[k]) & set(ids) for k in near):
+                    typos.add(w)  # a misspelling ("草梅"): the answer confirms the product as for a typo
+            self._tk.add_word(w, max(self._base_freq.get(w) or 0, CATALOG_WORD_FREQ))
+            if _CJK.match(w):
+                py_key = "".join(py.syllable(c) for c in w)
+                if py_key not in self._py_full:
+                    self._py_full[py_key] = ids
+        self._alias = alias
+        self._lexicon_typos = frozenset(typos)
+        self._max_len = max(self._max_len, max(len(w) for w in extra))
 
     # --- public ----------------------------------------------------------------------------------
 
@@ -378,8 +480,9 @@ class QAIndex:
             return Match("none", confidence=0.8, stage="not_qa")
         cue_text = lx.NOT_A_CUE.sub(lambda m: _MASK * len(m.group(0)), masked)  # "收到了" is not "到了吗"
         # A remark about goods ("草莓很甜", "榴莲味道太冲了") is not a question, but a complaint is.
-        if (lx.STATEMENT.search(masked) and not lx.QUESTION.search(cue_text)
-                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text)) and not lx.COMPLAINT.search(masked)):
+        if ((lx.STATEMENT.search(masked) or lx.NARRATIVE.search(masked)) and not lx.QUESTION.search(cue_text)
+                and not (_asks(cue_text) and lx.PRODUCT_CUE.search(cue_text) and not lx.NARRATIVE.search(masked))
+                and not (lx.COMPLAINT.search(masked) and not lx.NOT_GROCERY.search(masked))):
             return Match("none", confidence=0.9, stage="statement")
 
         units = self._units(norm, masked, mentions)
@@ -420,6 +523,10 @@ class QAIndex:
                     continue
             for t in range(i, j):
                 taken[t] = True
+            if frag in self._lexicon_typos:
+                out.append(_Unit(i, j, frag, "mention", ids=ids, ext=self._extend(frag, ids), source="typo",
+                                 conf=0.85))
+                continue
             out.append(_Unit(i, j, frag, "mention", ids=ids, ext=self._extend(frag, ids),
                              source="alias", conf=0.95))
         out.sort(key=lambda u: u.start)
@@ -716,6 +823,11 @@ class QAIndex:
             cats[self._all[i].category].append(i)
         if len(cats) < 2:
             return ids
+        meant = self._bare.get(t)
+        if meant:  # "油" alone is cooking oil (data/lexicon/bare.tsv), not 酱油 or 蚝油
+            chosen = {self._all[i].category for i in ids if i in meant}
+            if len(chosen) == 1:
+                return tuple(i for i in ids if self._all[i].category in chosen)
 
         def core(i: int) -> int:  # the shortest name or alias that ends in the word
             return min((len(k) for k in self._keys[i] if k.endswith(t)), default=99)
@@ -872,6 +984,27 @@ class QAIndex:
                 return self._ref(ranked, "bm25", 0.5, start, clause, text)
         return _Ref("unknown", term=text, start=start, clause=clause, strength="plain", conf=0.6)
 
+    def _wishable(self, term: str, asked: bool = False) -> bool:
+        """Does `term` look like goods a buyer could stock, worth a line on the digest's wish list?
+
+        A grocery word of the lexicon, or a word ending in one or in a catalog word ("光明牛奶"),
+        qualifies; so does any other Chinese word of two or more characters that is not ordinary
+        language. Latin letters alone ("zi", "iphone") and words about orders, money or non-grocery
+        goods (手机, 衣服) do not; a single character only when it is what was asked ("卖不卖烟",
+        `asked`), never a character left over from a longer phrase.
+        """
+        if not _HAS_CJK.search(term) or lx.NOT_AN_ITEM.search(term):
+            return False
+        if len(term) < 2:
+            return asked and term not in lx.FUNCTION_CHARS
+        vocab = WORDS.vocabulary()
+        if term in vocab or term in self._alias or term in self._category:
+            return True
+        if any(term.endswith(w) for w in (term[-n:] for n in range(2, min(5, len(term) + 1)))
+               if w in vocab or w in self._alias or w in self._suffix_ranks):
+            return True
+        return (self._base_freq.get(term) or 0) < COMMON_WORD_FREQ and not any(c in "我你他她们" for c in term)
+
     def _noun_like(self, t: str) -> bool:
         """Could `t` be the head noun of an item ("果汁"), rather than a verb or a common word?"""
         return (len(t) >= 2 and bool(_CJK.match(t)) and t not in lx.STOP_TOKENS and t not in lx.GENERIC_MODIFIERS
@@ -902,7 +1035,10 @@ class QAIndex:
             return Match("faq", faq=faq, confidence=min(0.95, 0.5 + faq_score / 10), stage="faq")
         if strong_unknown:
             r = strong_unknown[0]
-            return Match("unknown_product", term=_clean_term(r.term), confidence=r.conf, stage=r.strength)
+            term = _clean_term(r.term)
+            if not self._wishable(term):
+                return Match("none", confidence=0.6, stage="not_an_item")
+            return Match("unknown_product", term=term, confidence=r.conf, stage=r.strength)
         if products:
             return self._decide_products(products, masked, attribute or "price", unit_chars)
         if lx.PROMO_LIST.search(masked):
@@ -914,12 +1050,13 @@ class QAIndex:
                 items = [r for r in asked if (self._base_freq.get(r.term) or 0) < COMMON_WORD_FREQ]
                 r = items[0] if items else min(asked, key=lambda r: (self._base_freq.get(r.term) or 0, r.start))
                 term = _clean_term(r.term)
-                if term and term not in lx.STOP_TOKENS:
+                if term and term not in lx.STOP_TOKENS and self._wishable(term, asked=True):
                     return Match("unknown_product", term=term, confidence=r.conf, stage="plain")
         return Match("none", confidence=0.5, stage="nothing")
 
     def _decide_products(self, products: list[_Ref], masked: str, attribute: str, unit_chars: list[str]) -> Match:
         """One product, or the few to choose from, or the promotions of a kind of goods."""
+        ask = pack_reader().read(masked)
         named = [r for r in products if not r.descriptive]
         if named:
             products = named
@@ -944,15 +1081,28 @@ class QAIndex:
             if family and lx.VARIETY.search(masked):  # "苹果有几种": all of them, not the alias's one
                 return Match("clarify", candidates=tuple(self.products[i] for i in family[:MAX_CANDIDATES]),
                              attribute=attribute, confidence=0.6, stage="variety")
-            return Match("product", product=self.products[singles[0]], attribute=attribute,
+            one = singles[0]
+            if ask and one in self._variants:
+                # "整箱王老吉", "怡宝一箱": the named row's sibling of the size or pack asked for.
+                fit = [i for i in pick(self._variants[one], self._packs, ask) if i < self._carried]
+                if one not in fit and fit:
+                    if len(fit) > 1:
+                        return Match("clarify", candidates=tuple(self.products[i] for i in fit[:MAX_CANDIDATES]),
+                                     attribute=attribute, confidence=0.6, stage="pack")
+                    one = fit[0]
+            return Match("product", product=self.products[one], attribute=attribute,
                          confidence=max(r.conf for r in products), stage=products[0].source)
         ids = list(singles)
         for r in groups:
-            narrowed = {i for i in r.ids if _fits_unit(self.products[i], unit_chars)}
-            if len(narrowed) >= 2:
-                chosen = [i for i in r.ids if i in narrowed]
-            else:  # one left: a generic word still gets a choice, that one first
-                chosen = sorted(r.ids, key=lambda i: i not in narrowed)
+            if ask:
+                # A named product in several sizes or packs: the words decide ("大瓶雪碧", "金龙鱼5L").
+                chosen = pick(r.ids, self._packs, ask)
+            else:
+                narrowed = {i for i in r.ids if _fits_unit(self.products[i], unit_chars)}
+                if len(narrowed) >= 2:
+                    chosen = [i for i in r.ids if i in narrowed]
+                else:  # one left: a generic word still gets a choice, that one first
+                    chosen = sorted(r.ids, key=lambda i: i not in narrowed)
             ids.extend(i for i in chosen if i not in ids)
         cands = tuple(self.products[i] for i in ids[:MAX_CANDIDATES])
         if len(cands) == 1:
@@ -1043,6 +1193,8 @@ _TERM_EDGE = re.compile(r"^(?:[的了吗呢啊呀吧嘛哦么卖买要有进订�
 
 def _clean_term(term: str) -> str:
     t = term.strip(" ,.?!~")
+    if t in WORDS.vocabulary():
+        return t  # "烧卖" is a dish, not "烧" + the verb 卖
     prev = None
     while prev != t:
         prev = t

@@ -1,8 +1,11 @@
-"""FAQ matching: the file's keywords, shoppers' phrasings of the same questions, and fuzzy wording.
+"""FAQ matching on meaning: the file's keywords, shoppers' phrasings of the same topic, fuzzy wording.
 
-The entries and their keywords come from the FAQ file. lexicon.FAQ_HINTS maps common phrasings
-("几点关门", "能送吗", "坏了能退吗") onto keywords a FAQ file uses, so a hint only counts for an entry
-that has one of those keywords. Where the evidence of two entries overlaps, the longer span wins.
+The entries come from the store's FAQ file, in its own words. lexicon.FAQ_TOPICS names the topics
+stores write about (hours, delivery, pickup, returns...): how shoppers ask about each, and the words
+that mark an entry as being about it. Each entry is tagged with its topics once, from its id and
+keywords or, when no entry's keywords mark a topic, from the answers; a shopper's phrasing of a
+topic then finds that entry whatever its keywords are ("几点关门" finds an entry keyed 营业时间).
+Where the evidence of two entries overlaps, the longer span wins.
 """
 from __future__ import annotations
 
@@ -19,11 +22,17 @@ class FaqMatcher:
     def __init__(self, entries: list[FaqEntry]) -> None:
         self.faqs = list(entries)
         self._keys = [tuple(key(k) for k in e.keywords if key(k)) for e in self.faqs]
-        self._hint_entries = [
-            [ei for ei, keys in enumerate(self._keys) if set(keys) & {key(k) for k in kws}]
-            for _, kws in lx.FAQ_HINTS
-        ]
+        self._topic_entries = [self._tagged(t) for t in lx.FAQ_TOPICS]
         self._answer_bigrams = [{a[j:j + 2] for j in range(len(a) - 1)} for a in (key(e.answer) for e in self.faqs)]
+
+    def _tagged(self, topic: lx.FaqTopic) -> list[int]:
+        """Entries about `topic`: by their id and keywords, else (no entry keyed so) by their answers."""
+        words = [key(w) for w in topic.entry]
+        own = [ei for ei, e in enumerate(self.faqs)
+               if any(w in k for w in words for k in (*self._keys[ei], e.id.lower()))]
+        if own:
+            return own
+        return [ei for ei, e in enumerate(self.faqs) if any(w in key(e.answer) for w in words)]
 
     def match(self, masked: str) -> tuple[FaqEntry | None, float, bool]:
         """The best FAQ entry, its score, and whether it is weak beside a product (where-is, 会员价)."""
@@ -47,11 +56,11 @@ class FaqMatcher:
                     found.append((ei, at, at + len(k), float(len(k)), not weak))
                 elif len(k) >= 4 and fuzz.partial_ratio(k, masked) >= 75:
                     found.append((ei, -1, -1, 0.6 * len(k), k not in lx.LOCATION_WORDS))
-        for hi, (pattern, kws) in enumerate(lx.FAQ_HINTS):
-            hit = pattern.search(masked)
+        for ti, topic in enumerate(lx.FAQ_TOPICS):
+            hit = topic.question.search(masked)
             if hit:
-                weak = set(kws) <= lx.LOCATION_WORDS | {"地址", "停车"} or weak_hit(*hit.span())
-                for ei in self._hint_entries[hi]:
+                weak = topic.where or weak_hit(*hit.span())
+                for ei in self._topic_entries[ti]:
                     found.append((ei, hit.start(), hit.end(), 2.5, not weak))
         kept: list[tuple[int, int, int, float, bool]] = []
         for ev in sorted(found, key=lambda e: (e[1] - e[2], e[1])):

@@ -8,6 +8,7 @@ keyword a FAQ file uses, so the file's own keywords decide which entry answers.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # What a product question asks: (attribute, pattern), attribute one of price, stock, spec, origin,
 # shelf_life, promo. The earliest match in the line wins; at the same position the longer one.
@@ -59,7 +60,7 @@ QUESTION = re.compile(
 # A store-wide promotions question (no product named).
 PROMO_LIST = re.compile(
     r"特价|优惠|活动|打折|折扣|促销|半价|第二件|满减|满\d+减|买.送.|买赠|秒杀|便宜的|划算|福利|团购价|"
-    r"清仓|甩卖|会员日|有什么便宜|降价|好价|特惠|折扣")
+    r"清仓|甩卖|会员日|有什么便宜|降价|好价|特惠|折扣|便宜货|便宜东西|平价")
 
 # A promotion word attached to a generic noun asks for the promotions of that kind ("特价菜",
 # "打折的水果", "有什么肉在打折"), not which product.
@@ -70,10 +71,25 @@ STATEMENT = re.compile(
     r"谢谢|感谢|多谢|辛苦|收到|好的|好滴|好嘞|ok|嗯|哈哈|呵呵|嘿嘿|哦|晚安|早安|早上好|再见|拜拜|"
     r"已付|已转|已下单|付了|转了|转账了|付款了|支付了|下单了|拿到|买到|到手|吃了|喝了|买了|做了|好吃|好喝|不错|很甜|真甜|好甜|很新鲜|"
     r"赞|喜欢|满意|推荐给|明白|知道了|了解了|可以的|行的|没问题|客气|天气|爱吃|爱喝|已经|吃完|喝完|用完|"
-    r"(?:好|真|挺|太|很|超|超级|特别|非常|蛮)[\u4e00-\u9fff]|想吃|想喝|[了啦]$")
+    r"(?:好|真|挺|太|很|超|超级|特别|非常|蛮)[\u4e00-\u9fff]|想吃|想喝|[了啦]$|"
+    # stories and feelings: habits, family, health, the past ("我闺女只喝酸奶", "我减肥不吃米饭")
+    r"(?:只|都|就|天天|每天|每次|经常|一直|从来|最|老是|总是)(?:吃|喝|用|爱|喜欢|买)|(?:不爱|不吃|不喝|戒了|戒掉)|"
+    r"减肥|戒烟|戒酒|发烧|感冒|生病|住院|怀孕|心情|难过|开心|郁闷|烦死|累死|"
+    r"(?:上|前)(?:周|个月|个星期|次)|昨天|前天|去年|小时候|卡了|死机|坏掉了|"
+    r"(?:少|多)(?:吃|喝)|每天|天天|每晚|生日|婚礼|聚会|出差|旅游|放学|上班|下班|考试|[好棒赞]$")
+
+# Reported speech: what someone else said or wants is a story even with a wish in it
+# ("我老婆说要买点水果", "医生叫我少吃盐"); only a real question cue makes it an ask.
+NARRATIVE = re.compile(
+    r"(?:妈|爸|婆|公|老公|老婆|女儿|儿子|孩子|朋友|同事|邻居|阿姨|医生|老师|他|她|人家)(?:说|讲|觉得|叫我|让我|要我)")
 
 # Statements that contain a cue-like fragment ("收到了" is not "到了吗").
 NOT_A_CUE = re.compile(r"收到了?|拿到了?|到手了?|已到|谢谢|感谢|可以的|好的")
+
+# Goods a grocery does not sell: a story or complaint about them ("上周买的华为手机坏了") is not
+# this store's after-sales question, and they never go on the wish list.
+NOT_GROCERY = re.compile(r"手机|电脑|电视|平板|耳机|充电器|iphone|ipad|华为|苹果手机|衣服|裤子|鞋|房子|车票|机票|门票|医院|工作|"
+                         r"冰箱|洗衣机|空调|热水器|微波炉|家电")
 
 # Group-buy orders and coupon talk belong to other features: never a product question.
 NOT_QA = re.compile(
@@ -83,7 +99,7 @@ NOT_QA = re.compile(
 # A wish-list term is an item: words about orders, money or the group are not.
 NOT_AN_ITEM = re.compile(
     r"券|订单|截单|下单|账单|团购|拼团|成团|开团|团长|群|单号|手机号|号码|提货码|二维码|验证码|积分|会员|发票|小票|"
-    r"收据|链接|小程序|红包|^人$|新人|有人|时间|位置|地址|价钱|价格|钱$")
+    r"收据|链接|小程序|红包|^人$|新人|有人|时间|位置|地址|价钱|价格|钱$|" + NOT_GROCERY.pattern)
 
 # Questions about a product (price, stock, a wish): only these make a leftover word a wish-list item.
 PRODUCT_CUE = re.compile(
@@ -164,32 +180,68 @@ CUE_HOMOPHONES = {("you", "huo"): "stock", ("duo", "shao", "qian"): "price"}
 
 # A complaint about goods bought: said as a statement, still a returns question ("香蕉坏了").
 COMPLAINT = re.compile(
-    r"退(?:货|款|钱|掉|换|吗|不|了|$)?|能退|可以退|换货|能换|可以换|变质|发霉|过期了|不新鲜|"
+    r"退(?:货|款|钱|掉|换|吗|不|了|$)?|能退|可以退|换货|能换|可以换|变质|发霉|过期了|(?<!新)不新鲜|"
     r"(?:坏|烂|破|碎|臭|馊|霉|漏)(?:了|的|掉)|变味|少给|少了|缺斤|短斤|少称|质量问题|质量不好|质量太差|质量差|"
     r"投诉|售后|有问题|黑了|全是黑")
 
-# Store-policy phrasings mapped onto the keywords a FAQ file would use. A hint only counts when
-# the FAQ file has an entry with one of the listed keywords.
-FAQ_HINTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
-    (re.compile(r"几点(?:钟)?(?:关门|开门|下班|打烊|营业|开始|结束|关)|营业|打烊|关门|开门|开到|开几点|"
-                r"上班时间|几点.{0,3}(?:开|关)|过年.{0,4}开|节假日|周末.{0,3}开|今天开|休息|午休|不营业|营业吗|几点到几点|"
-                r"还开着|开着吗|还开门|营业中"),
-     ("营业时间", "几点关门", "几点开门", "开门", "开到几点")),
-    (re.compile(r"(?<!买.)(?<!赠)送(?:货|到|上门|过来|来|家|楼|吗|么|不送|的话|不|么|$)|配送|外送|外卖|快递|运费|"
-                r"起送|免配|包邮|上门|跑腿|送达|送的|多久送|几点送|能送|可以送|派送|送一下|帮忙送|送过去"),
-     ("配送", "送货", "送到家", "上门", "运费")),
-    (re.compile(r"自提|提货|取货|自取|(?:在|去|到)?哪(?:里|儿)?(?:拿|取|提|领)|什么时候(?:能|可以)?(?:拿|取|提)|团购.{0,8}(?:拿|取|提)|"
-                r"几点(?:能|可以)?(?:拿|取|提)|怎么(?:拿|取|提)|到店拿|来拿|来取|提货码"),
-     ("自提", "提货", "取货", "在哪拿")),
-    (COMPLAINT, ("退货", "退款", "换货", "坏了", "售后", "质量问题")),
-    (re.compile(r"付款|支付|付钱|微信付|支付宝|刷卡|现金|医保|转账|扫码|信用卡|怎么付|买单|结账|银联|云闪付|"
-                r"货到付款|花呗"),
-     ("付款", "支付", "支付宝", "微信支付", "刷卡")),
-    (re.compile(r"会员|积分|办卡|储值|充值卡|会员卡|会员日"),
-     ("会员", "积分", "会员卡")),
-    (re.compile(r"地址|(?:店|门店|你们|超市|你家)(?:在|开在)?(?:哪|什么地方|什么位置)|怎么走|怎么去|位置|停车|"
-                r"导航|哪个门|在哪(?:里|儿)?$|具体在"),
-     ("地址", "在哪里", "位置", "停车")),
+# Store-policy topics: how shoppers ask about one (question), and the words that mark a FAQ
+# entry as being about it (entry), looked for in the entry's id and keywords and, failing any
+# entry with them there, in its answer. So a store's own FAQ wording ("上门" rather than "配送",
+# "营业时间" rather than "几点关门") answers the shoppers' phrasings of the same question.
+# where=True: a where-is question, weak beside a product ("生抽在哪" asks for the product).
+@dataclass(frozen=True)
+class FaqTopic:
+    name: str
+    question: re.Pattern[str]
+    entry: tuple[str, ...]
+    where: bool = False
+
+
+FAQ_TOPICS: list[FaqTopic] = [
+    FaqTopic("hours", re.compile(
+        r"几点(?:钟)?(?:关门|开门|下班|打烊|营业|开始|结束|关)|营业|打烊|关门|开门|开到|开几点|"
+        r"上班时间|几点.{0,3}(?:开|关)|过年.{0,4}开|节假日|周末.{0,3}开|今天开|休息|午休|不营业|营业吗|几点到几点|"
+        r"还开着|开着吗|还开门|营业中|开不开门|几点.{0,2}(?:收|关)"),
+        ("营业", "开门", "关门", "打烊", "几点", "开到", "hours", "open")),
+    FaqTopic("delivery", re.compile(
+        r"(?<!买.)(?<!赠)送(?:货|到|上门|上楼|过来|来|家|楼|吗|么|不送|的话|不|么|$)|配送|外送|外卖|快递|运费|"
+        r"起送|免配|包邮|上门|跑腿|送达|送的|多久送|几点送|能送|可以送|派送|送一下|帮忙送|送过去|送不送"),
+        ("配送", "送货", "送到", "上门", "外送", "外卖", "运费", "起送", "送达", "送上", "delivery")),
+    FaqTopic("pickup", re.compile(
+        r"自提|提货|取货|自取|(?:在|去|到)?哪(?:里|儿)?(?:拿|取|提|领)|什么时候(?:能|可以)?(?:拿|取|提)|"
+        r"团购.{0,8}(?:拿|取|提|领)|几点.{0,4}(?:拿|取|提货|领)|怎么(?:拿|取|提)|到店拿|来拿|来取|提货码"),
+        ("自提", "提货", "取货", "自取", "领取", "pickup")),
+    FaqTopic("returns", COMPLAINT,
+             ("退", "换货", "售后", "质量问题", "坏了", "不新鲜", "refund", "return")),
+    FaqTopic("payment", re.compile(
+        r"付款|支付|付钱|微信付|支付宝|刷卡|现金|医保|转账|扫码|信用卡|怎么付|买单|结账|银联|云闪付|"
+        r"货到付款|花呗|收不收.{0,2}(?:钱|卡|现金)|能用.{0,3}(?:微信|支付宝|卡)|刷(?:微信|支付宝|脸)|微信支付|用微信"),
+        ("付款", "支付", "微信", "刷卡", "现金", "云闪付", "银联", "信用卡", "payment", "pay")),
+    FaqTopic("member", re.compile(r"会员|积分|办卡|储值|充值|会员卡|会员日"),
+             ("会员", "积分", "储值", "充值", "member", "vip")),
+    FaqTopic("address", re.compile(
+        r"地址|(?:店|门店|你们|超市|你家)(?:在|开在)?(?:哪|什么地方|什么位置)|怎么走|怎么去|位置|停车|"
+        r"导航|哪个门|在哪(?:里|儿)?$|具体在"),
+        ("地址", "位置", "停车", "门牌", "address", "location"), where=True),
+    FaqTopic("bags", re.compile(r"购物袋|塑料袋|环保袋|袋子|胶袋|(?:要|拿|给)个?袋|袋.{0,3}(?:钱|收费|免费)"),
+             ("购物袋", "塑料袋", "环保袋", "袋子", "bag")),
+    FaqTopic("invoice", re.compile(r"发票|开票|报销|抬头|税号"),
+             ("发票", "开票", "invoice")),
+    FaqTopic("parcels", re.compile(
+        r"(?:取|寄|代收|收|拿)快递|快递.{0,3}(?:取|寄|代收|站|点|柜)|驿站|包裹|取件|寄件|菜鸟"),
+        ("快递", "驿站", "包裹", "代收", "取件", "寄件", "express", "parcel")),
+    FaqTopic("bills", re.compile(r"话费|电费|水费|燃气费|煤气费|水电|缴费|交费"),
+             ("话费", "电费", "水电", "燃气", "缴费", "bills")),
+    FaqTopic("preorder", re.compile(r"预订|预定|提前订|订货|留货|帮我留|能订|可以订|订购|预约"),
+             ("预订", "预定", "订货", "留货", "订购", "预约", "preorder")),
+    FaqTopic("contact", re.compile(r"电话|联系方式|怎么联系|客服|热线|座机"),
+             ("电话", "联系", "热线", "客服", "contact", "phone")),
+    FaqTopic("restroom", re.compile(r"洗手间|厕所|卫生间|茅房"), ("洗手间", "厕所", "卫生间", "toilet")),
+    FaqTopic("wifi", re.compile(r"wifi|无线网|网络密码|wi-fi|上网"), ("wifi", "无线", "网络")),
+    FaqTopic("storage", re.compile(r"寄存|存包|储物柜|存东西"), ("寄存", "存包", "储物")),
+    FaqTopic("processing", re.compile(
+        r"杀鱼|杀鸡|宰|杀(?:吗|不|一下|好)|帮忙杀|帮忙切|帮.{0,2}切|切块|切片|切开|切段|去鳞|刮鳞|代加工|加工|绞肉|搅肉|剁"),
+        ("杀鱼", "杀鸡", "代杀", "宰杀", "代加工", "去鳞", "切块", "切片", "加工")),
 ]
 
 # FAQ keywords that, when a product is named, ask where the product is rather than the store.

@@ -1,7 +1,7 @@
 """Turn a raw chat line into the plain text the matcher reads.
 
 NFKC (full-width letters, digits and punctuation become ASCII), traditional characters simplified,
-lower case, WeCom @mentions and
+lower case, regional phrasing read as Mandarin (words.py: "有冇" -> "有没有"), WeCom @mentions and
 quoted replies removed, emoji and WeChat bracket stickers (`[微笑]`, `[图片]`) removed, greetings
 and fillers at the start and sentence particles at the end trimmed, punctuation unified to ASCII so
 clause splitting is one regex. Pure functions, no I/O.
@@ -12,6 +12,7 @@ import re
 import unicodedata
 
 from handlers.qa.t2s import T2S
+from handlers.qa.words import WORDS
 
 # WeCom writes "@name" followed by U+2005 (four-per-em space); other clients use a plain space.
 _MENTION = re.compile(r"@[^\s@]{1,24}[\s\u2005]+")
@@ -57,6 +58,7 @@ def normalize(text: str) -> str:
     s = _STICKER.sub("", s)
     s = _EMOJI.sub("", s)
     s = _QUOTES.sub("", s)
+    s = WORDS.regionalize(s)  # "仲有冇" -> "还有没有" (data/lexicon/regional.tsv)
     s = s.translate(_PUNCT_MAP)
     s = _SPACES.sub(" ", s).strip()
     s = _REPEAT_PUNCT.sub(lambda m: m.group(1), s)
@@ -78,5 +80,5 @@ def clauses(text: str) -> list[str]:
 def key(text: str) -> str:
     """The lookup key of a catalog string (name, alias, keyword): as a question is normalised, minus spaces."""
     s = unicodedata.normalize("NFKC", text or "").translate(T2S).lower()
-    s = _QUOTES.sub("", s)
+    s = WORDS.regionalize(_QUOTES.sub("", s))  # both sides in one form: a FAQ's "劏鱼" meets "帮手劏"
     return _SPACES.sub("", s)

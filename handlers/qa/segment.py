@@ -63,12 +63,34 @@ class WordTable(dict):
         return self.base.get(k, default)
 
 
+LEXICON_WORD_FREQ = 500  # keeps a grocery word whole ("烧卖"), below a catalog word's 1000
+_LEXICON: tuple[int, dict[str, int], int] | None = None
+
+
+def _with_lexicon() -> tuple[dict[str, int], int]:
+    """jieba's table plus the grocery lexicon's words, one layer per process (rebuilt only when an
+    operator's word files change it), shared by every index."""
+    global _LEXICON
+    from handlers.qa.words import WORDS
+    if _LEXICON is None or _LEXICON[0] != WORDS.version:
+        base = base_tokenizer()
+        tk = jieba.Tokenizer()
+        tk.FREQ = WordTable(base.FREQ)
+        tk.total = base.total
+        tk.initialized = True
+        for w in WORDS.vocabulary():
+            if len(w) > 1 and all("\u4e00" <= c <= "\u9fff" for c in w) and not base.FREQ.get(w):
+                tk.add_word(w, LEXICON_WORD_FREQ)
+        _LEXICON = (WORDS.version, tk.FREQ, tk.total)
+    return _LEXICON[1], _LEXICON[2]
+
+
 def private_tokenizer() -> jieba.Tokenizer:
     """A tokenizer whose added words touch no other index and never the shared dictionary."""
-    base = base_tokenizer()
+    freq, total = _with_lexicon()
     tk = jieba.Tokenizer()
-    tk.FREQ = WordTable(base.FREQ)
-    tk.total = base.total
+    tk.FREQ = WordTable(freq)
+    tk.total = total
     tk.initialized = True
     return tk
 

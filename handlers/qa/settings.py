@@ -7,6 +7,10 @@
     hint_every_minutes = 240       # a 1:1 shopper gets the "ask me like this" hint at most this often
     pick_minutes = 30              # a numbered list can be answered with its number this long
     max_import_bytes = 8388608     # POST /api/catalog body limit (the /wecom callbacks keep [server] max_body_bytes)
+    regional = ["words/regional.tsv"]   # the operator's own word files, added to data/lexicon/*.tsv
+    synonyms = ["words/synonyms.tsv"]   # (same columns as the shipped files; see docs/qa.md)
+    kinds = ["words/kinds.tsv"]
+    packs = ["words/packs.tsv"]
 
 Relative file paths are looked up next to the config file, then in the working directory, then in
 the source tree (where the demo's data/ lives, also in the Docker image).
@@ -31,6 +35,10 @@ class Settings:
     hint_every_minutes: int = 240
     pick_minutes: int = 30
     max_import_bytes: int = 8 * 1024 * 1024
+    regional: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    packs: tuple[str, ...] = ()
 
 
 def settings(config: Config) -> Settings:
