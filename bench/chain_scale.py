@@ -236,6 +236,7 @@ class Chain:
         self.since = 0
         self.replies: dict[str, int] = defaultdict(int)
         self.failed = 0
+        self._polling = asyncio.Lock()  # one reader of the fake's log at a time, so no row counts twice
 
     def _signed(self, plain: str) -> tuple[str, bytes]:
         ts = str(int(time.time()))
@@ -271,13 +272,14 @@ class Chain:
             f"<AgentID>1000002</AgentID></xml>")
 
     async def poll_replies(self) -> None:
-        got = await (await self.http.get(f"http://127.0.0.1:{self.fake}/bench/sent?since={self.since}")).json()
-        for user, _, errcode in got["rows"]:
-            if errcode == 0:
-                self.replies[user] += 1
-            else:
-                self.failed += 1
-        self.since = got["next"]
+        async with self._polling:
+            got = await (await self.http.get(f"http://127.0.0.1:{self.fake}/bench/sent?since={self.since}")).json()
+            for user, _, errcode in got["rows"]:
+                if errcode == 0:
+                    self.replies[user] += 1
+                else:
+                    self.failed += 1
+            self.since = got["next"]
 
     async def wait_replies(self, users: list[str], stall: float = 30.0) -> int:
         """Wait until each user has a reply; give up after `stall` s without progress. Missing count."""
@@ -300,16 +302,20 @@ class Chain:
         queue = list(reversed(msgs))
         deadline = time.monotonic() + seconds
         sent: list[str] = []
+        unanswered: set[str] = set()
 
         async def shooter() -> None:
             while queue and time.monotonic() < deadline:
                 store, user, text = queue.pop()
                 sent.append(user)
+                unanswered.add(user)
                 await self.shopper(store, user, text)
-                # the queue feeds the worker no faster than it answers, so a slow kind stops on time
-                while len(sent) - sum(1 for u in sent[-200:] if self.replies[u]) > 4 * connections:
-                    await asyncio.sleep(0.05)
-                    await self.poll_replies()
+                # no more than a few messages per connection waiting, so a slow kind stops on time
+                while len(unanswered) > 4 * connections and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+                    if not self._polling.locked():
+                        await self.poll_replies()
+                    unanswered.difference_update([u for u in unanswered if self.replies[u]])
 
         await asyncio.gather(*(shooter() for _ in range(connections)))
         return len(sent), await self.wait_replies(sent)
