@@ -504,13 +504,13 @@ async def rebalance(args, chain: Chain, http, start_second) -> dict:
     samples: list[tuple[float, list[int]]] = []
     t0 = time.monotonic()
     sent = 0
-    joined_at = None
+    joined_at = ready_at = None
     period = 1.0 / args.rate
-    end = 5 + 10 + 2
+    end = 5 + 10 + 2  # moved out to 10 s after worker 2 answers, if it takes long to start
     next_at = t0
 
     async def sampler() -> None:
-        while time.monotonic() - t0 < end + 1:
+        while ready_at is None or time.monotonic() - t0 < end + 1:
             counts = []
             for p in probes:
                 try:
@@ -526,6 +526,8 @@ async def rebalance(args, chain: Chain, http, start_second) -> dict:
         if joined_at is None and time.monotonic() - t0 >= 5:
             joined_at = time.monotonic() - t0
             probes.append(await asyncio.to_thread(start_second))
+            ready_at = time.monotonic() - t0  # its HTTP port answers: imports and set-up are done
+            end = max(end, ready_at + 10 + 1)
         store = rng.choice(args.store_list)
         pending.add(asyncio.create_task(chain.shopper(store, f"wm{args.tag}rb{sent}", "领券")))
         sent += 1
@@ -539,7 +541,10 @@ async def rebalance(args, chain: Chain, http, start_second) -> dict:
         return best + [0] * (len(probes) - len(best))
     a, b = at(joined_at), at(joined_at + 10)
     handled = [b[i] - a[i] for i in range(len(probes))]
-    return {"sent": sent, "joined_at": joined_at, "handled": handled}
+    a, b = at(ready_at), at(ready_at + 10)
+    handled_ready = [b[i] - a[i] for i in range(len(probes))]
+    return {"sent": sent, "joined_at": joined_at, "ready_at": ready_at, "handled": handled,
+            "handled_ready": handled_ready}
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -631,6 +636,9 @@ def report(args, res: dict, n_rows: int) -> None:
           f"in its first 10 s: worker 1 handled {rb['handled'][0]}, worker 2 handled "
           f"{rb['handled'][1] if len(rb['handled']) > 1 else 0}")
         p(f"worker 2 share: {share:.2f}  (target >= 0.33)  {'OK' if share >= 1 / 3 else 'MISSED'}")
+        hr = rb["handled_ready"]
+        p(f"worker 2 answered on its port at t={rb['ready_at']:.1f} s; in the 10 s after that: worker 1 {hr[0]}, "
+          f"worker 2 {hr[1]} (share {hr[1] / (sum(hr) or 1):.2f})")
         return
     loop = res["loop_us"]
     first = res["first"]
