@@ -660,7 +660,9 @@ def report(args, res: dict, n_rows: int) -> None:
         stages = {s: per_msg(d, "cpu", s) * 1e6 for s in ("pull", "handle", "send")}
         total = d["proc"] / d["n"] * 1e6
         p(f"{kind:<10} {d['n']:>5}{'*' if d['n'] < d['planned'] else ' '}{stages['pull']:>8.0f} {stages['handle']:>8.0f} {stages['send']:>8.0f} "
-          f"{total - sum(stages.values()):>9.0f} {total:>8.0f} {stages['handle'] / loop:>11.1f}x")
+          f"{total - sum(stages.values()):>9.0f} {total:>8.0f} {stages['handle'] / loop:>11.1f}x"
+          + ("  (stages overlap other work: a backlog ran meanwhile; not a clean split)"
+             if sum(stages.values()) > total * 1.05 or d["missing"] else ""))
     p("")
     p(f"concurrent runs ({args.connections} in flight): worker process CPU per message (pull + handle + send) "
       f"against the minimal loop; Redis round trips per message by stage (XACK counted in its stage)")
@@ -684,6 +686,8 @@ def report(args, res: dict, n_rows: int) -> None:
       ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1])))
     if res.get("kf_send_failed"):
         p(f"kf/send_msg calls the fake refused: {res['kf_send_failed']}")
+    if any(d["missing"] for d in res["runs"].values()):
+        p("replies missing: the worker did not keep up, so the CPU above includes backlog work of earlier phases")
     p(f"RSS {cold['rss']:.0f} MB vs target {RSS_TARGET_MB} MB: {'OK' if cold['rss'] <= RSS_TARGET_MB and not cold['stopped'] else 'MISSED'}")
 
 
