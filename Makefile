@@ -33,6 +33,8 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/groupbuy_ledger.py
 	$(BIN)/python bench/digest_scale.py
 	$(BIN)/python bench/slowloris.py
+	$(BIN)/python bench/chain_scale.py  # 1,000 stores x 5,000 SKUs on one worker (--quick: 100 stores)
+	$(BIN)/python bench/chain_scale.py --workers 2  # a second worker joins 5 s in: its share
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

@@ -37,6 +37,22 @@ end
 return false
 """
 
+# The same for several entries of one partition (so every key is in one hash slot), in order.
+# KEYS: marker and stream per entry; ARGV: ttl, then payload and route key per entry. One reply
+# for the lot: reading a reply per entry was most of the group commit's Python time.
+_PUT_MANY = """
+local out = {}
+for i = 1, #KEYS / 2 do
+  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then
+    out[i] = redis.call('XADD', KEYS[2 * i], '*', 'k', ARGV[2 * i + 1], 'd', ARGV[2 * i])
+  else
+    out[i] = false
+  end
+end
+return out
+"""
+MAX_PUT_MANY = 200  # entries per script call: a kf page of 1000 does not hold Redis in one script
+
 # Take a free lease or renew our own. KEYS[1] lease; ARGV: owner, ttl ms.
 # Returns 2 (newly taken: adopt what the last owner left), 1 (renewed) or 0 (someone else's).
 _CLAIM = """
@@ -90,6 +106,7 @@ class PartitionedStream:
         self.r, self.k, self.name, self.n = redis, keys, name, partitions
         self.dedupe_ttl, self.dead_max, self.dead_days = dedupe_ttl, dead_max, dead_days
         self._put = redis.register_script(_PUT)
+        self._put_many = redis.register_script(_PUT_MANY)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._heartbeat = redis.register_script(_HEARTBEAT)
@@ -141,12 +158,15 @@ class PartitionedStream:
     async def put_batched(self, route_key: str, dedupe_id: str, data: str) -> str | None:
         """Like put(), but concurrent callers share one pipelined round trip (group commit).
 
-        Each entry is still its own atomic script call and each caller gets its own result; under
-        load this cuts the per-callback Redis cost several times over.
+        Each entry is its own dedupe+XADD, in call order, and each caller gets its own result; the
+        entries of one partition go in one script call with one reply. Under load this cuts the
+        per-callback Redis cost several times over. A call that fails fails every entry in it: the
+        callers answer "retry", and what it did store is found by the dedupe markers on the retry.
         """
         fut = asyncio.get_running_loop().create_future()
-        p = self.prepare(route_key, dedupe_id, data)
-        self._queue.append((list(p.keys), list(p.args), fut))
+        part = self.part_of(route_key)
+        self._queue.append((part, self.k.seen(self.name, part, dedupe_id).encode(), data.encode(),
+                            route_key.encode(), fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await fut
@@ -154,35 +174,56 @@ class PartitionedStream:
     async def _flush(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
+            calls: list[list] = []  # entries per script call: one partition, at most MAX_PUT_MANY
+            open_call: dict[int, list] = {}
+            for item in batch:
+                call = open_call.get(item[0])
+                if call is None or len(call) >= MAX_PUT_MANY:
+                    call = open_call[item[0]] = []
+                    calls.append(call)
+                call.append(item)
             try:
-                results = await self._send_batch(batch)
-                for (keys, args, fut), res in zip(batch, results):
-                    if isinstance(res, NoScriptError):  # first use on this server, or after a restart
-                        res = await self._put(keys=keys, args=args)
-                    if fut.done():
-                        continue
-                    if isinstance(res, Exception):
-                        fut.set_exception(res)
-                    else:
-                        fut.set_result(res.decode() if isinstance(res, bytes) else res)
+                results = await self._send_calls(calls)
             except Exception as exc:
-                for _, _, fut in batch:
+                for *_, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
+                continue
+            for call, res in zip(calls, results):
+                if isinstance(res, NoScriptError):  # first use on this server, or after a restart
+                    try:
+                        res = await self._put_many(keys=[k for part, seen, *_ in call for k in (seen, self.key(part))],
+                                                   args=[self.dedupe_ttl, *(x for _, _, d, r, _ in call for x in (d, r))])
+                    except Exception as exc:
+                        res = exc
+                each = res if isinstance(res, list) else [res] * len(call)
+                for (*_, fut), one in zip(call, each):
+                    if fut.done():
+                        continue
+                    if isinstance(one, Exception):
+                        fut.set_exception(one)
+                    else:
+                        fut.set_result(one.decode() if isinstance(one, bytes) else one)
 
-    async def _send_batch(self, batch: list) -> list:
-        """EVALSHA for each entry, written as one RESP buffer on one connection.
+    async def _send_calls(self, calls: list[list]) -> list:
+        """One EVALSHA per call, written as one RESP buffer on one connection; a reply per call.
 
         redis-py's pipeline spends ~30 µs of Python per command building and decoding it; packing
-        this single fixed-shape command by hand takes a few, which is most of the ack budget.
+        this fixed-shape command by hand takes a few, which is most of the ack budget.
         """
-        sha = self._put.sha.encode() if isinstance(self._put.sha, str) else self._put.sha
-        chunks = []
-        for keys, args, _ in batch:
-            parts = [b"EVALSHA", sha, b"2", *(_b(x) for x in keys), *(_b(x) for x in args)]
-            chunks.append(b"*%d\r\n" % len(parts))
-            for part in parts:
-                chunks.append(b"$%d\r\n%s\r\n" % (len(part), part))
+        sha = self._put_many.sha.encode() if isinstance(self._put_many.sha, str) else self._put_many.sha
+        head = b"$7\r\nEVALSHA\r\n" + _bulk(sha)
+        ttl = _bulk(b"%d" % self.dedupe_ttl)
+        chunks: list[bytes] = []
+        for call in calls:
+            n = len(call)
+            stream_key = _bulk(self.key(call[0][0]).encode())
+            chunks += (b"*%d\r\n" % (4 + 4 * n), head, _bulk(b"%d" % (2 * n)))
+            for _, seen, _, _, _ in call:
+                chunks += (_bulk(seen), stream_key)
+            chunks.append(ttl)
+            for _, _, data, route, _ in call:
+                chunks += (_bulk(data), _bulk(route))
         pool = self.r.connection_pool
         conn = await pool.get_connection()
         try:
@@ -190,7 +231,7 @@ class PartitionedStream:
             results: list = []
             # One deadline for the whole batch instead of a timeout context per reply.
             async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 10):
-                for _ in batch:
+                for _ in calls:
                     try:
                         results.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
                     except ResponseError as exc:  # an error reply is fully read; the stream stays in sync
@@ -413,8 +454,8 @@ def _id(s: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def _b(v: bytes | str | int) -> bytes:
-    return v if isinstance(v, bytes) else str(v).encode()
+def _bulk(v: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(v), v)
 
 
 def _s(v: bytes | str) -> str:

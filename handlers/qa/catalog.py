@@ -120,7 +120,9 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
     if dupes:
         return [], [(1, f"表头列重复：{'、'.join(dupes)}")]
     products: list[Product] = []
-    seen: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    # sku -> (line of its all-stores row or None, store -> line of the row carrying it, first line):
+    # a lookup per row, so a chain's SKU with a row per store (thousands of them) stays linear.
+    seen: dict[str, tuple[int | None, dict[str, int], int]] = {}
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue
@@ -158,11 +160,20 @@ def _validate_rows(header: list[str], rows: Iterable[tuple[int, list[str]]]
         stores = _split_list(rec.get("stores", ""))
         if sku:
             # One SKU may repeat only as per-store variants whose store lists do not overlap.
-            for other_line, other_stores in seen.get(sku, []):
-                if not stores or not other_stores or set(stores) & set(other_stores):
-                    problems.append(f"SKU重复：{sku}（与第{other_line}行）")
-                    break
-            seen.setdefault(sku, []).append((line, stores))
+            if sku in seen:
+                all_line, by_store, first = seen[sku]
+                # The earliest earlier row it clashes with: any row when this one is for every store.
+                clashes = [first] if not stores else [by_store[s] for s in stores if s in by_store]
+                if all_line is not None:
+                    clashes.append(all_line)
+                if clashes:
+                    problems.append(f"SKU重复：{sku}（与第{min(clashes)}行）")
+                if not stores and all_line is None:
+                    seen[sku] = (line, by_store, first)
+            else:
+                seen[sku] = (None if stores else line, {}, line)
+            for s in stores:
+                seen[sku][1].setdefault(s, line)
         if problems:
             errors.append((line, "；".join(problems)))
             continue
