@@ -18,6 +18,7 @@ What counts:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import secrets
 import shutil
@@ -124,7 +125,7 @@ class Cluster:
         self.dir = Path(workdir)
         self.n_workers, self.partitions = workers, partitions
         self.worker_opts = worker or {}
-        self.sender_opts = {"timeout_seconds": 2.0, **(sender or {})}
+        self.sender_opts = sender or {}
         self.redis_server = EmbeddedRedis(self.dir / "redis", port=free_port(), appendonly=True)
         self.fake = FakeWeCom(corpid=CORP_ID)
         self.faults: Faults | None = None
@@ -303,6 +304,12 @@ class Asked:
     answered_at: float | None = None
 
 
+# Process-wide, so loads run one after another on one cluster never reuse a MsgId (the inbox would
+# drop the second as a duplicate) nor have a user ask about the same product twice.
+_MSG_IDS = itertools.count(secrets.randbits(40) << 20)
+_NEXT_PRODUCT: dict[str, int] = defaultdict(int)
+
+
 @dataclass
 class Load:
     """A bounded stream of shopper kf questions and guide app questions at `rate` per second."""
@@ -311,15 +318,15 @@ class Load:
     rate: float = 20.0
     app_share: float = 0.2
     shoppers: int = 1000
+    prefix: str = "wmFault"  # shoppers' external_userid prefix
     asked: list[Asked] = field(default_factory=list)
     callbacks: Counter = field(default_factory=Counter)
     retry_s: float = 5.0
 
     def __post_init__(self) -> None:
         self._products = products()
-        self._next: dict[str, int] = defaultdict(int)  # user -> next product index
+        self._next = _NEXT_PRODUCT  # shared by every Load of this process: guides ask on across loads
         self._tasks: set[asyncio.Task] = set()
-        self._msg_ids = iter(range(10**12, 10**13))
         self._kf_n = self._app_n = 0
 
     def _product_for(self, user: str) -> str | None:
@@ -345,7 +352,7 @@ class Load:
 
     def _kf_question(self) -> None:
         n = self._kf_n % self.shoppers
-        user = f"wmFault{n:05d}"
+        user = f"{self.prefix}{n:05d}"
         self._kf_n += 1
         product = self._product_for(user)
         if product is None:
@@ -367,7 +374,7 @@ class Load:
             return self._kf_question()
         asked = Asked(user, product, time.time(), "app")
         self.asked.append(asked)
-        self._spawn(self._post_app(asked, next(self._msg_ids)))
+        self._spawn(self._post_app(asked, next(_MSG_IDS)))
 
     async def _post_app(self, asked: Asked, msg_id: int) -> None:
         asked.acked = await self.cluster.post(self.cluster.app_text(asked.user, f"{asked.product}多少钱", msg_id),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -29,19 +30,24 @@ from bench.faultlab import Cluster, Load, Report, check, settle  # noqa: E402
 RATE = 20.0  # msg/s during the fault scenarios (the soak uses 100)
 
 
+KEEP = False  # --keep: leave each scenario's directory (config, process logs, Redis) for a post-mortem
+
+
 async def _with_cluster(name: str, body, **opts) -> list[Report]:
-    with tempfile.TemporaryDirectory(prefix=f"qb-{name}-", dir="/tmp") as tmp:
+    tmp = tempfile.mkdtemp(prefix="qb-faults-", dir="/tmp")
+    if KEEP:
+        print(f"{name}: logs in {tmp}", flush=True)
+    try:
         cluster = Cluster(tmp, **opts)
         await cluster.start()
         try:
-            warm = Load(cluster, rate=10, shoppers=20)
+            warm = Load(cluster, rate=10, shoppers=20, app_share=0, prefix="wmWarm")
             await warm.run(20)
             await warm.finish()
             await settle(cluster, warm, quiet_s=30, cap_s=90)
             reports = [check(cluster, warm, f"{name} / fresh start (20 questions)")]
             cpu0 = cluster.cpu_seconds()
             load = Load(cluster, rate=RATE, shoppers=1000)
-            load._next.update({u: 200 for u in warm._next})  # the warm-up shoppers are done asking
             notes = await body(cluster, load) or []
             await load.finish()
             await settle(cluster, load, quiet_s=90, cap_s=900)
@@ -57,6 +63,9 @@ async def _with_cluster(name: str, body, **opts) -> list[Report]:
             return reports
         finally:
             await cluster.close()
+    finally:
+        if not KEEP:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def redis_down(args) -> list[Report]:
@@ -90,12 +99,12 @@ async def wecom_down(args) -> list[Report]:
         run = asyncio.create_task(load.run(int(RATE * (down + 20))))
         await asyncio.sleep(10)
         # A third of the outage each: errcode -1, HTTP 503, and calls that hang past the timeout.
-        for mode, extra in (("busy", {}), ("http5xx", {}), ("hang", {"seconds": 3.0})):
-            c.faults.set(mode, **extra)
+        for mode, extra in (("busy", {}), ("http5xx", {}), ("hang", {"seconds": 11.0})):
+            c.faults.set(mode, **extra)  # hang: 11 s, past the default 10 s client timeout
             await asyncio.sleep(down / 3)
         c.faults.off()
         await run
-        return [f"WeCom down {down:.0f} s (-1, then 503, then hanging past the 2 s client timeout)"]
+        return [f"WeCom down {down:.0f} s (-1, then 503, then hanging past the 10 s client timeout)"]
     return await _with_cluster(f"WeCom down {down / 60:.0f} min", body)
 
 
@@ -103,11 +112,11 @@ async def wecom_slow(args) -> list[Report]:
     async def body(c: Cluster, load: Load):
         run = asyncio.create_task(load.run(int(RATE * 40)))
         await asyncio.sleep(10)
-        c.faults.set("hang", paths=["kf/send_msg", "message/send"], seconds=3.0)  # client timeout: 2 s
+        c.faults.set("hang", paths=["kf/send_msg", "message/send"], seconds=11.0)  # client timeout: 10 s
         await asyncio.sleep(20)
         c.faults.off()
         await run
-        return ["sends answered 3 s late (client timeout 2 s) for 20 s: WeCom delivered each one"]
+        return ["sends answered 11 s late (client timeout 10 s) for 20 s: WeCom delivered each one"]
     return await _with_cluster("WeCom slower than the client timeout", body)
 
 
@@ -123,7 +132,7 @@ async def worker_restarts(args) -> list[Report]:
 
 
 async def soak(args) -> list[Report]:
-    seconds = 120 if args.short else 600
+    seconds = args.soak_seconds or (120 if args.short else 600)
 
     async def body(c: Cluster, load: Load):
         load.rate = 100.0
@@ -158,7 +167,11 @@ async def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("scenarios", nargs="*", help=f"some of: {' '.join(SCENARIOS)} (default: all)")
     p.add_argument("--short", action="store_true", help="WeCom down 60 s, soak 2 min")
+    p.add_argument("--soak-seconds", type=int, help="soak length (default 600, --short 120)")
+    p.add_argument("--keep", action="store_true", help="keep each scenario's directory (logs, Redis data)")
     args = p.parse_args()
+    global KEEP
+    KEEP = args.keep
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         p.error(f"unknown scenario {sorted(unknown)[0]}; choose from {', '.join(SCENARIOS)}")

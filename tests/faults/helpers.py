@@ -1,0 +1,17 @@
+"""What each fault test does around its fault: a load of its own users, then the check."""
+from __future__ import annotations
+
+from bench.faultlab import Cluster, Load, check, settle
+
+
+def load(cluster: Cluster, name: str, rate: float = 20.0) -> Load:
+    """Questions from this test's own shoppers (and the guides), announced like WeCom (retry 1 s)."""
+    return Load(cluster, rate=rate, shoppers=15, prefix=f"wm{name}", retry_s=1.0)
+
+
+async def finish(cluster: Cluster, lo: Load, name: str, cap_s: float = 25):
+    """Wait for the answers; the report and, for a failure message, what was lost and the logs."""
+    await lo.finish()
+    await settle(cluster, lo, quiet_s=cap_s, cap_s=cap_s)
+    report = check(cluster, lo, name)
+    return report, "\n".join(report.lines()) + f"\nunanswered: {report.lost_examples}\n" + cluster.logs(1500)
