@@ -50,8 +50,9 @@ async def _with_cluster(name: str, body, **opts) -> list[Report]:
             load = Load(cluster, rate=RATE, shoppers=1000)
             notes = await body(cluster, load) or []
             await load.finish()
-            await settle(cluster, load, quiet_s=90, cap_s=900)
-            report = check(cluster, load, name)
+            wiped_at = getattr(cluster, "wiped_at", None)
+            await settle(cluster, load, quiet_s=90, cap_s=900, wiped_at=wiped_at)
+            report = check(cluster, load, name, wiped_at)
             report.notes += notes
             report.notes.append(f"service CPU {1000 * (cluster.cpu_seconds() - cpu0) / max(1, len(load.asked)):.1f} "
                                 f"s per 1,000 messages; callbacks {dict(load.callbacks)}; worker restarts "

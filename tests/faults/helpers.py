@@ -12,6 +12,6 @@ def load(cluster: Cluster, name: str, rate: float = 20.0) -> Load:
 async def finish(cluster: Cluster, lo: Load, name: str, cap_s: float = 25):
     """Wait for the answers; the report and, for a failure message, what was lost and the logs."""
     await lo.finish()
-    await settle(cluster, lo, quiet_s=cap_s, cap_s=cap_s)
-    report = check(cluster, lo, name)
+    await settle(cluster, lo, quiet_s=cap_s, cap_s=cap_s, wiped_at=cluster.wiped_at)
+    report = check(cluster, lo, name, cluster.wiped_at)
     return report, "\n".join(report.lines()) + f"\nunanswered: {report.lost_examples}\n" + cluster.logs(1500)

@@ -26,12 +26,15 @@ async def test_redis_down_and_back_with_its_data(cluster):
 
 
 async def test_redis_restarted_empty(cluster):
-    """Last: everything the earlier tests left in Redis is gone, as after a restart without persistence."""
+    """Last: everything the earlier tests left in Redis is gone, as after a restart without
+    persistence (consumer groups, leases, kf cursors, dedupe marks; the catalog is imported again).
+    App callbacks acked before the restart and not yet handled went with the data; every callback
+    acked after it, and every kf question (they wait at WeCom), must be answered once."""
     lo = load(cluster, "REmpty")
-    run = asyncio.create_task(lo.run(40))
+    run = asyncio.create_task(lo.run(60))
     await asyncio.sleep(0.5)
     await cluster.stop_redis()
     await cluster.start_redis(empty=True)
     await run
     report, why = await finish(cluster, lo, "redis restarted empty")
-    assert report.acked == 40 and report.lost == 0 and report.duplicates == 0, why
+    assert report.acked >= 45 and report.lost == 0 and report.duplicates == 0, why
