@@ -33,6 +33,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/groupbuy_ledger.py
 	$(BIN)/python bench/digest_scale.py
 	$(BIN)/python bench/slowloris.py
+	$(BIN)/python bench/faults.py  # ~30 min: Redis/WeCom faults, 5 kill -9, a 10-min soak (own Redis)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info
