@@ -204,18 +204,28 @@ class Cluster:
         await self.redis_server.astop()
 
     async def start_redis(self, *, empty: bool = False) -> None:
-        if empty:  # no persistence: the server comes back with nothing
-            shutil.rmtree(self.redis_server.dir / "appendonlydir", ignore_errors=True)
-            for f in self.redis_server.dir.glob("*.aof"):
-                f.unlink()
-        await self.redis_server.astart()
-        if empty:
+        if not empty:
+            await self.redis_server.astart()
+            return
+        # No persistence: the server comes back with nothing, the catalog included. The catalog is
+        # put back (as an operator would, `qunbot catalog import`) while the workers are paused, so
+        # the scenario measures the message path, not the missing catalog (reported on its own:
+        # a worker that sees the catalog gone answers nothing until it is back).
+        shutil.rmtree(self.redis_server.dir / "appendonlydir", ignore_errors=True)
+        for f in self.redis_server.dir.glob("*.aof"):
+            f.unlink()
+        workers = self.workers
+        for w in workers:
+            w.popen.send_signal(signal.SIGSTOP)
+        try:
+            await self.redis_server.astart()
             self.wiped_at = time.time()
             await self.reimport_catalog()
+        finally:
+            for w in workers:
+                w.popen.send_signal(signal.SIGCONT)
 
     async def reimport_catalog(self) -> None:
-        """The catalog went with Redis's data; put it back as an operator would (`qunbot catalog
-        import`), so the scenario measures the message path and not the missing catalog."""
         from handlers.qa.cache import QACache
         from store import Store
         await QACache(Store(self.redis, prefix="qb")).seed(ROOT / "data/catalog.csv", ROOT / "data/faq.csv")

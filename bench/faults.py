@@ -51,7 +51,7 @@ async def _with_cluster(name: str, body, **opts) -> list[Report]:
             notes = await body(cluster, load) or []
             await load.finish()
             wiped_at = getattr(cluster, "wiped_at", None)
-            await settle(cluster, load, quiet_s=90, cap_s=900, wiped_at=wiped_at)
+            await settle(cluster, load, quiet_s=90, cap_s=600, wiped_at=wiped_at)
             report = check(cluster, load, name, wiped_at)
             report.notes += notes
             report.notes.append(f"service CPU {1000 * (cluster.cpu_seconds() - cpu0) / max(1, len(load.asked)):.1f} "
