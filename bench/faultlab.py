@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -107,6 +108,17 @@ catalog = "{ROOT / 'data/catalog.csv'}"
 faq = "{ROOT / 'data/faq.csv'}"
 refresh_seconds = 1.0
 """.replace("'", '"')
+
+
+def key_family(key: str) -> str:
+    """qb:{kfc:kf:wk1:wm2}:win -> qb:{kfc}:win; ids (anything with a digit) become *."""
+    key = re.sub(r"\{([a-z]+)[^}]*\}", r"{\1}", key)
+    out = []
+    for part in key.split(":"):
+        out.append("*" if re.search(r"\d", part) and not part.startswith("{") else part)
+        if out[-1] == "*":
+            break
+    return ":".join(out)
 
 
 @dataclass
@@ -310,9 +322,12 @@ class Cluster:
         info = await self.redis.info("memory")
         families: Counter = Counter()
         async for key in self.redis.scan_iter(count=2000):
-            parts = key.decode(errors="replace").split(":")
-            families[":".join(p for p in parts[:3] if not p[:1].isdigit() and len(p) < 24)] += 1
-        return {"used_mb": info["used_memory"] / 1e6, "keys": sum(families.values()), "families": families}
+            families[key_family(key.decode(errors="replace"))] += 1
+        entries = 0
+        async for key in self.redis.scan_iter(count=2000, _type="STREAM"):
+            entries += await self.redis.xlen(key)
+        return {"used_mb": info["used_memory"] / 1e6, "keys": sum(families.values()), "families": families,
+                "stream_entries": entries}
 
 
 @dataclass

@@ -147,11 +147,12 @@ async def soak(args) -> list[Report]:
         rss, red = c.rss_mb(), await c.redis_sample()
         samples.append((time.monotonic(), rss, red))
         t0 = samples[0][0]
-        notes = ["t(s)  " + "  ".join(f"{k[:3]} RSS MB" for k in samples[-1][1]) + "  redis MB  keys  top families"]
+        notes = ["t(s)  " + "  ".join(f"{k[:3]} RSS MB" for k in samples[-1][1])
+                 + "  redis MB    keys  stream entries  top key families"]
         for t, rss, red in samples:
             top = ", ".join(f"{k}={v}" for k, v in red["families"].most_common(4))
             notes.append(f"{t - t0:5.0f}  " + "  ".join(f"{v:9.1f}" for v in rss.values())
-                         + f"  {red['used_mb']:8.1f}  {red['keys']:5d}  {top}")
+                         + f"  {red['used_mb']:8.1f}  {red['keys']:6d}  {red['stream_entries']:14d}  {top}")
         second_half = [s for s in samples if s[0] - t0 >= (samples[-1][0] - t0) / 2]
         growth = second_half[-1][2]["used_mb"] - second_half[0][2]["used_mb"]
         notes.append(f"Redis memory growth over the second half: {growth:+.1f} MB "
