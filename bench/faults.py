@@ -77,8 +77,9 @@ async def redis_down(args) -> list[Report]:
         t = time.monotonic()
         await asyncio.sleep(10)
         await c.start_redis()
+        down = time.monotonic() - t
         await run
-        return [f"Redis down {time.monotonic() - t:.1f} s, data kept (AOF)"]
+        return [f"Redis down {down:.1f} s, data kept (AOF)"]
     return await _with_cluster("redis down 10 s", body)
 
 
