@@ -78,8 +78,12 @@ def install(app: web.Application, fake) -> Faults:
         fault.hits += 1
         if fault.mode in ("hang", "slow"):
             await request.read()  # the request arrived whole; the answer is what is late
-            await asyncio.sleep(fault.seconds)
-            return await handler(request)
+
+            async def late():
+                await asyncio.sleep(fault.seconds)
+                return await handler(request)
+            # Shielded: a client that gave up (and closed the connection) does not undo the call.
+            return await asyncio.shield(asyncio.ensure_future(late()))
         from bot.fakewecom import Call  # the call is recorded, like every other, with what it got
         call = Call(path, dict(request.query), None, fake.now())
         fake.calls.append(call)
