@@ -27,6 +27,7 @@ router = Router(__name__)
 PAGE = 1000  # kf/sync_msg maximum
 LOCK_POLL = 0.2  # seconds between looks at a pull lock someone else holds
 BAD_TOKEN = 95007
+BAD_CURSOR = 40058  # "invalid Request Parameter": what the fake (and, as far as known, WeCom) gives a bad cursor
 PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "video": "[视频]", "file": "[文件]", "location": "[位置]",
                "link": "[链接]", "business_card": "[名片]", "miniprogram": "[小程序]", "channels": "[视频号]"}
 
@@ -136,6 +137,13 @@ class KfPuller:
             try:
                 res = await self.api.call("kf/sync_msg", secret=self.cfg.wecom.app.secret, json_body=body)
             except WeComError as exc:
+                if exc.errcode == BAD_CURSOR and cursor:
+                    # Kept as it was, a refused cursor fails every pull of this account for good.
+                    # From no cursor WeCom starts at its oldest kept message: the inbox dedupe
+                    # drops what was queued already and `since` skips the history before the bot.
+                    log.warning("kf %s: WeCom refused the saved cursor (%s); pulling from the start", open_kfid, exc)
+                    cursor = ""
+                    continue
                 if exc.errcode != BAD_TOKEN or not token:
                     raise
                 log.info("kf %s: sync token expired; pulling without it", open_kfid)

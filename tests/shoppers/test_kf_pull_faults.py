@@ -69,3 +69,14 @@ async def test_callbacks_an_earlier_pull_covered_cost_no_pull(shop, fake):
     await h.drain()
     assert rec.texts("wmBurst") == ["第一句", "第二句"]
     assert len(fake.sent("kf/sync_msg")) == 2
+
+
+async def test_a_refused_cursor_does_not_stop_the_account_for_good(shop, fake):
+    h, rec = shop
+    fake.kf_push("wkS01", "wmCursor", "有草莓吗")
+    # A cursor WeCom no longer accepts (here: one of another kind), saved by an earlier pull.
+    await h.store.r.hset(h.store.keys.kf_cursor("wkS01"), "cursor", "Z2M6NQ")
+    await kf_callback(h)
+    await h.drain()
+    assert rec.texts("wmCursor") == ["有草莓吗"]
+    assert (await h.store.kf.cursor("wkS01")).cursor != "Z2M6NQ"
