@@ -56,7 +56,7 @@ async def _with_cluster(name: str, body, **opts) -> list[Report]:
             report.notes += notes
             report.notes.append(f"service CPU {1000 * (cluster.cpu_seconds() - cpu0) / max(1, len(load.asked)):.1f} "
                                 f"s per 1,000 messages; callbacks {dict(load.callbacks)}; worker restarts "
-                                f"{cluster.restarts}; fake WeCom faults answered {cluster.faults.current.hits}")
+                                f"{cluster.restarts}; fake WeCom calls failed or delayed on purpose {cluster.faults.hits}")
             if report.lost:
                 ex = report.lost_examples[:3]
                 report.notes.append("e.g. unanswered: " + ", ".join(f"{a.kind} {a.user} {a.product}" for a in ex))

@@ -43,6 +43,7 @@ class Fault:
 class Faults:
     def __init__(self) -> None:
         self.current = Fault()
+        self.hits = 0  # calls any fault answered since the start
 
     def set(self, mode: str, *, paths=(), seconds: float = 0.0, status: int = 503,
             for_seconds: float | None = None) -> Fault:
@@ -76,6 +77,7 @@ def install(app: web.Application, fake) -> Faults:
             return await handler(request)
         path = path.strip("/")
         fault.hits += 1
+        faults.hits += 1
         if fault.mode in ("hang", "slow"):
             await request.read()  # the request arrived whole; the answer is what is late
 
