@@ -8,7 +8,8 @@ import pytest_asyncio
 from bench.faultlab import Cluster
 
 FAST = dict(worker={"lease_ms": 2000, "retry_after_ms": 2000},
-            sender={"timeout_seconds": 2.0, "retry_base_seconds": 0.2})
+            sender={"timeout_seconds": 2.0, "retry_base_seconds": 0.2, "retry_first_seconds": 1.0,
+                    "retry_max_seconds": 2.0, "retry_poll_seconds": 0.2})
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
