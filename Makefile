@@ -35,6 +35,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/slowloris.py
 	$(BIN)/python bench/chain_scale.py  # 1,000 stores x 5,000 SKUs on one worker (--quick: 100 stores)
 	$(BIN)/python bench/chain_scale.py --workers 2  # a second worker joins 5 s in: its share
+	$(BIN)/python bench/faults.py  # ~30 min: Redis/WeCom faults, 5 kill -9, a 10-min soak (own Redis)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache *.egg-info

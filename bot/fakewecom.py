@@ -664,4 +664,6 @@ def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app.router.add_post("/sandbox/group", _sandbox_group)
     app.router.add_post("/sandbox/welcome_code", _sandbox_welcome_code)
     app.router.add_get("/sandbox/media/{media_id}", _sandbox_media)
+    from bot import fakefaults  # fault modes switchable at runtime (POST /sandbox/faults)
+    fakefaults.install(app, app[FAKE_KEY])
     return app

@@ -42,6 +42,11 @@ def default_target(msg: Message) -> Target | None:
     return None
 
 
+def _received_ms(entry_id: str) -> int | None:
+    ms = entry_id.partition("-")[0]
+    return int(ms) if ms.isdigit() else None
+
+
 class Worker:
     def __init__(self, config: Config, store: Store, dispatcher: Dispatcher, deps: dict[str, Any]) -> None:
         self.cfg, self.store, self.dispatcher, self.deps = config, store, dispatcher, deps
@@ -49,7 +54,8 @@ class Worker:
     async def handle(self, entry: Entry) -> None:
         msg = Message.from_json(entry.data)
         role = "shopper" if msg.sender_kind == "customer" else self.cfg.role_of(msg.sender)
-        deps = {**self.deps, "role": role, "now": time.time()}
+        # received_ms: when the web acked it (the stream id's time, on Redis's clock)
+        deps = {**self.deps, "role": role, "now": time.time(), "received_ms": _received_ms(entry.id)}
         try:
             replies = await self.dispatcher.dispatch(msg, deps)
         except Exception as exc:

@@ -1,10 +1,12 @@
 """微信客服 (kf) state: the pull cursor and its lock per kf account, the reply window per
 conversation, cached nicknames and contact links.
 
-The lock is a plain SET NX PX owned by a random token. A callback that finds it taken leaves a
-"pull again" flag (with its fresh sync token) instead of waiting; the holder's release script sees
-the flag and keeps the lock for one more round. So two callbacks close together never pull the
-same window twice, and none is lost between the holder's last page and its release.
+The lock is a plain SET NX PX owned by a random token, renewed by its holder while it pulls. A
+callback that finds it taken leaves a "pull again" flag (with its fresh sync token); the holder's
+release script sees the flag and keeps the lock for one more round. So two callbacks close
+together never pull the same window twice, and none is lost between the holder's last page and
+its release. The cursor hash also keeps `through`: when the last complete drain started, so a
+callback acked before that needs no pull of its own.
 """
 from __future__ import annotations
 
@@ -40,11 +42,15 @@ redis.call('DEL', KEYS[1])
 return {0}
 """
 
-# KEYS: lock, cursor hash. ARGV: owner, ttl ms, cursor, since. Saves only while we hold the lock.
+# KEYS: lock, cursor hash. ARGV: owner, ttl ms, cursor, since, through ms ("" mid-drain). Saves only
+# while we hold the lock. `through` (when the last complete drain started) only moves forward.
 _SAVE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'cursor', ARGV[3], 'since', ARGV[4])
+if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[2], 'through') or '0') < tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[2], 'through', ARGV[5])
+end
 return 1
 """
 
@@ -117,11 +123,32 @@ class KfState:
         await self.r.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
                           "return 0", 1, self.k.kf_lock(open_kfid), owner)
 
-    async def save(self, open_kfid: str, owner: str, ttl_ms: int, cursor: str, since: int) -> bool:
-        """Persist the cursor if we still hold the lock; False means another puller owns it now."""
+    async def save(self, open_kfid: str, owner: str, ttl_ms: int, cursor: str, since: int,
+                   through_ms: int | None = None) -> bool:
+        """Persist the cursor if we still hold the lock; False means another puller owns it now.
+        `through_ms`, on a drain's last page: the Redis time that drain started at."""
         res = await self._save(keys=[self.k.kf_lock(open_kfid), self.k.kf_cursor(open_kfid)],
-                               args=[owner, ttl_ms, cursor, since])
+                               args=[owner, ttl_ms, cursor, since, "" if through_ms is None else through_ms])
         return res == 1
+
+    async def renew(self, open_kfid: str, owner: str, ttl_ms: int) -> bool:
+        """Extend the pull lock while we hold it (a live puller keeps it; a dead one's expires)."""
+        return bool(await self.r.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                      "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+                                      1, self.k.kf_lock(open_kfid), owner, ttl_ms))
+
+    async def again_pending(self, open_kfid: str) -> bool:
+        """A "pull again" flag is waiting: no puller has taken it up yet."""
+        return bool(await self.r.exists(self.k.kf_again(open_kfid)))
+
+    async def now_ms(self) -> int:
+        """Redis's clock, the one inbox entry ids are stamped with."""
+        sec, usec = await self.r.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    async def pulled_through(self, open_kfid: str) -> int:
+        """When the last complete drain started (Redis ms): everything WeCom held then is queued."""
+        return int(await self.r.hget(self.k.kf_cursor(open_kfid), "through") or 0)
 
     # -- reply window (48 h, 5 replies per customer message) -------------------------------------
     async def customer_wrote(self, conversation: str, at: int, msgid: str = "", pipe=None) -> None:

@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 router = Router(__name__)
 
 PAGE = 1000  # kf/sync_msg maximum
+LOCK_POLL = 0.2  # seconds between looks at a pull lock someone else holds
 BAD_TOKEN = 95007
+BAD_CURSOR = 40058  # "invalid Request Parameter": what the fake (and, as far as known, WeCom) gives a bad cursor
 PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "video": "[视频]", "file": "[文件]", "location": "[位置]",
                "link": "[链接]", "business_card": "[名片]", "miniprogram": "[小程序]", "channels": "[视频号]"}
 
@@ -61,7 +63,7 @@ class KfPuller:
     async def pull(self, open_kfid: str, token: str = "") -> PullResult:
         result = PullResult()
         owner = secrets.token_hex(8)
-        if not await self.store.kf.acquire(open_kfid, owner, self.lock_ms, token):
+        if not await self._acquire(open_kfid, owner, token):
             result.busy = True
             return result
         while True:
@@ -82,18 +84,66 @@ class KfPuller:
                 return result
             token = again or token
 
+    async def _acquire(self, open_kfid: str, owner: str, token: str) -> bool:
+        """Take the pull lock, or make sure its holder pulls once more after this callback.
+
+        A callback that finds the lock taken leaves the "pull again" flag, then waits: until the
+        holder has taken the flag up (it pulls again for us: False), or until the lock is free
+        with the flag still there (the holder died or failed without seeing it: we pull). Without
+        the wait, a holder killed mid-pull left every callback until its lock expired acked with
+        nobody to pull for it, and those questions waited for the next callback or safety pull.
+        """
+        deadline = time.monotonic() + 4 * self.lock_ms / 1000
+        while not await self.store.kf.acquire(open_kfid, owner, self.lock_ms, token):
+            if time.monotonic() > deadline:
+                return False  # a live holder still pulling: it sees the flag when it releases
+            await asyncio.sleep(LOCK_POLL)
+            if not await self.store.kf.again_pending(open_kfid):
+                return False
+        return True
+
+    async def _keep_lock(self, open_kfid: str, owner: str) -> None:
+        """Renew the lock while a drain runs, so its TTL only bounds how long a dead holder blocks."""
+        while True:
+            await asyncio.sleep(self.lock_ms / 3000)
+            try:
+                if not await self.store.kf.renew(open_kfid, owner, self.lock_ms):
+                    return  # lost it; the drain's next save finds out and stops
+            except Exception:  # Redis away: the drain's own calls fail and report it
+                log.debug("kf %s: could not renew the pull lock", open_kfid, exc_info=True)
+
+    async def covered(self, open_kfid: str, received_ms: int) -> bool:
+        """A complete drain started after this callback was acked: it queued what the callback
+        announced, so pulling again would only fetch an empty page."""
+        return await self.store.kf.pulled_through(open_kfid) > received_ms
+
     async def _drain(self, open_kfid: str, owner: str, token: str, result: PullResult) -> bool:
         """Pull pages until has_more is 0; False if the lock was lost."""
+        keeper = asyncio.create_task(self._keep_lock(open_kfid, owner))
+        try:
+            return await self._drain_pages(open_kfid, owner, token, result)
+        finally:
+            keeper.cancel()
+
+    async def _drain_pages(self, open_kfid: str, owner: str, token: str, result: PullResult) -> bool:
         state = await self.store.kf.cursor(open_kfid)
         cursor = state.cursor
         since = state.since
         if since is None:  # a kf account first seen through a callback, not in config
             since = int(time.time()) - self.shoppers.settings.history_grace_seconds
+        started_ms = await self.store.kf.now_ms()  # on Redis's clock, like the inbox entry ids
         while True:
             body = {"cursor": cursor, "token": token, "limit": self.page, "voice_format": 0, "open_kfid": open_kfid}
             try:
                 res = await self.api.call("kf/sync_msg", secret=self.cfg.wecom.app.secret, json_body=body)
             except WeComError as exc:
+                if exc.errcode == BAD_CURSOR and cursor:
+                    # Kept as it was, a refused cursor fails every pull of this account for good.
+                    # From no cursor WeCom starts at its oldest kept message: the inbox dedupe
+                    # drops what was queued already and `since` skips the history before the bot.
+                    log.warning("kf %s: WeCom refused the saved cursor (%s); pulling from the start", open_kfid, exc)
+                    cursor = ""
+                    continue
                 if exc.errcode != BAD_TOKEN or not token:
                     raise
                 log.info("kf %s: sync token expired; pulling without it", open_kfid)
@@ -104,9 +154,11 @@ class KfPuller:
             result.pulled += len(items)
             await self._queue(open_kfid, items, since, result)
             cursor = str(res.get("next_cursor") or cursor)
-            if not await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since):
+            done = not int(res.get("has_more") or 0)
+            if not await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since,
+                                            started_ms if done else None):
                 return False
-            if not int(res.get("has_more") or 0):
+            if done:
                 return True
 
     async def _queue(self, open_kfid: str, items: list[dict], since: int, result: PullResult) -> None:
@@ -162,9 +214,14 @@ class KfPuller:
 
 
 @router.event("kf_msg_or_event")
-async def kf_callback(msg: Message, shoppers) -> None:
+async def kf_callback(msg: Message, shoppers, received_ms: int | None) -> None:
     open_kfid = str(msg.raw.get("OpenKfId") or msg.conversation.removeprefix("kf:"))
     if not open_kfid:
+        return
+    # WeCom sends one callback per message or so, and they queue behind each other on the kf
+    # account's partition; under load most find their messages pulled by an earlier one. Pulling
+    # for each anyway fell behind at ~40 callbacks/s per account, until the sync tokens expired.
+    if received_ms and await shoppers.puller.covered(open_kfid, received_ms):
         return
     try:
         res = await shoppers.puller.pull(open_kfid, str(msg.raw.get("Token") or ""))

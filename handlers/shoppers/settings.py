@@ -11,7 +11,7 @@ class Settings:
     handoff_timeout_minutes: int = 120  # the bot speaks again after this without /结束
     handoff_lines: int = 8  # recent shopper lines shown to the guide on handoff
     history_grace_seconds: int = 120  # on first start, still answer messages this much older than start
-    pull_lock_seconds: int = 30  # kf pull lock TTL; renewed on every page
+    pull_lock_seconds: int = 10  # kf pull lock TTL, renewed while its puller lives: bounds a dead one's hold
     name_cache_days: int = 7
     ask_store: bool = True  # ask once which store when nothing else tells
     welcome: bool = True  # send a welcome to new contacts (needs the WelcomeCode)
