@@ -54,5 +54,6 @@ async def setup(deps: dict[str, Any]) -> QACache:
         if path and files[name] is None:
             log.warning("[qa] %s = %r: no such file (looked next to the config, in the working directory and "
                         "in the source tree); not seeded", name, path)
-    await cache.seed(files["catalog"], files["faq"])
+    cache.seed_files = (files["catalog"], files["faq"])
+    await cache.seed(*cache.seed_files)
     return cache

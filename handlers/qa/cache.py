@@ -35,6 +35,8 @@ class QACache:
         self._lock = asyncio.Lock()  # one catalog read (and first build) at a time
         self._rebuild: asyncio.Task | None = None
         self._builds: dict[tuple[int, Key], asyncio.Future] = {}  # own-index builds in flight
+        self.seed_files: tuple[Path | None, Path | None] = (None, None)  # what `seed` loaded at start
+        self._lost_since = 0  # the version answering from memory after Redis lost the catalog
 
     @property
     def version(self) -> int:
@@ -89,7 +91,11 @@ class QACache:
     async def _refresh(self) -> None:
         self._checked = time.monotonic()
         chain = self._chain
-        if chain is None or await self.store.catalog.version() == chain.version:
+        current = await self.store.catalog.version()
+        if chain is None or current == chain.version:
+            return
+        if current == 0 and chain.version > 0:
+            await self._catalog_lost(chain)
             return
         changes = await self.store.catalog.changes(chain.version)
         if changes is not None:  # guide edits only: read the rows they wrote, patch them in
@@ -111,6 +117,17 @@ class QACache:
             log.info("catalog version %d patched in: %d rows, %d FAQ entries", version, rows.count, len(faqs))
             return
         self._rebuild = asyncio.create_task(self._swap(version, rows, faqs, tuple(chain.own_stores)))
+
+    async def _catalog_lost(self, chain: Chain) -> None:
+        """Redis came back without the catalog (restarted empty). Answering "we don't have that" to
+        everything would be wrong: seed the configured files again, or keep answering from memory."""
+        if await self.seed(*self.seed_files):
+            log.warning("catalog was gone from Redis (restarted empty?); seeded the configured files again")
+            return
+        if self._lost_since != chain.version:
+            self._lost_since = chain.version
+            log.error("catalog is gone from Redis (restarted empty?) and no [qa] catalog file is configured: "
+                      "answering from version %d kept in memory; import the catalog again", chain.version)
 
     async def _swap(self, version: int, rows: CatalogRows, faqs: list, own_stores: tuple) -> None:
         """Build the new version in a worker thread; the current one answers until it is ready."""

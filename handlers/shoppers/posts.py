@@ -10,6 +10,7 @@ owners a post awaits their confirmation (with the text, for a guide who prefers 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -116,8 +117,11 @@ class GroupPosts:
         plan = await self.store.groups.plan(store_id, origin)
         if plan is None:
             # A Reply addressed to group_post without post_to_groups: plan (and claim) it now.
-            msg = Message(id=origin or f"post:{int(time.time())}", channel="schedule", conversation="",
-                          sender_kind="system")
+            # No origin: the post is named by its store, day and text, so a redelivery is the same post
+            # and two posts in one second are not (a time-only id dropped the second).
+            digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+            msg = Message(id=origin or f"post:{store_id}:{self.day(time.time())}:{digest}", channel="schedule",
+                          conversation="", sender_kind="system")
             res = await self.create(store_id, text, origin=msg)
             if not res.ok:
                 await self._notify(origin, "refused", res.replies[0])

@@ -233,3 +233,31 @@ async def test_the_first_import_into_an_empty_catalog_is_waited_for(redis, prefi
     await cache.store.catalog.replace([Product("N1", "海南椰子", ("椰子",), "水果", "1个", "个", 1290, 9)])
     idx = await cache.index("S01")
     assert not cache.empty and idx.match("椰子多少钱").sku == "N1"
+
+
+async def _forget_catalog(h) -> None:
+    """What a Redis restarted without persistence leaves: no catalog keys at all."""
+    keys = [k async for k in h.redis.scan_iter(match=f"{h.config.redis.prefix}:*cat*", count=1000)]
+    if keys:
+        await h.redis.delete(*keys)
+    assert await h.store.catalog.version() == 0
+
+
+async def test_a_catalog_lost_with_redis_is_seeded_again_from_the_configured_files(service):
+    cache = service.deps["qa"]
+    assert (await cache.index("S01")).match("草莓多少钱").product.sku == "F001"
+    await _forget_catalog(service)
+    cache.invalidate()
+    assert (await cache.index("S01")).match("草莓多少钱").product.sku == "F001"  # still answering
+    assert await service.store.catalog.version() > 0  # and the files are back in Redis
+    assert "39.9元" in (await shopper_says(service, "wmLost", "草莓多少钱"))[0]
+
+
+async def test_without_files_a_lost_catalog_is_answered_from_memory(service, caplog):
+    cache = service.deps["qa"]
+    await cache.index("S01")
+    cache.seed_files = (None, None)
+    await _forget_catalog(service)
+    cache.invalidate()
+    assert (await cache.index("S01")).match("草莓多少钱").product.sku == "F001"
+    assert "catalog is gone from Redis" in caplog.text
