@@ -32,11 +32,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable, Literal, Mapping
 from zoneinfo import ZoneInfo
 
+from bot.limits import DEFAULT as DEFAULT_LIMITS
+
 Kind = Literal["threshold", "no_threshold", "percent", "item"]
 ALL_STORES = "all"
 
 DEFAULT_NEW_MEMBER_DAYS = 7
-MAX_TOTAL = 100_000
+MAX_TOTAL = DEFAULT_LIMITS.max_quantity  # bot/limits.py
 MAX_PER_PERSON = 100
 MAX_VALID_DAYS = 366
 MAX_NEW_MEMBER_DAYS = 365

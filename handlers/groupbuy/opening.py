@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 
 from .numerals import CLASSIFIERS, UNIT_ALIASES, parse_number
 from .text import clean
-from .when import parse_deadline
+from bot.render import day_label
+
+from .when import parse_deadline, pickup_day
 
 # Machine codes for what could not be read; templates turn each into a sentence with an example.
 MISSING_TITLE = "missing_title"
@@ -37,6 +39,7 @@ BAD_MIN = "bad_min"
 LIMIT_OVER_CAP = "limit_over_cap"
 MIN_OVER_CAP = "min_over_cap"
 UNIT_CONFLICT = "unit_conflict"
+PICKUP_BEFORE_CUTOFF = "pickup_before_cutoff"
 
 DEFAULT_UNIT = "份"
 
@@ -365,6 +368,18 @@ def _title(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> str | N
     return " ".join(title_parts) or heading
 
 
+def _absolute_pickup(pickup: str, now: datetime, cutoff: datetime) -> tuple[str, bool]:
+    """The pickup text with its day words resolved once (明天下午 -> 12月6日 周日 下午), so it
+    stays true days later, and whether that pickup ends before the cutoff."""
+    found = pickup_day(pickup, now, cutoff)
+    if found is None:
+        return pickup, False
+    at, start, end = found
+    label = day_label((at - timedelta(minutes=1)).date() if at.hour == at.minute == 0 else at.date(), now.date())
+    text = f"{pickup[:start].strip()} {label} {pickup[end:].strip()}".strip()
+    return text, at <= cutoff
+
+
 def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
     codes = list(f.codes)
     if not f.title:
@@ -393,6 +408,10 @@ def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
     pickup = " ".join(p for p in f.pickup if p) or None
     if pickup is None:
         codes.append(MISSING_PICKUP)
+    elif cutoff is not None:
+        pickup, early = _absolute_pickup(pickup, now, cutoff)
+        if early:
+            codes.append(PICKUP_BEFORE_CUTOFF)
     if f.cap is not None and f.limit is not None and f.limit > f.cap:
         codes.append(LIMIT_OVER_CAP)
     if f.cap is not None and f.min_to_form is not None and f.min_to_form > f.cap:
