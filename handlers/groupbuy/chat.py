@@ -56,6 +56,25 @@ async def open_group(args, msg, store, config, now):
     return await launch.propose(args, msg, store, config, now)
 
 
+# A 团 posted the way guides write it to their groups (开团啦！丹东草莓，团购价198…), no command.
+_LOOSE_OPEN = r"^\s*[#/]?\s*(?:今日|今天|新)?开团(?:啦|了|咯|喽|啰)?\s*[!！~～,，:：。]"
+# A bare price (36.9, 36.9元) from a guide: too little to act on, so one question says what it could mean.
+_BARE_PRICE = r"^\s*[¥￥]?\s*(?P<p>\d{1,6}\.\d{1,2}|\d{1,6}(?:\.\d{1,2})?\s*[元块])\s*$"
+
+
+@router.text(_LOOSE_OPEN, roles=("guide",))
+async def open_loosely(msg, store, config, now):
+    return await launch.propose(msg.text, msg, store, config, now)
+
+
+@router.text(_BARE_PRICE, roles=("guide",))
+async def bare_price(match, msg, store):
+    draft = await store.groupbuys.draft(msg.sender)
+    fen = launch.fen(match.group("p").rstrip("元块 "))
+    return Reply("groupbuy/bare_price.txt.j2", price_fen=fen, draft=(draft or {}).get("product", ""),
+                 unit=(draft or {}).get("unit", "份"))
+
+
 @router.command("确认", "确定", "确认开团", roles=("guide",))
 async def confirm(command, args, msg, store, config, api, worker, now):
     """确认 — 确认开团（发 /开团 之后）"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -52,6 +53,10 @@ def _amount(spec: str | None) -> float | None:
     return float(m.group(1)) * _GRAMS[m.group(2).lower()] if m else None
 
 
+def fen(yuan: str) -> int:
+    return int((Decimal(yuan) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def same_pack(spec: OpenSpec, product) -> bool:
     """Whether the 团's unit is the catalog row's, so its shelf price may be shown as 原价: same
     counting unit and, when the guide wrote a pack size, the same size (a 2斤 pack is not the
@@ -91,9 +96,14 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
         return Reply("groupbuy/open_error.txt.j2", codes=codes, limits=asdict(lim), draft={
             "cutoff": int(d.cutoff.timestamp()) if d.cutoff else 0, "cap": d.cap or 0,
             "per_person_limit": d.per_person_limit or 0, "min_to_form": d.min_to_form or 0,
-            "pickup": d.pickup or "", "price_fen": d.price_fen or 0, "unit": d.unit or ""})
+            "pickup": d.pickup or "", "price_fen": d.price_fen or 0, "unit": d.unit or "",
+            "units": list(getattr(d, "units", ()))})
     store_id = context.guide_stores(config, msg.sender)[0]
     product = await context.resolve_product(store, spec.title, store_id)
+    if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
+        # 团购价198 for a product sold by the 盒, counted in 份 (or 箱 from 限20箱): one question
+        return Reply("groupbuy/ask_price_unit.txt.j2", product=product.name, price_fen=spec.price_fen,
+                     unit=spec.unit, catalog_unit=product.unit)
     draft = draft_fields(spec, product, store_id=store_id, guide=msg.sender, draft_id=msg.id)
     await store.groupbuys.save_draft(msg.sender, draft)
     await store.expect_confirm(msg.sender, "groupbuy", DRAFT_TTL)

@@ -73,6 +73,9 @@ class OpenSpec:
     list_price_fen: int | None = None
     spec: str | None = None
     notes: tuple[str, ...] = ()
+    # False when the price carried no unit of its own (团购价198, a bare 36.9): its unit is then
+    # borrowed from the cap or defaulted, which the caller may want to ask about.
+    price_unit_written: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ class OpenDraft:
     list_price_fen: int | None = None
     spec: str | None = None
     notes: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # every counting unit written, when they disagree
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,8 @@ _PRICE_KW = r"(?:团购价|团价|拼团价|活动价|特价|秒杀价|到手价
 _LIST_KW = r"(?:原价|门店价|市场价|零售价|日常价|超市价|专柜价|划线价)"
 _YUAN = r"(?:元|块)"
 
-_COMMAND = re.compile(r"^\s*[/#]?\s*(?:开团|開團|开个团|发起团购|团购)\s*[:]?\s*")
+# The command word, also as guides write it in a post: 开团啦！, 开团了~, 今日开团:
+_COMMAND = re.compile(r"^\s*[/#]?\s*(?:(?:今日|今天|新)?开团|開團|开个团|发起团购|团购)(?:啦|了|咯|喽|啰)?\s*[:!~～,]*\s*")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[.、,:)](?!\d)")
 _SEPARATORS = set(" \t,;|、。")
 _OPEN_BRACKETS = {"(": ")", "【": "】", "[": "]"}
@@ -154,6 +159,8 @@ _PLAIN_PRICE = (
 _MONEY_GAP = re.compile(r"(\d)\s+(?=[元块])")
 _MONEY_SLASH = re.compile(r"([元块])\s*/\s*")
 _SPOKEN_MONEY = re.compile(r"(?<![\d.])(\d+)[块元](\d)(?:毛|角)?(?=$|[\s/,;|、。)]|每|一)")
+_BARE_PRICE = re.compile(r"^¥?\s*" + _P + r"$")  # 36.9 with no 元: the price when no other is written
+_BARE_COUNT = re.compile(r"^" + _N + r"$")  # 20箱 with no keyword: the total on offer
 _SPEC = re.compile(r"^(?:规格\s*[:]?\s*)?约?\d+(?:\.\d+)?\s*(?:g|kg|克|千克|斤|ml|毫升|l|升)(?:\s*[/*x×]\s*\S+)?")
 
 
@@ -178,6 +185,7 @@ class _Fields:
     limit: int | None = None
     min_to_form: int | None = None
     spec: str | None = None
+    price_unit_written: bool = False
     codes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -266,11 +274,11 @@ def _classify(tok: str, f: _Fields) -> str | None:
         f.list_price_fen = _fen(m["p"])
         return _rest(tok, m, f, "list_price")
     if m := _UNIT_PRICE.match(tok):
-        f.unit_price_fen = _fen(m["p"])
+        f.unit_price_fen, f.price_unit_written = _fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     if m := _PRICE_PER_UNIT.match(tok):
-        f.price_fen = _fen(m["p"])
+        f.price_fen, f.price_unit_written = _fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     m = _BUNDLE_PRICE_FIRST.match(tok)
@@ -280,6 +288,7 @@ def _classify(tok: str, f: _Fields) -> str | None:
             m = None
     if m and m["cl"]:
         n = parse_number(m["n"])
+        f.price_unit_written = True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         if n is None or n.denominator != 1 or n <= 0:
             f.codes.append(BAD_PRICE)
@@ -295,6 +304,9 @@ def _classify(tok: str, f: _Fields) -> str | None:
     if m := _SPEC.match(tok):
         f.spec = m.group().removeprefix("规格").lstrip(" :")
         return _rest(tok, m, f, "spec")
+    if (m := _BARE_COUNT.match(tok)) and m["cl"] and f.cap is None:
+        f.cap = _count(m, f, BAD_CAP)
+        return "cap"
     return None
 
 
@@ -322,6 +334,7 @@ def parse_open(text: str, now: datetime, tz: tzinfo) -> OpenSpec | OpenError:
     f = _Fields()
     tokens = _tokens(lines)
     kinds: list[str | None] = [_classify(t.text, f) if t.bracket != "【" else None for t in tokens]
+    _bare_price(tokens, kinds, f)
 
     # Fields whose text may contain blanks swallow the unrecognised tokens after them on their line.
     absorbing = None
@@ -341,6 +354,19 @@ def parse_open(text: str, now: datetime, tz: tzinfo) -> OpenSpec | OpenError:
 
     f.title = _title(tokens, kinds, f)
     return _build(f, now)
+
+
+def _bare_price(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> None:
+    """A lone number (36.9, ¥36) before the cutoff and pickup is the price when none is written
+    with 元 or a price word; the draft shows it with its unit, so the guide sees the reading."""
+    if f.price_fen is not None or f.unit_price_fen is not None or f.bundle is not None:
+        return
+    for i, (tok, kind) in enumerate(zip(tokens, kinds)):
+        if kind in ("cutoff", "pickup"):
+            return
+        if kind is None and not tok.bracket and (m := _BARE_PRICE.match(tok.text)):
+            f.price_fen, kinds[i] = _fen(m["p"]), "price"
+            return
 
 
 def _title(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> str | None:
@@ -420,5 +446,6 @@ def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
                   list_price_fen=f.list_price_fen, spec=f.spec, notes=tuple(f.notes))
     if codes:
         return OpenError(tuple(dict.fromkeys(codes)), OpenDraft(
-            title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, **common))
-    return OpenSpec(title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, **common)
+            title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, units=tuple(specific), **common))
+    return OpenSpec(title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup,
+                    price_unit_written=f.price_unit_written, **common)
