@@ -29,6 +29,15 @@ async def test_limits_come_from_the_config(service):
     assert "上限50元" in reply and "上限30" in reply and "上限3" in reply
     [draft] = await service.ask(f"/开团 丹东99草莓 36.9元/盒 限30盒 每人限3盒 {LATER}")
     assert "请核对" in draft
+    [coupons] = await service.ask("/发券 周末券 满50减10 100张 有效3天")
+    assert "1到30" in coupons and "已建好" not in coupons
+    [ok] = await service.ask("/发券 周末券 满50减10 30张 有效3天")
+    assert "已建好" in ok
+
+
+async def test_absurd_coupon_numbers_are_refused(service):
+    [reply] = await service.ask("/发券 周末券 满50减10 99999999999张 有效3天")
+    assert "已建好" not in reply and "100000" in reply
 
 
 async def test_price_edit_below_an_open_group_price_warns_the_guide(service):
