@@ -13,6 +13,7 @@ from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers.groupbuy import closing, context, launch, shopping, views
 from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
+from handlers.groupbuy.opening import to_fen
 from handlers.groupbuy.text import clean
 
 router = Router(__name__, title="接龙团购")
@@ -70,7 +71,7 @@ async def open_loosely(msg, store, config, now):
 @router.text(_BARE_PRICE, roles=("guide",))
 async def bare_price(match, msg, store):
     draft = await store.groupbuys.draft(msg.sender)
-    fen = launch.fen(match.group("p").rstrip("元块 "))
+    fen = to_fen(match.group("p").rstrip("元块 "))
     return Reply("groupbuy/bare_price.txt.j2", price_fen=fen, draft=(draft or {}).get("product", ""),
                  unit=(draft or {}).get("unit", "份"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import asdict
-from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -51,10 +50,6 @@ def _amount(spec: str | None) -> float | None:
     """Grams (or ml) of a pack spec such as 2斤, 2.5kg/箱, 500g/盒; None when it names none."""
     m = _WEIGHT.search(spec or "")
     return float(m.group(1)) * _GRAMS[m.group(2).lower()] if m else None
-
-
-def fen(yuan: str) -> int:
-    return int((Decimal(yuan) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def same_pack(spec: OpenSpec, product) -> bool:

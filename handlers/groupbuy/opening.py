@@ -19,10 +19,10 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 
-from .numerals import CLASSIFIERS, UNIT_ALIASES, parse_number
-from .text import clean
 from bot.render import day_label
 
+from .numerals import CLASSIFIERS, UNIT_ALIASES, parse_number
+from .text import clean
 from .when import parse_deadline, pickup_day
 
 # Machine codes for what could not be read; templates turn each into a sentence with an example.
@@ -226,7 +226,8 @@ def _glue_money(line: str) -> str:
     return _SPOKEN_MONEY.sub(r"\1.\2元", line)
 
 
-def _fen(p: str) -> int:
+def to_fen(p: str) -> int:
+    """Yuan text (36.9) -> fen, rounded half up."""
     return int((Decimal(p) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -271,14 +272,14 @@ def _classify(tok: str, f: _Fields) -> str | None:
             f.cap = _count(m, f, BAD_CAP)
             return _rest(tok, m, f, "cap")
     if m := _LIST_PRICE.match(tok):
-        f.list_price_fen = _fen(m["p"])
+        f.list_price_fen = to_fen(m["p"])
         return _rest(tok, m, f, "list_price")
     if m := _UNIT_PRICE.match(tok):
-        f.unit_price_fen, f.price_unit_written = _fen(m["p"]), True
+        f.unit_price_fen, f.price_unit_written = to_fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     if m := _PRICE_PER_UNIT.match(tok):
-        f.price_fen, f.price_unit_written = _fen(m["p"]), True
+        f.price_fen, f.price_unit_written = to_fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     m = _BUNDLE_PRICE_FIRST.match(tok)
@@ -293,13 +294,13 @@ def _classify(tok: str, f: _Fields) -> str | None:
         if n is None or n.denominator != 1 or n <= 0:
             f.codes.append(BAD_PRICE)
         elif n == 1:
-            f.price_fen = _fen(m["p"])
+            f.price_fen = to_fen(m["p"])
         else:
-            f.bundle = (int(n), _fen(m["p"]))
+            f.bundle = (int(n), to_fen(m["p"]))
         return _rest(tok, m, f, "price")
     for rx in _PLAIN_PRICE:
         if m := rx.match(tok):
-            f.price_fen = _fen(m["p"])
+            f.price_fen = to_fen(m["p"])
             return _rest(tok, m, f, "price")
     if m := _SPEC.match(tok):
         f.spec = m.group().removeprefix("规格").lstrip(" :")
@@ -365,7 +366,7 @@ def _bare_price(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> No
         if kind in ("cutoff", "pickup"):
             return
         if kind is None and not tok.bracket and (m := _BARE_PRICE.match(tok.text)):
-            f.price_fen, kinds[i] = _fen(m["p"]), "price"
+            f.price_fen, kinds[i] = to_fen(m["p"]), "price"
             return
 
 
