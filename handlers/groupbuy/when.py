@@ -4,6 +4,8 @@ Understood: 今晚20:00, 今天18点, 今晚8点, 明天12:00, 明早9点半, �
 12-31 20:00, 12月31日20点, 6.12 20:00, 今晚8.30, 2025-12-31 20:00, 25号20:00, and a bare 20:00 (today, or tomorrow
 when that time has already passed today). A day without a clock time means the end of that day
 (23:59). Period words (上午/中午/下午/晚上/今晚...) turn 8点 into 20:00 where they say so.
+Past days (昨天, 前天, 上周五) are read as past, for the caller to refuse. `pickup_day` reads the
+day of a 自提 text against the cutoff.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from datetime import date, datetime, timedelta
 from .numerals import parse_number
 
 # Past days are read too, so 截止昨天20:00 is refused as past instead of becoming today 20:00.
-_REL_DAYS = (("大前天", -3), ("前天", -2), ("昨天", -1), ("昨日", -1), ("昨晚", -1), ("昨儿", -1), ("大后天", 3), ("后天", 2), ("后晚", 2), ("明天", 1), ("明日", 1), ("明晚", 1),
+_REL_DAYS = (("大前天", -3), ("前天", -2), ("昨天", -1), ("昨日", -1), ("昨晚", -1), ("昨儿", -1),
+             ("大后天", 3), ("后天", 2), ("后晚", 2), ("明天", 1), ("明日", 1), ("明晚", 1),
              ("明早", 1), ("明儿", 1), ("今天", 0), ("今日", 0), ("今晚", 0), ("今夜", 0),
              ("今早", 0), ("今儿", 0), ("当天", 0), ("当晚", 0))
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
