@@ -28,6 +28,24 @@ def clock(ts: int | float | None, fmt: str = "%m-%d %H:%M") -> str:
     return datetime.fromtimestamp(ts, _TZ).strftime(fmt)
 
 
+WEEKDAYS = "一二三四五六日"
+
+
+def day_label(d, today=None) -> str:
+    """A day as shoppers read it: 12月6日 周六, with the year when it is not this year's."""
+    today = today or datetime.now(_TZ).date()
+    year = f"{d.year}年" if d.year != today.year else ""
+    return f"{year}{d.month}月{d.day}日 周{WEEKDAYS[d.weekday()]}"
+
+
+def day(ts: int | float | None) -> str:
+    """Epoch seconds -> '12月6日 周六 20:00' (a moment shown absolutely, never 明天/周六 alone)."""
+    if not ts:
+        return "-"
+    t = datetime.fromtimestamp(ts, _TZ)
+    return f"{day_label(t.date())} {t:%H:%M}"
+
+
 def set_timezone(name: str) -> None:
     global _TZ
     _TZ = ZoneInfo(name)
@@ -43,6 +61,7 @@ env = Environment(
 )
 env.filters["yuan"] = yuan
 env.filters["clock"] = clock
+env.filters["day"] = day
 
 
 def render(reply: Reply) -> str:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from bot.config import Config
+from bot.limits import limits
 from bot.message import Message, Reply
 from bot.render import render
 from bot.router import SKIP, Router
@@ -71,12 +72,17 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
     welcome = bool(_WELCOME_FLAG.search(args))
     text = _WELCOME_FLAG.sub(" ", args)
     parsed = parse_campaign(text, service.local(now, config), service.tz_of(config))
+    # [limits] max_quantity may lower the parser's built-in ceiling on a campaign's size
+    most = min(MAX_TOTAL, limits(config).max_quantity)
+    shown = {**LIMITS, "total": most}
     if isinstance(parsed, CampaignError):
-        return Reply("coupons/parse_error.txt.j2", problems=problems_of(parsed), limits=LIMITS)
+        return Reply("coupons/parse_error.txt.j2", problems=problems_of(parsed), limits=shown)
+    if parsed.total > most:
+        return Reply("coupons/parse_error.txt.j2", problems=[{"code": "bad_total", "arg": ""}], limits=shown)
     unknown = service.unknown_stores(config, parsed)
     if unknown:
         return Reply("coupons/parse_error.txt.j2", problems=[{"code": "unknown_store", "arg": s} for s in unknown],
-                     limits=LIMITS)
+                     limits=shown)
     owner = _own_store(config, msg)
     if owner is None and isinstance(parsed.stores, tuple):
         owner = parsed.stores[0]  # an admin without a store of their own names it: 门店 S01

@@ -32,11 +32,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Callable, Literal, Mapping
 from zoneinfo import ZoneInfo
 
+from bot.limits import DEFAULT as DEFAULT_LIMITS
+
 Kind = Literal["threshold", "no_threshold", "percent", "item"]
 ALL_STORES = "all"
 
 DEFAULT_NEW_MEMBER_DAYS = 7
-MAX_TOTAL = 100_000
+MAX_TOTAL = DEFAULT_LIMITS.max_quantity  # bot/limits.py
 MAX_PER_PERSON = 100
 MAX_VALID_DAYS = 366
 MAX_NEW_MEMBER_DAYS = 365
@@ -185,6 +187,7 @@ class _Draft:
     percent: int | None = None
     cap: int | None = None
     no_threshold: bool = False
+    whole_store: bool = False  # 全场: every item (the default), worth keeping in the name
     item: bool = False
     item_text: str | None = None
     total: int | None = None
@@ -292,6 +295,10 @@ def _on_everyone(m: re.Match[str], d: _Draft) -> None:
         d.new_member = None
 
 
+def _on_whole_store(m: re.Match[str], d: _Draft) -> None:
+    d.whole_store = True
+
+
 def _on_all_stores(m: re.Match[str], d: _Draft) -> None:
     if d.claim("stores"):
         d.stores = ALL_STORES
@@ -365,6 +372,7 @@ _SOURCES: list[tuple[str, _Handler]] = [
      rf"(?:专享)?", _on_new_member),
     (r"(?:仅限|只限|限)?(?:新人|新成员|新会员|新客)(?:专享|专属|限定|专用)?", _on_new_member),
     (r"(?:全员|所有人|不限新老|新老(?:客户|顾客|会员)?通用)(?:可领|可用)?", _on_everyone),
+    (r"全场(?:商品)?(?:通用|可用|适用)?", _on_whole_store),  # 全场9折 is a rule on every item, not a name
     (r"(?:(?:全部|所有|全)门店|全店)(?:通用|可用|适用)?", _on_all_stores),
     (r"本(?:门)?店(?:可用|适用|专用)?", _on_own_store),
     (rf"(?:适用|限)?门店:?\s*(?P<s>{_ID}(?:\s*[、,/]\s*{_ID})*)", _on_stores),
@@ -519,7 +527,9 @@ def _finish(d: _Draft) -> CampaignSpec | CampaignError:
         stores=stores,  # type: ignore[arg-type]
         name_given=name is not None,
     )
-    return spec if name is not None else replace(spec, name=rule_label(spec))
+    if name is not None:
+        return spec
+    return replace(spec, name=("全场" if d.whole_store else "") + rule_label(spec))
 
 
 def rule_label(spec: CampaignSpec) -> str:

@@ -31,6 +31,7 @@ from handlers.digest.model import UNKNOWN_STORE, DayInputs, DayTotals, Tuan
 
 SPIKE = 1.5
 OUTSIZED_SHARE, OUTSIZED_MIN = 0.5, 10
+OFF_UNIT = "@"  # F001@串: a 团 of F001 counted in 串 while the catalog sells it by the 斤
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,17 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
             c = per[store] = _Cell()
         return c
 
+    def key_of(t: Tuan) -> str:
+        """A 团 counted in another unit than its catalog row (串 of a product sold by the 斤) gets a
+        row of its own: its quantities never add to, or compare with, the catalog's units."""
+        info = inputs.products.get(t.sku) if t.sku else None
+        if info and info.unit and t.unit and t.unit != info.unit:
+            return f"{t.key}{OFF_UNIT}{t.unit}"
+        return t.key
+
     for t in formed:
-        c = cell(t.key, t.store)
+        key = key_of(t)
+        c = cell(key, t.store)
         c.qty += t.qty
         c.entries += t.entries
         c.waiting += t.waiting
@@ -167,7 +177,7 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
             c.guides[t.guide] = c.guides.get(t.guide, 0) + t.qty
         if t.qty >= OUTSIZED_MIN and t.top_qty >= OUTSIZED_SHARE * t.qty:
             c.outsized.append(t.id)
-        by_key_tuan.setdefault(t.key, t)
+        by_key_tuan.setdefault(key, t)
     unmet_sig: dict[str, list] = {}
     wish_sig: dict[str, list] = {}
     for s in signals:
@@ -184,22 +194,23 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
     wish_trend = _Trend(sums, "wish", yesterday, last_week, week)
     skus = []
     for key, per in cells.items():
-        sku = "" if key.startswith("~") else key
+        sku = "" if key.startswith("~") else key.split(OFF_UNIT)[0]
+        off_unit = OFF_UNIT in key
         info = inputs.products.get(sku)
         sample = by_key_tuan.get(key)
-        unit = info.unit if info and info.unit else (sample.unit if sample else "")
+        unit = sample.unit if off_unit else (info.unit if info and info.unit else (sample.unit if sample else ""))
         notes = []
         if sample and info and info.unit and sample.unit and sample.unit != info.unit:
             notes.append(f"团单位{sample.unit}≠商品单位{info.unit}")
         if not sku:
             notes.append("未关联商品编码")
-        case = case_sizes.get(sku, 1)
+        case = 1 if off_unit else case_sizes.get(sku, 1)
         rows, owners, askers = [], set(), set()
         tot = {"qty": 0, "entries": 0, "waiting": 0, "gap": 0, "stock": None, "outsized": []}
         guides: dict[str, int] = {}
         for store in sorted(per):
             c = per[store]
-            stock = inputs.stock.get((store, sku)) if sku else None
+            stock = inputs.stock.get((store, sku)) if sku and not off_unit else None  # stock is in catalog units
             have = max(stock or 0, 0)
             unmet = len(c.unmet)
             gap = max(0, c.qty + unmet - have)

@@ -13,6 +13,7 @@ from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers.groupbuy import closing, context, launch, shopping, views
 from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
+from handlers.groupbuy.opening import to_fen
 from handlers.groupbuy.text import clean
 
 router = Router(__name__, title="接龙团购")
@@ -54,6 +55,25 @@ async def _managed(store, config, msg, role, gid: int | None, command: str):
 async def open_group(args, msg, store, config, now):
     """/开团 商品 价格 限量 每人限购 成团数 截止时间 自提 — 发起接龙团购"""
     return await launch.propose(args, msg, store, config, now)
+
+
+# A 团 posted the way guides write it to their groups (开团啦！丹东草莓，团购价198…), no command.
+_LOOSE_OPEN = r"^\s*[#/]?\s*(?:今日|今天|新)?开团(?:啦|了|咯|喽|啰)?\s*[!！~～,，:：。]"
+# A bare price (36.9, 36.9元) from a guide: too little to act on, so one question says what it could mean.
+_BARE_PRICE = r"^\s*[¥￥]?\s*(?P<p>\d{1,6}\.\d{1,2}|\d{1,6}(?:\.\d{1,2})?\s*[元块])\s*$"
+
+
+@router.text(_LOOSE_OPEN, roles=("guide",))
+async def open_loosely(msg, store, config, now):
+    return await launch.propose(msg.text, msg, store, config, now)
+
+
+@router.text(_BARE_PRICE, roles=("guide",))
+async def bare_price(match, msg, store):
+    draft = await store.groupbuys.draft(msg.sender)
+    fen = to_fen(match.group("p").rstrip("元块 "))
+    return Reply("groupbuy/bare_price.txt.j2", price_fen=fen, draft=(draft or {}).get("product", ""),
+                 unit=(draft or {}).get("unit", "份"))
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
+from bot.limits import Limits, limits
 from bot.message import Message, Reply
 from handlers.groupbuy import context, views
 from handlers.groupbuy.opening import OpenError, OpenSpec, parse_open
@@ -17,8 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WEEKDAYS = "一二三四五六日"
-
 
 def draft_fields(spec: OpenSpec, product, *, store_id: str, guide: str, draft_id: str) -> dict:
     """The meta fields of the 团 the guide is asked to confirm. A catalog product lends its name,
@@ -26,22 +27,54 @@ def draft_fields(spec: OpenSpec, product, *, store_id: str, guide: str, draft_id
     aliases = list(dict.fromkeys([*(product.aliases if product else ()), spec.title]))
     name = product.name if product is not None else spec.title
     list_price = spec.list_price_fen
-    if list_price is None and product is not None and product.price_fen > spec.price_fen:
+    like = product is not None and same_pack(spec, product)
+    if list_price is None and like and product.price_fen > spec.price_fen:
         list_price = product.price_fen
     return {
         "product": name, "sku": product.sku if product else "", "aliases": [a for a in aliases if a != name],
         "unit": spec.unit, "price_fen": spec.price_fen,
         "bundle_qty": spec.bundle.qty if spec.bundle else 0,
         "bundle_price_fen": spec.bundle.price_fen if spec.bundle else 0,
-        "list_price_fen": list_price or 0, "spec": spec.spec or (product.spec if product else "") or "",
+        "list_price_fen": list_price or 0, "spec": spec.spec or (product.spec if like else "") or "",
         "cap": spec.cap or 0, "per_person": spec.per_person_limit or 0, "min_to_form": spec.min_to_form or 0,
         "cutoff": int(spec.cutoff.timestamp()), "pickup": spec.pickup, "notes": "；".join(spec.notes),
         "store_id": store_id, "guide": guide, "draft": draft_id,
     }
 
 
-def weekday(ts: float, tz: str) -> str:
-    return "周" + WEEKDAYS[datetime.fromtimestamp(ts, ZoneInfo(tz)).weekday()]
+_WEIGHT = re.compile(r"(\d+(?:\.\d+)?)\s*(kg|千克|公斤|g|克|斤|ml|毫升|l|升)", re.I)
+_GRAMS = {"kg": 1000, "千克": 1000, "公斤": 1000, "g": 1, "克": 1, "斤": 500, "ml": 1, "毫升": 1, "l": 1000, "升": 1000}
+
+
+def _amount(spec: str | None) -> float | None:
+    """Grams (or ml) of a pack spec such as 2斤, 2.5kg/箱, 500g/盒; None when it names none."""
+    m = _WEIGHT.search(spec or "")
+    return float(m.group(1)) * _GRAMS[m.group(2).lower()] if m else None
+
+
+def same_pack(spec: OpenSpec, product) -> bool:
+    """Whether the 团's unit is the catalog row's, so its shelf price may be shown as 原价: same
+    counting unit and, when the guide wrote a pack size, the same size (a 2斤 pack is not the
+    2.5kg case, and 10元/串 is not the price per 斤)."""
+    if not product.unit or product.unit != spec.unit:
+        return False
+    mine, theirs = _amount(spec.spec), _amount(product.spec)
+    return mine is None or theirs is None or abs(mine - theirs) < 0.01 * theirs
+
+
+def over_limits(d, lim: Limits) -> list[str]:
+    """Codes for the numbers of a 团 (OpenSpec or OpenDraft) above the configured sanity limits."""
+    prices = [d.price_fen or 0, d.list_price_fen or 0, d.bundle.price_fen if d.bundle else 0]
+    codes = []
+    if max(prices) > lim.max_price_fen:
+        codes.append("price_too_high")
+    if (d.cap or 0) > lim.max_quantity:
+        codes.append("cap_too_high")
+    if (d.min_to_form or 0) > lim.max_quantity:
+        codes.append("min_too_high")
+    if (d.per_person_limit or 0) > lim.max_per_person:
+        codes.append("limit_too_high")
+    return codes
 
 
 async def propose(args: str, msg: Message, store: Store, config: Config, now: float) -> Reply:
@@ -50,18 +83,26 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
         return Reply("groupbuy/usage.txt.j2", command="开团")
     tz = ZoneInfo(config.bot.timezone)
     spec = parse_open(args, datetime.fromtimestamp(now, tz), tz)
-    if isinstance(spec, OpenError):
-        d = spec.draft
-        return Reply("groupbuy/open_error.txt.j2", codes=list(spec.codes), draft={
+    lim = limits(config)
+    d = spec.draft if isinstance(spec, OpenError) else spec
+    codes = [*(spec.codes if isinstance(spec, OpenError) else ()), *over_limits(d, lim)]
+    if codes:
+        log.info("groupbuy open refused for %s: %s", msg.sender, ",".join(codes))
+        return Reply("groupbuy/open_error.txt.j2", codes=codes, limits=asdict(lim), draft={
             "cutoff": int(d.cutoff.timestamp()) if d.cutoff else 0, "cap": d.cap or 0,
-            "per_person_limit": d.per_person_limit or 0, "min_to_form": d.min_to_form or 0})
+            "per_person_limit": d.per_person_limit or 0, "min_to_form": d.min_to_form or 0,
+            "pickup": d.pickup or "", "price_fen": d.price_fen or 0, "unit": d.unit or "",
+            "units": list(getattr(d, "units", ()))})
     store_id = context.guide_stores(config, msg.sender)[0]
     product = await context.resolve_product(store, spec.title, store_id)
+    if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
+        # 团购价198 for a product sold by the 盒, counted in 份 (or 箱 from 限20箱): one question
+        return Reply("groupbuy/ask_price_unit.txt.j2", product=product.name, price_fen=spec.price_fen,
+                     unit=spec.unit, catalog_unit=product.unit)
     draft = draft_fields(spec, product, store_id=store_id, guide=msg.sender, draft_id=msg.id)
     await store.groupbuys.save_draft(msg.sender, draft)
     await store.expect_confirm(msg.sender, "groupbuy", DRAFT_TTL)
-    return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes),
-                 weekday=weekday(draft["cutoff"], config.bot.timezone))
+    return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes))
 
 
 async def confirm(msg: Message, store: Store, config: Config, api, now: float,

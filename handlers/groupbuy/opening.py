@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
 
+from bot.render import day_label
+
 from .numerals import CLASSIFIERS, UNIT_ALIASES, parse_number
 from .text import clean
-from .when import parse_deadline
+from .when import parse_deadline, pickup_day
 
 # Machine codes for what could not be read; templates turn each into a sentence with an example.
 MISSING_TITLE = "missing_title"
@@ -37,6 +39,7 @@ BAD_MIN = "bad_min"
 LIMIT_OVER_CAP = "limit_over_cap"
 MIN_OVER_CAP = "min_over_cap"
 UNIT_CONFLICT = "unit_conflict"
+PICKUP_BEFORE_CUTOFF = "pickup_before_cutoff"
 
 DEFAULT_UNIT = "份"
 
@@ -70,6 +73,9 @@ class OpenSpec:
     list_price_fen: int | None = None
     spec: str | None = None
     notes: tuple[str, ...] = ()
+    # False when the price carried no unit of its own (团购价198, a bare 36.9): its unit is then
+    # borrowed from the cap or defaulted, which the caller may want to ask about.
+    price_unit_written: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,7 @@ class OpenDraft:
     list_price_fen: int | None = None
     spec: str | None = None
     notes: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # every counting unit written, when they disagree
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +113,8 @@ _PRICE_KW = r"(?:团购价|团价|拼团价|活动价|特价|秒杀价|到手价
 _LIST_KW = r"(?:原价|门店价|市场价|零售价|日常价|超市价|专柜价|划线价)"
 _YUAN = r"(?:元|块)"
 
-_COMMAND = re.compile(r"^\s*[/#]?\s*(?:开团|開團|开个团|发起团购|团购)\s*[:]?\s*")
+# The command word, also as guides write it in a post: 开团啦！, 开团了~, 今日开团:
+_COMMAND = re.compile(r"^\s*[/#]?\s*(?:(?:今日|今天|新)?开团|開團|开个团|发起团购|团购)(?:啦|了|咯|喽|啰)?\s*[:!~～,]*\s*")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[.、,:)](?!\d)")
 _SEPARATORS = set(" \t,;|、。")
 _OPEN_BRACKETS = {"(": ")", "【": "】", "[": "]"}
@@ -151,6 +159,8 @@ _PLAIN_PRICE = (
 _MONEY_GAP = re.compile(r"(\d)\s+(?=[元块])")
 _MONEY_SLASH = re.compile(r"([元块])\s*/\s*")
 _SPOKEN_MONEY = re.compile(r"(?<![\d.])(\d+)[块元](\d)(?:毛|角)?(?=$|[\s/,;|、。)]|每|一)")
+_BARE_PRICE = re.compile(r"^¥?\s*" + _P + r"$")  # 36.9 with no 元: the price when no other is written
+_BARE_COUNT = re.compile(r"^" + _N + r"$")  # 20箱 with no keyword: the total on offer
 _SPEC = re.compile(r"^(?:规格\s*[:]?\s*)?约?\d+(?:\.\d+)?\s*(?:g|kg|克|千克|斤|ml|毫升|l|升)(?:\s*[/*x×]\s*\S+)?")
 
 
@@ -175,6 +185,7 @@ class _Fields:
     limit: int | None = None
     min_to_form: int | None = None
     spec: str | None = None
+    price_unit_written: bool = False
     codes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -215,7 +226,8 @@ def _glue_money(line: str) -> str:
     return _SPOKEN_MONEY.sub(r"\1.\2元", line)
 
 
-def _fen(p: str) -> int:
+def to_fen(p: str) -> int:
+    """Yuan text (36.9) -> fen, rounded half up."""
     return int((Decimal(p) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -260,14 +272,14 @@ def _classify(tok: str, f: _Fields) -> str | None:
             f.cap = _count(m, f, BAD_CAP)
             return _rest(tok, m, f, "cap")
     if m := _LIST_PRICE.match(tok):
-        f.list_price_fen = _fen(m["p"])
+        f.list_price_fen = to_fen(m["p"])
         return _rest(tok, m, f, "list_price")
     if m := _UNIT_PRICE.match(tok):
-        f.unit_price_fen = _fen(m["p"])
+        f.unit_price_fen, f.price_unit_written = to_fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     if m := _PRICE_PER_UNIT.match(tok):
-        f.price_fen = _fen(m["p"])
+        f.price_fen, f.price_unit_written = to_fen(m["p"]), True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         return _rest(tok, m, f, "price")
     m = _BUNDLE_PRICE_FIRST.match(tok)
@@ -277,21 +289,25 @@ def _classify(tok: str, f: _Fields) -> str | None:
             m = None
     if m and m["cl"]:
         n = parse_number(m["n"])
+        f.price_unit_written = True
         f.units.append(UNIT_ALIASES.get(m["cl"], m["cl"]))
         if n is None or n.denominator != 1 or n <= 0:
             f.codes.append(BAD_PRICE)
         elif n == 1:
-            f.price_fen = _fen(m["p"])
+            f.price_fen = to_fen(m["p"])
         else:
-            f.bundle = (int(n), _fen(m["p"]))
+            f.bundle = (int(n), to_fen(m["p"]))
         return _rest(tok, m, f, "price")
     for rx in _PLAIN_PRICE:
         if m := rx.match(tok):
-            f.price_fen = _fen(m["p"])
+            f.price_fen = to_fen(m["p"])
             return _rest(tok, m, f, "price")
     if m := _SPEC.match(tok):
         f.spec = m.group().removeprefix("规格").lstrip(" :")
         return _rest(tok, m, f, "spec")
+    if (m := _BARE_COUNT.match(tok)) and m["cl"] and f.cap is None:
+        f.cap = _count(m, f, BAD_CAP)
+        return "cap"
     return None
 
 
@@ -319,6 +335,7 @@ def parse_open(text: str, now: datetime, tz: tzinfo) -> OpenSpec | OpenError:
     f = _Fields()
     tokens = _tokens(lines)
     kinds: list[str | None] = [_classify(t.text, f) if t.bracket != "【" else None for t in tokens]
+    _bare_price(tokens, kinds, f)
 
     # Fields whose text may contain blanks swallow the unrecognised tokens after them on their line.
     absorbing = None
@@ -338,6 +355,19 @@ def parse_open(text: str, now: datetime, tz: tzinfo) -> OpenSpec | OpenError:
 
     f.title = _title(tokens, kinds, f)
     return _build(f, now)
+
+
+def _bare_price(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> None:
+    """A lone number (36.9, ¥36) before the cutoff and pickup is the price when none is written
+    with 元 or a price word; the draft shows it with its unit, so the guide sees the reading."""
+    if f.price_fen is not None or f.unit_price_fen is not None or f.bundle is not None:
+        return
+    for i, (tok, kind) in enumerate(zip(tokens, kinds)):
+        if kind in ("cutoff", "pickup"):
+            return
+        if kind is None and not tok.bracket and (m := _BARE_PRICE.match(tok.text)):
+            f.price_fen, kinds[i] = to_fen(m["p"]), "price"
+            return
 
 
 def _title(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> str | None:
@@ -363,6 +393,18 @@ def _title(tokens: list[_Token], kinds: list[str | None], f: _Fields) -> str | N
     for _, group in groupby(loose, key=lambda t: t.line):
         f.notes.append(" ".join(t.text for t in group))
     return " ".join(title_parts) or heading
+
+
+def _absolute_pickup(pickup: str, now: datetime, cutoff: datetime) -> tuple[str, bool]:
+    """The pickup text with its day words resolved once (明天下午 -> 12月6日 周日 下午), so it
+    stays true days later, and whether that pickup ends before the cutoff."""
+    found = pickup_day(pickup, now, cutoff)
+    if found is None:
+        return pickup, False
+    at, start, end = found
+    label = day_label((at - timedelta(minutes=1)).date() if at.hour == at.minute == 0 else at.date(), now.date())
+    text = f"{pickup[:start].strip()} {label} {pickup[end:].strip()}".strip()
+    return text, at <= cutoff
 
 
 def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
@@ -393,6 +435,10 @@ def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
     pickup = " ".join(p for p in f.pickup if p) or None
     if pickup is None:
         codes.append(MISSING_PICKUP)
+    elif cutoff is not None:
+        pickup, early = _absolute_pickup(pickup, now, cutoff)
+        if early:
+            codes.append(PICKUP_BEFORE_CUTOFF)
     if f.cap is not None and f.limit is not None and f.limit > f.cap:
         codes.append(LIMIT_OVER_CAP)
     if f.cap is not None and f.min_to_form is not None and f.min_to_form > f.cap:
@@ -401,5 +447,6 @@ def _build(f: _Fields, now: datetime) -> OpenSpec | OpenError:
                   list_price_fen=f.list_price_fen, spec=f.spec, notes=tuple(f.notes))
     if codes:
         return OpenError(tuple(dict.fromkeys(codes)), OpenDraft(
-            title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, **common))
-    return OpenSpec(title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, **common)
+            title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup, units=tuple(specific), **common))
+    return OpenSpec(title=f.title, price_fen=price, unit=unit, cutoff=cutoff, pickup=pickup,
+                    price_unit_written=f.price_unit_written, **common)

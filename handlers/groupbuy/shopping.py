@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from store import Store
 
 CHANGES = ("join", "multi", "set", "add", "cancel", "list_paste")  # intents that write the ledger
+# 我的接龙 / 我的订单: the shopper's own lines, answered even when nothing is open (then "none").
+MINE_WORDS = re.compile(r"^\s*(?:查(?:一下|询|看)?|看看)?\s*我的(?:接龙|订单|团购|团单|团|报名)(?:呢|列表|记录)?\s*[?？。!！]*\s*$")
 # Words that can only mean "sign me up": answered even when no 团 is open.
 JOIN_WORDS = re.compile(r"^\s*(?:[+＋]\s*[\d一二两三四五六七八九十俩仨]|接龙|我接|报名|跟团|算我一个|参团)")
 
@@ -116,6 +118,9 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
     groups = open_ or closed
     turn = Turn(msg, store, now, {g.id: g for g in [*open_, *closed]}, closed, sctx)
 
+    if MINE_WORDS.match(msg.text or ""):
+        await query_mine(turn, tuple(g.id for g in open_))
+        return turn.replies
     if not groups:  # no 团 to mean, so no "which 团?" question can be waiting either
         return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
     pending = await gbs.pending(msg.conversation)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
+from bot.limits import DEFAULT as DEFAULT_LIMITS
+
 REQUIRED = ("sku", "name", "price")
 # Header spellings seen in shop spreadsheets, mapped to our column names.
 HEADER_ALIASES = {
@@ -20,7 +22,7 @@ HEADER_ALIASES = {
     "价格": "price", "售价": "price", "库存": "stock", "产地": "origin", "保质期": "shelf_life_days",
     "保质期天数": "shelf_life_days", "促销": "promo", "活动": "promo", "门店": "stores",
 }
-MAX_PRICE_FEN = 10_000_000  # 10万元: anything above is a typo (price in fen typed as yuan)
+MAX_PRICE_FEN = DEFAULT_LIMITS.max_price_fen  # a typo above it (fen typed as yuan); see bot/limits.py
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,12 @@ import re
 from decimal import InvalidOperation
 
 from bot.config import Config
+from bot.limits import limits
 from bot.message import Message, Reply
 from bot.router import SKIP, Router
 from handlers.qa.answer import guessed
 from handlers.qa.cache import QACache
-from handlers.qa.catalog import MAX_PRICE_FEN, Product, parse_count, parse_yuan
+from handlers.qa.catalog import Product, parse_count, parse_yuan
 from store import Store
 
 router = Router(__name__)
@@ -66,7 +67,7 @@ async def _edit(cmd: str, attribute: str, args: str, had_prefix: bool, msg: Mess
             if not had_prefix:
                 return SKIP
             raise Problem("usage")
-        parsed = _value(attribute, value)
+        parsed = _value(attribute, value, limits(config).max_price_fen)
         product = await _resolve(qa, scope, item)
     except Problem as p:
         return Reply("qa/edit_problem.txt.j2", problem=p.code, cmd=cmd, **{"target": "", **p.ctx})
@@ -77,9 +78,25 @@ async def _edit(cmd: str, attribute: str, args: str, had_prefix: bool, msg: Mess
         return Reply("qa/edit_problem.txt.j2", problem="not_carried", cmd=cmd, term=product.name,
                      store_name=_store_name(config, scope), target="")
     qa.invalidate()
+    crossed = await _crossed_groups(store, config, scope, product.sku, parsed) if attribute == "price_fen" else []
     return Reply("qa/edit_done.txt.j2", cmd=cmd, attribute=attribute, p=result.after[0],
                  before=_distinct(result.before, attribute), after=getattr(result.after[0], attribute),
-                 store_name=_store_name(config, scope), rows=len(result.after))
+                 store_name=_store_name(config, scope), rows=len(result.after), crossed=crossed)
+
+
+async def _crossed_groups(store: Store, config: Config, scope: str | None, sku: str, price_fen: int) -> list[dict]:
+    """Open 团 of this product whose shoppers now see two prices that disagree: a 团购价 not below
+    the new shelf price, or a 原价 that is no longer the shelf price. The guide is told; the 团
+    itself keeps the price shoppers signed up for."""
+    out = []
+    for store_id in [scope] if scope else [s.id for s in config.stores]:
+        for gb in await store.groupbuys.open_groups(store_id):
+            if gb.sku != sku:
+                continue
+            if gb.price_fen >= price_fen or (gb.list_price_fen and gb.list_price_fen != price_fen):
+                out.append({"id": gb.id, "product": gb.product, "unit": gb.unit, "price_fen": gb.price_fen,
+                            "list_price_fen": gb.list_price_fen, "not_cheaper": gb.price_fen >= price_fen})
+    return out
 
 
 def _scope(args: str, user: str, role: str, config: Config) -> tuple[str | None, str]:
@@ -115,14 +132,14 @@ def _split(attribute: str, rest: str) -> tuple[str, str | None]:
     return m.group("item").strip(), m.group("value").replace(" ", "")
 
 
-def _value(attribute: str, raw: str):
+def _value(attribute: str, raw: str, max_price_fen: int):
     if attribute == "price_fen":
         try:
             fen = parse_yuan(raw)
         except (ValueError, InvalidOperation):
             raise Problem("bad_price", value=raw) from None
-        if fen <= 0 or fen > MAX_PRICE_FEN:
-            raise Problem("bad_price", value=raw)
+        if fen <= 0 or fen > max_price_fen:
+            raise Problem("bad_price", value=raw, max_yuan=max_price_fen // 100)
         return fen
     if attribute == "stock":
         if raw in ("缺货", "无货", "没货", "售罄"):

@@ -18,7 +18,10 @@ from store.shoppers import Handoff
 router = Router(__name__)
 
 # The whole message is the request ("人工", "我要转人工"), or it says so unmistakably ("能转人工吗").
+# A complaint or "找人" wants a person too, never an FAQ answer about returns.
 ASK_HUMAN = (r"^\s*(我要|我想|请|帮我)?\s*(转|找|接)?\s*(人工(客服|服务)?|真人|导购|店员|客服)\s*[!！。.~～]*\s*$"
+             r"|^\s*(我要|我想|请|帮我)?\s*(找|叫)\s*(个|一下)?\s*(人|活人|店长|经理|老板|负责人|工作人员)\s*[!！。.~～]*\s*$"
+             r"|^\s*(我要|我想|我得|要)?\s*投诉"
              r"|转人工|找人工|要人工|人工客服|找导购|转导购")
 _TICKET = re.compile(r"^#?(\d{1,9})$")
 

@@ -5,6 +5,7 @@ G = {"id": 12, "product": "丹东99草莓", "unit": "盒", "price_fen": 3690, "b
      "waiting": 0, "shortfall": 0, "kf_link": "https://work.weixin.qq.com/kf/wkS01?enc_scene=ENCgb12", "sku": "F001"}
 G_FREE = {**G, "product": "农家土鸡蛋", "unit": "份", "bundle_qty": 0, "bundle_price_fen": 0, "list_price_fen": 0,
           "spec": "", "cap": 0, "per_person": 0, "min_to_form": 0, "kf_link": "", "sku": ""}
+LIMITS = {"max_price_yuan": 100000, "max_quantity": 100000, "max_per_person": 1000}
 G_CLOSED = {**G, "status": "closed", "result": "formed", "waiting": 3}
 G_FAILED = {**G, "status": "closed", "result": "failed", "total": 12, "shortfall": 8}
 L = {"no": 17, "name": "王姐", "who": "", "qty": 2, "tag": "3栋502", "status": "active", "pos": 0,
@@ -44,18 +45,24 @@ SAMPLES = {
                                  for w, why in (("半盒", "fraction"), ("3", "no_unit"), ("2斤", "unit_mismatch"),
                                                  ("1000", "too_many"))],
     "groupbuy/no_open.txt.j2": [{}],
+    "groupbuy/ask_price_unit.txt.j2": [{"product": "丹东99草莓", "price_fen": 19800, "unit": "份", "catalog_unit": "盒"}],
+    "groupbuy/bare_price.txt.j2": [{"price_fen": 3690, "draft": "", "unit": "份"},
+                                   {"price_fen": 3690, "draft": "丹东99草莓", "unit": "盒"}],
     "groupbuy/paste_nothing.txt.j2": [{"product": "丹东99草莓", "unit": "盒", "mine": [L]},
                                       {"product": "丹东99草莓", "unit": "盒", "mine": []}],
-    "groupbuy/draft.txt.j2": [{"g": G, "notes": ["不成团原路退"], "weekday": "周五"},
-                              {"g": G_FREE, "notes": [], "weekday": "周六"}],
+    "groupbuy/draft.txt.j2": [{"g": G, "notes": ["不成团原路退"]}, {"g": G_FREE, "notes": []}],
     "groupbuy/open_error.txt.j2": [{"codes": ["missing_title", "missing_price", "bad_price", "missing_cutoff",
                                               "bad_cutoff", "cutoff_past", "missing_pickup", "bad_cap", "bad_limit",
                                               "bad_min", "limit_over_cap", "min_over_cap", "unit_conflict",
-                                              "something_new"],
+                                              "pickup_before_cutoff", "price_too_high", "cap_too_high",
+                                              "min_too_high", "limit_too_high", "something_new"],
+                                    "limits": LIMITS,
                                     "draft": {"cutoff": 1_763_900_000, "cap": 10, "per_person_limit": 20,
-                                              "min_to_form": 30}},
-                                   {"codes": ["cutoff_past"], "draft": {"cutoff": 0, "cap": 0, "per_person_limit": 0,
-                                                                       "min_to_form": 0}}],
+                                              "min_to_form": 30, "pickup": "12月6日 周六 下午", "price_fen": 3690,
+                                              "unit": "盒", "units": ["盒", "箱"]}},
+                                   {"codes": ["cutoff_past"], "limits": LIMITS,
+                                    "draft": {"cutoff": 0, "cap": 0, "per_person_limit": 0, "min_to_form": 0,
+                                              "pickup": "", "price_fen": 0, "unit": "", "units": []}}],
     "groupbuy/opened.txt.j2": [{"g": G, "post": p, "earlier_at": at, "earlier_head": head}
                                for p, at, head in (("paste", 0, ""), ("posted", 0, ""), ("no_groups", 0, ""),
                                                    ("used_today", 1_763_900_000, "【接龙团购】丹东99草莓团"),

@@ -58,7 +58,7 @@ async def test_shopper_join_change_query_cancel(gb):
     assert (await shop(gb, "wmA", "再加两盒"))[0].startswith("⚠️ 丹东99草莓每人限4盒，您最多还能加1盒")
     assert "3盒（第1号）" in (await shop(gb, "wmA", "我报了几盒来着"))[0]
     assert "截单，现在还能接" in (await shop(gb, "wmB", "截单了吗"))[0]
-    assert "周六10-12点服务台" in (await shop(gb, "wmA", "几点能提货，在哪拿"))[0]
+    assert "周六 10-12点服务台" in (await shop(gb, "wmA", "几点能提货，在哪拿"))[0]
     assert "不是您报的" in (await shop(gb, "wmB", "第1个删掉"))[0]
     assert (await shop(gb, "wmB", "取消"))[0] == "✅ 已取消 丹东99草莓 第2号｜当前共3/200盒"
     roster = await gb.ask(f"/团 {gid}")
@@ -120,7 +120,7 @@ async def test_guide_proxy_close_result_pickup_sheet_and_collect(gb):
     assert "不会扣款" not in mine
     # after the cutoff a join is refused and queries still work
     assert "已于" in (await shop(gb, "wmA", "+1"))[0]
-    assert "自提：周六10-12点服务台" in (await shop(gb, "wmA", "在哪提货"))[0]
+    assert "周六 10-12点服务台" in (await shop(gb, "wmA", "在哪提货"))[0]
     assert "已核销" in (await gb.ask(f"/提货 {gid}-3"))[0]
     assert "已核销" in (await gb.ask("/提货 3栋502"))[0]
     assert "已经提过货" in (await gb.ask(f"/提货 {gid} 3栋502"))[0]

@@ -32,7 +32,7 @@ def error(text, now=NOW) -> OpenError:
 def test_issue_example():
     s = spec("/开团 丹东99草莓 36.9元/盒 限200盒 每人限4盒 满20盒成团 截止今晚20:00 自提周六10-12点服务台")
     assert s == OpenSpec(title="丹东99草莓", price_fen=3690, unit="盒", cutoff=at(2025, 6, 11, 20, 0),
-                         pickup="周六10-12点服务台", cap=200, per_person_limit=4, min_to_form=20)
+                         pickup="6月14日 周六 10-12点服务台", cap=200, per_person_limit=4, min_to_form=20)
 
 
 def test_fields_in_any_order_with_full_width_and_chinese_numbers():
@@ -128,7 +128,7 @@ def test_naive_now_is_wall_time_in_tz_and_aware_now_is_converted():
 
 def test_pickup_keeps_blanks_and_remarks():
     s = spec("/开团 草莓 36.9元/盒 截止今晚20:00 自提: 周六 10:00-12:00 一楼服务台(报接龙号+手机后四位)")
-    assert s.pickup == "周六 10:00-12:00 一楼服务台 (报接龙号+手机后四位)"
+    assert s.pickup == "6月14日 周六 10:00-12:00 一楼服务台 (报接龙号+手机后四位)"
     assert spec("/开团 草莓 36.9元/盒 截止今晚20:00 提货地点:服务台").pickup == "服务台"
 
 
@@ -152,7 +152,7 @@ def test_pasted_jielong_header():
         ("丹东99草莓", 3690, "盒", Bundle(2, 6900), 3990, "500g/盒")
     assert (s.cap, s.per_person_limit, s.min_to_form) == (200, 4, 20)
     assert s.cutoff == at(2025, 6, 13, 20, 0)
-    assert s.pickup.startswith("周六10:00-12:00 一楼服务台")
+    assert s.pickup.startswith("6月14日 周六 10:00-12:00 一楼服务台")
     assert "不成团不扣款/原路退" in s.notes
 
 
@@ -213,7 +213,7 @@ def test_bundle_price_is_not_taken_for_spoken_money():
 
 def test_pickup_written_with_the_keyword_last():
     s = spec("/开团 草莓 36.9元/盒 截止今晚20:00 周六10-12点服务台自提")
-    assert (s.pickup, s.cutoff) == ("周六10-12点服务台", at(2025, 6, 11, 20, 0))
+    assert (s.pickup, s.cutoff) == ("6月14日 周六 10-12点服务台", at(2025, 6, 11, 20, 0))
 
 
 def test_minimum_written_as_n_qi():
