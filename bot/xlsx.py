@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
-from openpyxl.cell import Cell
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -29,24 +31,57 @@ def _text_cell(ws, value: str) -> Cell:
 
 def append(ws, row: list) -> None:
     """ws.append(row) with risky strings as quoted text cells (normal and write-only sheets)."""
-    if not any(is_risky(v) for v in row):
+    if not any(is_risky(v) or isinstance(v, Cell) for v in row):
         ws.append(row)
         return
     if isinstance(ws, WriteOnlyWorksheet):
         # A write-only sheet reuses the last Cell object for the values after it, styles and all:
         # give every value of this row its own cell.
-        ws.append([_text_cell(ws, v) if is_risky(v) else (None if v is None else Cell(ws, row=1, column=1, value=v))
-                   for v in row])
+        ws.append([v if isinstance(v, Cell) else _text_cell(ws, v) if is_risky(v)
+                   else (None if v is None else Cell(ws, row=1, column=1, value=v)) for v in row])
     else:
         ws.append([_text_cell(ws, v) if is_risky(v) else v for v in row])
 
 
 def sheet(wb: Workbook, title: str, header: tuple[str, ...] | list[str] = ()):
-    """A new sheet in `wb`, with `header` as its first row when given."""
+    """A new sheet in `wb`, with `header` as its first row when given: bold, frozen while scrolling,
+    with filters, and columns as wide as their titles (CJK counts double). Set before any row, so
+    write-only sheets (the digest) take them too; `finish` sets the filter's extent."""
     ws = wb.create_sheet(title)
     if header:
-        append(ws, list(header))
+        for i, name in enumerate(header, 1):
+            ws.column_dimensions[get_column_letter(i)].width = max(8, min(40, _width(name) + 4))
+        ws.freeze_panes = "A2"
+        bold = [_styled(ws, name, Font(bold=True)) for name in header]
+        ws.append(bold)
     return ws
+
+
+def money(ws, value: float | int | None):
+    """A yuan amount shown with two decimals (still a number the sheet can sum)."""
+    if value is None:
+        return None
+    cell = Cell(ws, row=1, column=1, value=value) if not isinstance(ws, WriteOnlyWorksheet) else WriteOnlyCell(
+        ws, value=value)
+    cell.number_format = "#,##0.00"
+    return cell
+
+
+def finish(ws, columns: int, rows: int) -> None:
+    """Filters over the header and the `rows` data rows below it."""
+    if columns:
+        ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{rows + 1}"
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in str(text))
+
+
+def _styled(ws, value, font: Font):
+    cell = WriteOnlyCell(ws, value=value) if isinstance(ws, WriteOnlyWorksheet) else Cell(ws, row=1, column=1,
+                                                                                          value=value)
+    cell.font = font
+    return cell
 
 
 def to_bytes(wb: Workbook) -> bytes:

@@ -24,6 +24,7 @@ KIND = {"tuan_cancelled": "截单后撤团", "tuan_added": "截单后结算", "t
         "unmet_added": "截单后缺货问询", "wish_added": "截单后心愿"}
 
 
+STATUS = {"open": "接龙中", "closed": "已截单", "cancelled": "已撤团"}
 UNKNOWN = "门店未知"  # the store name of demand whose store nothing tells
 
 
@@ -33,9 +34,18 @@ class _Sheet:
 
     def __init__(self, wb: Workbook, title: str, header: tuple[str, ...]) -> None:
         self.ws = xlsx.sheet(wb, title, header)
+        self.columns, self.rows = len(header), 0
+        # Amount columns ("金额(元)") show two decimals; the cells stay numbers the buyer can sum.
+        self.money = {i for i, name in enumerate(header) if "(元)" in name}
+        xlsx.finish(self.ws, self.columns, 0)
 
     def append(self, row: list) -> None:
+        if self.money:
+            row = [xlsx.money(self.ws, v) if i in self.money and isinstance(v, (int, float)) else v
+                   for i, v in enumerate(row)]
         xlsx.append(self.ws, row)
+        self.rows += 1
+        xlsx.finish(self.ws, self.columns, self.rows)
 
 
 def _blank(v):
@@ -78,7 +88,7 @@ def build(d: dict) -> bytes:
             ws.append([t["id"], t["store"], t["store_name"], t["product"], t["sku"], t["unit"], t["qty"],
                        t["min_to_form"], t["shortfall"], t["entries"], t["customers"], t["waiting"],
                        round(t["amount_fen"] / 100, 2), t["guide"], "成团" if t["result"] == "formed" else "未成团",
-                       t["status"]])
+                       STATUS.get(t["status"], t["status"])])
     ws = _Sheet(wb, "导购", GUIDES)
     for g in d["guides"]:
         ws.append([g["guide"], ",".join(g["stores"]), g["tuan_formed"], g["tuan_failed"], g["qty"],

@@ -102,3 +102,21 @@ def test_sections_are_numbered_in_order_and_a_lone_section_is_not():
                        {}, stores=stores, cutoff="21:00")
     text = _render_all(two)
     assert "**一、心愿单（未在售）**" in text and "**二、接龙中（未截单，不计入）**" in text
+
+
+def test_the_digest_workbook_opens_ready_to_read():
+    """Bold frozen header with filters over the data, amounts with two decimals, statuses in Chinese."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from handlers.digest.sheet import build
+    wb = load_workbook(io.BytesIO(build(big_digest(n_skus=6, n_stores=5))))
+    ws = wb["成团明细"]
+    assert ws.freeze_panes == "A2" and ws["A1"].font.b
+    assert ws.auto_filter.ref == f"A1:P{ws.max_row}"
+    amount = [c for c in ws[1] if c.value == "金额(元)"][0].column
+    assert ws.cell(row=2, column=amount).number_format == "#,##0.00"
+    statuses = {ws.cell(row=r, column=16).value for r in range(2, ws.max_row + 1)}
+    assert statuses <= {"接龙中", "已截单", "已撤团"} and statuses
+    assert ws.column_dimensions["D"].width >= 8
