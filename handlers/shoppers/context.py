@@ -156,7 +156,10 @@ class Shoppers:
         """The nickname `names` gives, from the snapshot when it held the cached one."""
         if snap.name is not None:
             return snap.name
-        return (await self.names([external_userid])).get(external_userid, "")
+        # Not cached: ask WeCom (the snapshot just read the cache, so it is not read again).
+        names = await nicknames(self.api, self.cfg, self.store, [external_userid],
+                                self.settings.name_cache_days * 86400, cached={})
+        return names.get(external_userid, "")
 
     async def _resolve(self, open_kfid: str, user: str, c: Any, groups: dict[str, int]) -> tuple[str | None, str]:
         if c is not None and c.scene:
