@@ -1,0 +1,69 @@
+"""Redis round trips of the handle stage (Worker.handle, every router, replies queued) per shopper
+message: at most six, the issue-10 budget, for a product question, +1, 我要两份 and 领券.
+
+Counted with an instrumented connection (bench/roundtrips.py): a pipeline or an EVALSHA is one.
+The shopper's nickname is cached, as it is after their first message.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bench.roundtrips import RoundTrips
+from bot.message import Message
+from store.streams import Entry
+from tests.coupons.helpers import live_campaign
+from tests.groupbuy.helpers import OPEN, load_catalog
+from tests.harness import Harness
+
+BUDGET = 6
+
+
+@pytest.fixture
+async def counted(aiohttp_client, redis, redis_url, service_config, fake):
+    rt = RoundTrips()
+    client = rt.client(redis_url)
+    h = await Harness.start(aiohttp_client, client, service_config, fake)
+    await load_catalog(h)
+    assert "请核对" in (await h.ask(OPEN))[0]
+    assert "已开团" in (await h.ask("确认"))[0]
+    await live_campaign(h.store, "周末券 满50减10 1000张 每人1张 有效3天 全员")
+    yield h, rt
+    await client.aclose()
+
+
+async def handle(h: Harness, rt: RoundTrips, user: str, text: str) -> list[tuple[str, ...]]:
+    """The packets one kf message costs in the handle stage."""
+    await h.store.kf.remember_names({user: f"顾客{user[-2:]}"}, 3600)
+    msg = Message(id=f"kf:rt-{user}-{time.monotonic_ns()}", channel="kf", conversation=f"kf:wkS01:{user}",
+                  sender=user, sender_kind="customer", text=text, time=int(time.time()))
+    mark = rt.count
+    await h.worker.handle(Entry(0, "0-1", msg.conversation, msg.to_json()))
+    return rt.since(mark)
+
+
+@pytest.mark.parametrize("text", ["车厘子多少钱", "+1", "我要两份", "领券"])
+async def test_a_shopper_message_takes_at_most_six_round_trips(counted, text):
+    h, rt = counted
+    await handle(h, rt, "wmWarm", text)  # connections, scripts and the per-process views
+    packets = await handle(h, rt, "wmFirst", text)
+    assert len(packets) <= BUDGET, packets
+    queued = await outbox_len(h)
+    again = await handle(h, rt, "wmSecond", text)
+    assert len(again) <= BUDGET, again
+    assert await outbox_len(h) == queued + 1  # the answer was queued within those
+
+
+async def outbox_len(h: Harness) -> int:
+    return sum([await h.redis.xlen(h.store.outbox.key(p)) for p in range(h.store.outbox.n)])
+
+
+async def test_the_claim_is_one_step_and_fills_the_wallet(counted):
+    h, rt = counted
+    await handle(h, rt, "wmWarm", "领券")
+    packets = await handle(h, rt, "wmClaim", "领券")
+    assert sum(1 for p in packets if p == ("EVALSHA",)) == 2  # the claim script, then the outbox entry
+    assert not any("HSETNX" in p or "ZADD" in p for p in packets)  # reservation and wallet: in the script
+    [record] = await h.store.coupons.wallet("wmClaim")
+    assert await h.store.coupons.lookup(record["code"]) == record["campaign"]
