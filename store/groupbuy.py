@@ -687,10 +687,13 @@ class GroupBuys:
     async def open_ids(self, store_id: str | None = None) -> list[int]:
         """Open (or closed but not yet announced) 团 of one store, or of every store."""
         stores = [store_id] if store_id is not None else await self.store_ids()
-        ids: set[int] = set()
-        for s in stores:
-            ids.update(int(x) for x in await self.r.smembers(self.k.gb_open(s)))
-        return sorted(ids)
+        if not stores:
+            return []
+        async with self.r.pipeline(transaction=False) as p:  # one round trip for a whole chain
+            for s in stores:
+                p.smembers(self.k.gb_open(s))
+            found = await p.execute()
+        return sorted({int(x) for members in found for x in members})
 
     async def open_groups(self, store_id: str | None = None) -> list[GroupBuy]:
         """Open 团 of one store (as of at most VIEW_SECONDS ago), or of every store (read now)."""
@@ -715,10 +718,13 @@ class GroupBuys:
         if store_id is not None:
             return sorted({gid for gid, at in (await self._view(store_id)).recent if at >= now - RECENT})
         stores = await self.store_ids()
-        ids: set[int] = set()
-        for s in stores:
-            ids.update(int(x) for x in await self.r.zrangebyscore(self.k.gb_recent(s), now - RECENT, "+inf"))
-        return sorted(ids)
+        if not stores:
+            return []
+        async with self.r.pipeline(transaction=False) as p:
+            for s in stores:
+                p.zrangebyscore(self.k.gb_recent(s), now - RECENT, "+inf")
+            found = await p.execute()
+        return sorted({int(x) for members in found for x in members})
 
     async def mine(self, gid: int, owner: str, statuses: tuple[str, ...] = LIVE) -> list[Line]:
         """The owner's lines of one 团 in the given states (live by default), in number order."""
