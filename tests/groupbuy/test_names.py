@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from bench.catalog_gen import generate
+from bench.handle_cost import generate
 from handlers.groupbuy.intents import GroupRef, NotGroupBuy, parse_shopper
 from handlers.groupbuy.names import CatalogNames, NameIndex, OtherNames, mask_found
 from handlers.groupbuy.numerals import MASK, PROTECTED_NAMES, mask
@@ -39,7 +39,7 @@ def reference_read(work: str, others: list[str], reverse_ties: bool = False) -> 
 
 @pytest.fixture(scope="module")
 def catalog():
-    products = generate(800, seed=3)
+    products = generate(800)
     return [(p.sku, (p.name, *p.aliases)) for p in products]
 
 
@@ -62,7 +62,7 @@ def lines(rows, rng: random.Random, n: int) -> list[str]:
 
 @pytest.mark.parametrize("size", [114, 800])  # the demo rows alone (aliases of one row), and variants
 def test_others_are_the_names_other_products_chose(size):
-    catalog = [(p.sku, (p.name, *p.aliases)) for p in generate(size, seed=3)]
+    catalog = [(p.sku, (p.name, *p.aliases)) for p in generate(size)]
     names = CatalogNames(catalog)
     rng = random.Random(1)
     for _ in range(40):
