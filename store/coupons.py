@@ -2,21 +2,19 @@
 
 Layout (keys in store/keys.py, coupons section). A campaign's own keys share the hash tag
 {cp:<id>}: meta, holders, per-code records, the expiry ZSET, the message-id memo and the event log.
-The claim, redeem, confirm and stop scripts each touch exactly those keys, so every decision about a
-campaign (window, stock, per-person limit, eligibility, redemption state) is one atomic step in one
-slot, also on a Redis Cluster.
+The redeem, confirm and stop scripts each touch exactly those keys, so every decision about a
+campaign (window, stock, per-person limit, eligibility, redemption state) is one atomic step.
 
-Code lookup (code -> campaign, needed by /核销 and the POS) cannot be in the same slot: the caller
-only knows the code. The index is a hash sharded by the code's first symbol, and it is written
-BEFORE the claim script runs: `claim` reserves a fresh random code in the index with HSETNX (which
-also refuses a code any campaign already uses), then runs the script with that code, then drops the
-reservation if the script did not issue it. So an issued code is always findable, a crash can only
-leave an orphan reservation (a code pointing at a campaign that does not hold it, which looks up as
-"unknown"), and no two campaigns can ever share a code. The script itself still refuses a code whose
-record exists (belt and braces) and the caller retries with a new one.
-
-A shopper's wallet (我的券) is another slot; it is written after the script, idempotently, and
-repaired when a redelivered message gets its code again.
+Code lookup (code -> campaign, needed by /核销 and the POS) cannot live under the campaign's tag:
+the caller only knows the code. The index is a hash sharded by the code's first symbol. A shopper's
+wallet (我的券) is keyed by the shopper. The claim script writes both in the same atomic step as the
+claim itself: it refuses a candidate code any campaign already uses (the caller retries with a new
+one), and when it issues a code it records it in the index (with its removal time) and the
+shopper's wallet too. So an issued code is always findable and in its holder's wallet, no
+reservation can be left behind, and a claim costs one round trip (a redelivered claim re-files the
+code with a second step). That script is the one step touching keys of several slots: fine for
+the single Redis qunbot connects to (README, "Scaling out"); on a Redis Cluster it would have to
+be split again (reserve in the index first, claim, then the wallet).
 
 Retention ([retention] in config, rules in store/keys.py): a code record expires at the code's
 expiry + coupon_grace_days. A campaign's own keys have no TTL while it can still issue codes; once
@@ -41,6 +39,11 @@ SEEN_TTL = 47 * 3600  # kf allows replies 48 h after the shopper's last message;
 CODE_TRIES = 5  # a fresh 40-bit code collides about never; five tries make "never" certain
 LONGEST_CODE_DAYS = 366  # handlers/coupons/rules.py MAX_VALID_DAYS: no code is valid longer
 PRUNE_BATCH = 1000  # code-index entries removed per script call (keeps each call short)
+# Every shopper message asks which campaigns are live and whether any store has a welcome coupon.
+# A process answers from what it read within this long: another process's 确认 or 停券 shows up that
+# much later (a claim itself is always decided by the script), this process's own at once.
+CACHE_SECONDS = 1.0
+CACHED_STORES = 4096
 
 # Scope test shared by the claim and redeem scripts: '' = the owner store only, 'all', or a csv list.
 _IN_SCOPE = """
@@ -51,9 +54,11 @@ local function in_scope(stores, owner, store)
 end
 """
 
-# KEYS: 1 meta, 2 holders, 3 candidate code record, 4 claims memo, 5 expiry zset, 6 log
+# KEYS: 1 meta, 2 holders, 3 candidate code record, 4 claims memo, 5 expiry zset, 6 log,
+#       7 code index shard, 8 its removal-time zset (both of the candidate code), 9 the shopper's wallet
 # ARGV: 1 shopper, 2 msg id, 3 candidate code, 4 now, 5 end of today (local), 6 shopper's store,
-#       7 joined_at ('' unknown), 8 reply target, 9 campaign id, 10 grace seconds after expiry
+#       7 joined_at ('' unknown), 8 reply target, 9 campaign id, 10 grace seconds after expiry,
+#       11 seconds a customer's keys are kept, 12 seconds the longest-lived code lives
 _CLAIM = _IN_SCOPE + """
 local now = tonumber(ARGV[4])
 local function expiries(csv)
@@ -84,7 +89,9 @@ end
 if tonumber(m[3] or '0') >= tonumber(m[2]) then
   return {'sold_out', held or '', held and expiries(held) or ''}
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'collision'} end
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('HEXISTS', KEYS[7], ARGV[3]) == 1 then
+  return {'collision'}
+end
 local expires
 if m[6] and m[6] ~= '' then
   expires = tonumber(m[6])
@@ -104,6 +111,16 @@ local left = redis.call('PTTL', KEYS[1])  -- a campaign with an end date expires
 if left > 0 then
   for _, i in ipairs({2, 4, 5, 6}) do redis.call('PEXPIRE', KEYS[i], left) end
 end
+-- The code index and the wallet, as Coupons._remember_code files them after a redelivery.
+local gone_at = expires + tonumber(ARGV[10])
+redis.call('HSET', KEYS[7], ARGV[3], ARGV[9])
+redis.call('ZADD', KEYS[8], gone_at, ARGV[3])
+local keep = tonumber(ARGV[11])
+redis.call('ZADD', KEYS[9], 'NX', now, ARGV[9] .. '|' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. (now - math.max(keep, tonumber(ARGV[12]) + tonumber(ARGV[10]))))
+local t = redis.call('TTL', KEYS[9])
+local want = math.max(now + keep, gone_at) - now
+if t < 0 or t < want then redis.call('EXPIRE', KEYS[9], math.max(1, want)) end
 return {'issued', ARGV[3], tostring(expires)}
 """
 
@@ -241,6 +258,15 @@ class Coupons:
         self._wallet = redis.register_script(_WALLET)
         self._greet = redis.register_script(_GREET)
         self._prune = redis.register_script(_PRUNE)
+        self._live_cache: dict[str, tuple[float, list[str]]] = {}
+        self._welcome_cache: tuple[float, dict[str, str]] | None = None
+        self._writes = 0  # index writes of this process: a cache read across one is not kept
+
+    def _changed(self) -> None:
+        """This process just changed the live or welcome indexes: forget what was read before."""
+        self._writes += 1
+        self._live_cache.clear()
+        self._welcome_cache = None
 
     # -- retention -----------------------------------------------------------------------------
     def _campaign_keys(self, cid: str) -> list[str]:
@@ -337,6 +363,7 @@ class Coupons:
             if meta.get("welcome") == "1":
                 pipe.hset(self.k.coupon_welcome(), meta["owner"], cid)
             await pipe.execute()
+        self._changed()
         for store in dict.fromkeys([meta["owner"], *scope]):
             await self._prune_store_index(store)
 
@@ -372,14 +399,43 @@ class Coupons:
         await self.r.eval("if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
                           "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
                           1, self.k.coupon_welcome(), meta["owner"], cid)
+        self._changed()
 
     async def store_campaigns(self, store_id: str) -> list[str]:
         """Ids of campaigns owned by or usable in a store (all-store ones included), oldest first."""
         return await self._union(self.k.coupon_store(store_id), self.k.coupon_store("*"))
 
     async def live_campaigns(self, store_id: str) -> list[str]:
-        """Ids of live campaigns claimable in a store, oldest first."""
-        return await self._union(self.k.coupon_live(store_id), self.k.coupon_live("*"))
+        """Ids of live campaigns claimable in a store, oldest first (as of CACHE_SECONDS ago at most)."""
+        cached = self._cached_live(store_id)
+        if cached is not None:
+            return cached
+        writes = self._writes
+        ids = await self._union(self.k.coupon_live(store_id), self.k.coupon_live("*"))
+        self._keep_live(store_id, ids, writes)
+        return list(ids)
+
+    def _cached_live(self, store_id: str) -> list[str] | None:
+        hit = self._live_cache.get(store_id)
+        return list(hit[1]) if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS else None
+
+    def _keep_live(self, store_id: str, ids: list[str], writes: int) -> None:
+        if writes != self._writes:
+            return  # read across one of our own index writes: may predate it
+        if len(self._live_cache) >= CACHED_STORES:
+            self._live_cache.clear()
+        self._live_cache[store_id] = (time.monotonic(), list(ids))
+
+    async def _welcomes(self) -> dict[str, str]:
+        """store id -> its welcome campaign, as of CACHE_SECONDS ago at most."""
+        hit = self._welcome_cache
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        writes = self._writes
+        found = _decode(await self.r.hgetall(self.k.coupon_welcome()))
+        if writes == self._writes:
+            self._welcome_cache = (time.monotonic(), found)
+        return found
 
     async def _union(self, own: str, shared: str) -> list[str]:
         # Two slots on a cluster, so two reads (one round trip) rather than ZUNION.
@@ -391,14 +447,28 @@ class Coupons:
 
     async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float) -> tuple[list[str], str | None]:
         """One round trip before a claim: record the shopper's message (touch_seen) and read the store's
-        live campaigns and welcome campaign."""
+        live campaigns and welcome campaign (unless read within CACHE_SECONDS)."""
+        live, welcomes = self._cached_live(store_id), self._welcome_cache
+        if welcomes is not None and time.monotonic() - welcomes[0] >= CACHE_SECONDS:
+            welcomes = None
+        writes = self._writes
         async with self.r.pipeline(transaction=False) as pipe:
             pipe.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
-            pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
-            pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
-            pipe.hget(self.k.coupon_welcome(), store_id)
-            _, a, b, welcome = await pipe.execute()
-        return _merge(a, b), _s(welcome)
+            if live is None:
+                pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
+                pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
+            if welcomes is None:
+                pipe.hgetall(self.k.coupon_welcome())
+            res = (await pipe.execute())[1:]
+        if live is None:
+            live = _merge(res.pop(0), res.pop(0))
+            self._keep_live(store_id, live, writes)
+        if welcomes is None:
+            found = _decode(res.pop(0))
+            if writes == self._writes:
+                self._welcome_cache = (time.monotonic(), found)
+            return live, found.get(store_id)
+        return live, welcomes[1].get(store_id)
 
     async def drop_live(self, cid: str) -> None:
         """Remove a campaign that is no longer live from the claim indexes (lazy repair)."""
@@ -409,6 +479,7 @@ class Coupons:
                     pipe.zrem(self.k.coupon_live(store), cid)
                 pipe.zrem(self.k.coupon_live_all(), cid)
                 await pipe.execute()
+            self._changed()
 
     async def retire(self, cid: str) -> None:
         """Take a live campaign whose window has ended out of the claim indexes (it stays live for
@@ -419,6 +490,7 @@ class Coupons:
                 for store in self._scope_stores(meta):
                     pipe.zrem(self.k.coupon_live(store), cid)
                 await pipe.execute()
+            self._changed()
 
     async def all_live(self) -> list[str]:
         return [_s(c) for c in await self.r.zrange(self.k.coupon_live_all(), 0, -1)]  # type: ignore[misc]
@@ -429,16 +501,17 @@ class Coupons:
             await self.r.hdel(self.k.coupon_welcome(), store_id)
         else:
             await self.r.hset(self.k.coupon_welcome(), store_id, cid)
+        self._changed()
 
     async def mark_welcome(self, cid: str) -> None:
         """Flag a draft as the welcome coupon; confirming it then makes it the store's."""
         await self.r.hset(self.k.coupon_meta(cid), "welcome", "1")
 
     async def any_welcome(self) -> bool:
-        return bool(await self.r.hlen(self.k.coupon_welcome()))
+        return bool(await self._welcomes())
 
     async def welcome_of(self, store_id: str) -> str | None:
-        return _s(await self.r.hget(self.k.coupon_welcome(), store_id))
+        return (await self._welcomes()).get(store_id)
 
     async def decide_greeting(self, store_id: str, shopper: str, now: float | None = None) -> bool:
         """True the first time; the first-talk welcome grant is then decided for [retention]
@@ -453,26 +526,25 @@ class Coupons:
     # -- claiming ------------------------------------------------------------------------------
     async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
                     joined_at: int | None, target: str, new_code: Callable[[], str]) -> Claim:
-        """One claim on one campaign: reserve a fresh code in the index, run the script, settle."""
+        """One claim on one campaign: one script call with a fresh random code (another one in the
+        rare case some campaign already uses it). The script files an issued code in the index and
+        the wallet itself; a redelivered claim ("again") re-files its code here, idempotently."""
         k = self.k
         for _ in range(CODE_TRIES):
             code = new_code()
-            index = k.coupon_code_index(code)
-            if not await self.r.hsetnx(index, code, cid):
-                continue  # some campaign already uses this code
             res = await self._claim(
                 keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
-                      k.coupon_expiry(cid), k.coupon_log(cid)],
+                      k.coupon_expiry(cid), k.coupon_log(cid), k.coupon_code_index(code),
+                      k.coupon_code_expiry(code), k.coupon_wallet(shopper)],
                 args=[shopper, msg_id, code, int(now), day_end, store_id,
-                      "" if joined_at is None else int(joined_at), target, cid, self.grace])
+                      "" if joined_at is None else int(joined_at), target, cid, self.grace, self.customer_keep,
+                      LONGEST_CODE_DAYS * DAY])
             status = _s(res[0])
-            if status != "issued":
-                await self.r.hdel(index, code)  # the reservation was not used; no one else can hold it
             if status == "collision":
                 continue
             codes = _split(_s(res[1])) if len(res) > 1 else ()
             expires = tuple(int(float(x)) for x in _split(_s(res[2]))) if len(res) > 2 else ()
-            if status in ("issued", "again"):
+            if status == "again":
                 await self._remember_code(shopper, cid, codes[0], expires[0] if expires else int(now), now)
             return Claim(cid, status, codes, expires)
         raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")

@@ -19,7 +19,8 @@ Rules (the test model in tests/groupbuy/model.py implements them independently):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -31,6 +32,10 @@ CONFIRM_TTL = 7 * DAY  # outlives any redelivery of a 确认 message
 BIND_TTL = 7 * DAY
 ASK_TTL = 10 * 60  # "which 团?" must be answered soon or the line is read afresh
 RECENT = 3 * DAY  # how long after closing a 团 still answers 在哪提货 / 我报了几份
+# Every shopper line asks which 团 its store runs. A process answers from what it read within this
+# long (another process's new 团 shows up that much later; this process's own steps at once).
+VIEW_SECONDS = 1.0
+VIEWS_KEPT = 4096  # stores whose 团 one process keeps in view
 
 PARTS = ("meta", "lines", "owners", "wait", "msgs")
 LIVE = ("active", "waiting")
@@ -502,11 +507,25 @@ def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
 
+@dataclass(slots=True)
+class _StoreView:
+    """One store's 团 as read at `at` (monotonic): its open index with each 团's meta and ops
+    counter, and its recently closed ids with their closing times."""
+
+    at: float
+    groups: list[GroupBuy]
+    ops: dict[int, int]
+    recent: list[tuple[int, float]]
+
+
 class GroupBuys:
     def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
         # closed 团 stay readable (admin API, pickup, digest) this long: [retention] groupbuy_days
         self.keep_after_close = retention.groupbuy_days * DAY
+        self._views: dict[str, _StoreView] = {}
+        self._with_groups: tuple[float, set[str]] | None = None  # stores that ever had a 团
+        self._writes = 0  # this process's ledger writes: a view read across one is not kept
         reg = redis.register_script
         self._join = reg(_PRELUDE + _JOIN)
         self._set = reg(_PRELUDE + _SET)
@@ -521,9 +540,82 @@ class GroupBuys:
         return [self.k.gb(gid, p) for p in PARTS]
 
     async def _run(self, script, gid: int, msg_id: str, now: float, args: dict) -> Outcome:
+        self._writes += 1
         res = await script(keys=self._keys(gid), args=[msg_id, repr(float(now)),
                                                         json.dumps(_clean(args), ensure_ascii=False)])
-        return Outcome.of(gid, json.loads(res))
+        out = Outcome.of(gid, json.loads(res))
+        self._saw(gid, out)
+        return out
+
+    # -- the per-store view every shopper line reads ------------------------------------------------
+    async def _view(self, store_id: str) -> _StoreView:
+        """The store's 团, read at most once per VIEW_SECONDS (two round trips when read)."""
+        v = self._views.get(store_id)
+        now = time.monotonic()
+        if v is not None and now - v.at < VIEW_SECONDS:
+            return v
+        writes = self._writes
+        if store_id not in await self._stores_with_groups(now):
+            return _StoreView(now, [], {}, [])  # most stores of a chain: nothing to read
+        async with self.r.pipeline(transaction=False) as p:
+            p.smembers(self.k.gb_open(store_id))
+            p.zrange(self.k.gb_recent(store_id), 0, -1, withscores=True)
+            open_raw, recent_raw = await p.execute()
+        ids = sorted(int(x) for x in open_raw)
+        groups, ops = [], {}
+        if ids:
+            async with self.r.pipeline(transaction=False) as p:
+                for gid in ids:
+                    p.hgetall(self.k.gb(gid, "meta"))
+                rows = await p.execute()
+            for gid, h in zip(ids, rows):
+                if h:
+                    h = {_s(k): _s(x) for k, x in h.items()}
+                    groups.append(GroupBuy.of(gid, h))
+                    ops[gid] = int(h.get("ops") or 0)
+        v = _StoreView(now, groups, ops, [(int(m), float(score)) for m, score in recent_raw])
+        if writes == self._writes:  # no step of ours ran meanwhile, so nothing in it predates one
+            if len(self._views) >= VIEWS_KEPT:
+                self._views.clear()
+            self._views[store_id] = v
+        return v
+
+    async def _stores_with_groups(self, now: float) -> set[str]:
+        """store_ids() as of VIEW_SECONDS ago at most: one read a second answers for every store
+        that never ran a 团."""
+        hit = self._with_groups
+        if hit is not None and now - hit[0] < VIEW_SECONDS:
+            return hit[1]
+        writes = self._writes
+        found = set(await self.store_ids())
+        if writes == self._writes:
+            self._with_groups = (now, found)
+        return found
+
+    def _saw(self, gid: int, out: Outcome) -> None:
+        """A step of this process on 团 `gid`: bring the views holding it up to date at once (its
+        counts, when it is still open and the step is newer than the view) or drop them."""
+        self._writes += 1  # a view read now in flight may have been answered before the step
+        for sid, v in list(self._views.items()):
+            i = next((i for i, g in enumerate(v.groups) if g.id == gid), None)
+            if i is None:
+                continue
+            gb = v.groups[i]
+            if out.op and out.op <= v.ops.get(gid, 0):
+                continue  # a stored outcome of an older step (a redelivery): the view is newer
+            if out.op and out.status == gb.status == "open":
+                v.groups[i] = replace(gb, total=out.total, waiting=out.waiting)
+                v.ops[gid] = out.op
+            else:
+                del self._views[sid]
+
+    def _forget(self, store_id: str | None = None, gid: int | None = None) -> None:
+        self._writes += 1
+        if store_id is not None:
+            self._with_groups = None
+        for sid, v in list(self._views.items()):
+            if sid == store_id or any(g.id == gid for g in v.groups):
+                del self._views[sid]
 
     # -- creating and finding -------------------------------------------------------------------
     async def allocate(self, msg_id: str) -> int:
@@ -544,6 +636,7 @@ class GroupBuys:
         flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, tuple)) else v)
                 for k, v in fields.items() if v is not None}
         flat.setdefault("created", now)
+        self._writes += 1
         await self._create(keys=self._keys(gid), args=["", repr(float(now)),
                                                         json.dumps({"fields": flat}, ensure_ascii=False)])
         gb = await self.get(gid)
@@ -555,6 +648,7 @@ class GroupBuys:
             if gb.status == "open":
                 p.sadd(self.k.gb_open(gb.store_id), gid)
             await p.execute()
+        self._forget(gb.store_id)
         return gb
 
     async def get(self, gid: int) -> GroupBuy | None:
@@ -593,13 +687,19 @@ class GroupBuys:
     async def open_ids(self, store_id: str | None = None) -> list[int]:
         """Open (or closed but not yet announced) 团 of one store, or of every store."""
         stores = [store_id] if store_id is not None else await self.store_ids()
-        ids: set[int] = set()
-        for s in stores:
-            ids.update(int(x) for x in await self.r.smembers(self.k.gb_open(s)))
-        return sorted(ids)
+        if not stores:
+            return []
+        async with self.r.pipeline(transaction=False) as p:  # one round trip for a whole chain
+            for s in stores:
+                p.smembers(self.k.gb_open(s))
+            found = await p.execute()
+        return sorted({int(x) for members in found for x in members})
 
     async def open_groups(self, store_id: str | None = None) -> list[GroupBuy]:
-        return [g for g in await self.many(await self.open_ids(store_id)) if g.status == "open"]
+        """Open 团 of one store (as of at most VIEW_SECONDS ago), or of every store (read now)."""
+        if store_id is None:
+            return [g for g in await self.many(await self.open_ids(store_id)) if g.status == "open"]
+        return [g for g in (await self._view(store_id)).groups if g.status == "open"]
 
     async def all_ids(self, limit: int = 500) -> list[int]:
         return [int(x) for x in await self.r.zrevrange(self.k.gb_all(), 0, limit - 1)]
@@ -611,13 +711,20 @@ class GroupBuys:
             p.zremrangebyscore(self.k.gb_recent(gb.store_id), 0, now - RECENT)
             p.srem(self.k.gb_open(gb.store_id), gb.id)
             await p.execute()
+        self._forget(gb.store_id, gb.id)
 
     async def recent_ids(self, store_id: str | None, now: float) -> list[int]:
-        stores = [store_id] if store_id is not None else await self.store_ids()
-        ids: set[int] = set()
-        for s in stores:
-            ids.update(int(x) for x in await self.r.zrangebyscore(self.k.gb_recent(s), now - RECENT, "+inf"))
-        return sorted(ids)
+        """团 of one store (from its view) or of every store closed within RECENT of `now`."""
+        if store_id is not None:
+            return sorted({gid for gid, at in (await self._view(store_id)).recent if at >= now - RECENT})
+        stores = await self.store_ids()
+        if not stores:
+            return []
+        async with self.r.pipeline(transaction=False) as p:
+            for s in stores:
+                p.zrangebyscore(self.k.gb_recent(s), now - RECENT, "+inf")
+            found = await p.execute()
+        return sorted({int(x) for members in found for x in members})
 
     async def mine(self, gid: int, owner: str, statuses: tuple[str, ...] = LIVE) -> list[Line]:
         """The owner's lines of one 团 in the given states (live by default), in number order."""
@@ -649,8 +756,10 @@ class GroupBuys:
     async def note(self, gid: int, field_: str, value: str, only_new: bool = False) -> str | None:
         """Set one bookkeeping field of the meta hash (kf_link, announced_<outcome>); returns the
         value now stored, or None when the 团 does not exist."""
+        self._forget(gid=gid)
         res = json.loads(await self._note(keys=self._keys(gid), args=["", "0", json.dumps(
             {"field": field_, "value": value, "only_new": only_new}, ensure_ascii=False)]))
+        self._forget(gid=gid)
         return res.get("value")
 
     # -- shopper steps ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Every Redis key qunbot uses, and how long each lives.
 
 All keys of one entity share a Redis Cluster hash tag ({...}) and every Lua script touches one
-entity only, so the same code runs on a Redis Cluster.
+entity only, except the coupon claim (store/coupons.py), which also writes the code index and the
+shopper's wallet in the same atomic step: one round trip per claim on the single Redis qunbot uses.
 
 Redis must stay bounded, so every key family (each method of `Keys`) declares its retention:
 `@ttl("...")` when every write sets an expiry (the text says how long, or the docstring does), or

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from store.keys import Keys, RetentionSettings
 
@@ -59,6 +60,21 @@ class Handoff:
     since: int
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a shopper message needs to know about its conversation, read in one round trip."""
+
+    conversation: Conversation
+    handoff: Handoff | None
+    groups: dict[str, int]  # known customer groups the shopper is in -> join time
+    name: str | None  # cached nickname ("" = WeCom had none lately); None = not cached
+    line_added: bool | None = None  # add_line's answer, when a line was given
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
 class ShopperState:
     def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
@@ -68,10 +84,39 @@ class ShopperState:
 
     # -- context -----------------------------------------------------------------------------------
     async def conversation(self, conversation: str) -> Conversation:
-        raw = {k.decode(): v.decode() for k, v in (await self.r.hgetall(self.k.shopper(conversation, "ctx"))).items()}
-        return Conversation(scene=raw.get("scene", ""), scene_param=raw.get("scene_param", ""),
-                            scene_at=int(raw.get("scene_at") or 0), chosen=raw.get("chosen", ""),
-                            asked=raw.get("asked") == "1")
+        return _conversation(await self.r.hgetall(self.k.shopper(conversation, "ctx")))
+
+    async def snapshot(self, conversation: str, user: str, line: tuple[str, int, str, int] | None = None,
+                       ) -> Snapshot:
+        """The conversation's state, its handoff, the shopper's groups and cached nickname, in one
+        pipelined round trip; with `line` (msg id, at, text, keep) it also records the line first,
+        as add_line does. An empty `conversation` ("" open_kfid) reads as no state and no handoff."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            if line is not None:
+                keys, args = self._line_call(conversation, *line)
+                # EVALSHA by hand: a Script object in a pipeline costs a SCRIPT EXISTS round trip first.
+                pipe.evalsha(self._line.sha, len(keys), *keys, *args)
+            if conversation:
+                pipe.hgetall(self.k.shopper(conversation, "ctx"))
+                pipe.get(self.k.shopper(conversation, "ho"))
+            pipe.hgetall(self.k.member_groups(user))
+            pipe.get(self.k.kf_name(user))
+            res = await pipe.execute(raise_on_error=False)
+        added = None
+        if line is not None:
+            first = res.pop(0)
+            if isinstance(first, NoScriptError):  # first use on this server: load it and run it
+                first = await self._line(keys=keys, args=args)
+            elif isinstance(first, Exception):
+                raise first
+            added = first == 1
+        for r in res:
+            if isinstance(r, Exception):
+                raise r
+        ctx, ho = (_conversation(res.pop(0)), _handoff(conversation, res.pop(0))) if conversation else (
+            Conversation(), None)
+        groups = {_text(k): int(v) for k, v in res[0].items()}
+        return Snapshot(ctx, ho, groups, None if res[1] is None else _text(res[1]), added)
 
     async def set_scene(self, conversation: str, scene: str, scene_param: str, at: int, pipe=None) -> None:
         await self._scene(keys=[self.k.shopper(conversation, "ctx")], args=[scene, scene_param, at, CTX_TTL],
@@ -105,10 +150,12 @@ class ShopperState:
 
     # -- recent lines (what a guide sees on handoff) ----------------------------------------------
     async def add_line(self, conversation: str, msg_id: str, at: int, text: str, keep: int) -> bool:
+        keys, args = self._line_call(conversation, msg_id, at, text, keep)
+        return await self._line(keys=keys, args=args) == 1
+
+    def _line_call(self, conversation: str, msg_id: str, at: int, text: str, keep: int) -> tuple[list, list]:
         line = json.dumps({"id": msg_id, "at": at, "text": text}, ensure_ascii=False)
-        res = await self._line(keys=[self.k.shopper(conversation, "lines")],
-                               args=[json.dumps(msg_id), line, keep, LINES_TTL])
-        return res == 1
+        return [self.k.shopper(conversation, "lines")], [json.dumps(msg_id), line, keep, LINES_TTL]
 
     async def lines(self, conversation: str, n: int) -> list[dict]:
         raw = await self.r.lrange(self.k.shopper(conversation, "lines"), 0, n - 1)
@@ -132,11 +179,7 @@ class ShopperState:
 
     # -- handoff -------------------------------------------------------------------------------------
     async def handoff(self, conversation: str) -> Handoff | None:
-        raw = await self.r.get(self.k.shopper(conversation, "ho"))
-        if not raw:
-            return None
-        d = json.loads(raw)
-        return Handoff(conversation, int(d["ticket"]), tuple(d["guides"]), d["store"], int(d["since"]))
+        return _handoff(conversation, await self.r.get(self.k.shopper(conversation, "ho")))
 
     async def start_handoff(self, conversation: str, guides: list[str], store_id: str, now: int,
                             ttl: int) -> tuple[Handoff, bool]:
@@ -182,3 +225,17 @@ class ShopperState:
     async def guide_tickets(self, guide: str) -> list[int]:
         """The guide's handoff numbers, newest first (some may have timed out meanwhile)."""
         return [int(t) for t in await self.r.zrevrange(self.k.handoff_guide(guide), 0, 49)]
+
+
+def _conversation(raw: dict) -> Conversation:
+    raw = {_text(k): _text(v) for k, v in raw.items()}
+    return Conversation(scene=raw.get("scene", ""), scene_param=raw.get("scene_param", ""),
+                        scene_at=int(raw.get("scene_at") or 0), chosen=raw.get("chosen", ""),
+                        asked=raw.get("asked") == "1")
+
+
+def _handoff(conversation: str, raw: bytes | str | None) -> Handoff | None:
+    if not raw:
+        return None
+    d = json.loads(raw)
+    return Handoff(conversation, int(d["ticket"]), tuple(d["guides"]), d["store"], int(d["since"]))

@@ -6,14 +6,17 @@ feature's nickname cache and conversation context) is a one-line change.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.message import Message, Target
 from bot.wecom_api import WeComError
 from bot.worker import default_target
+from handlers.groupbuy.names import CatalogNames, OtherNames
 
 if TYPE_CHECKING:
     from store import Store
@@ -83,6 +86,16 @@ async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] |
         if gb is not None:
             return [gb.store_id]
     return None
+
+
+async def pending_and_version(store: Store, conversation: str) -> tuple[dict | None, int]:
+    """The conversation's unanswered "which 团?" (GroupBuys.pending) and the catalog version, in
+    one round trip: every line that may mean a 团 needs both."""
+    async with store.r.pipeline(transaction=False) as p:
+        p.get(store.keys.gb_ask(conversation))
+        p.get(store.keys.catalog_version())
+        ask, version = await p.execute()
+    return (json.loads(ask) if ask else None), int(version or 0)
 
 
 async def bind_scene(store: Store, conversation: str, scene: str) -> int | None:
@@ -166,29 +179,36 @@ async def kf_link(api, config: Config, store_id: str, gid: int, shoppers=None) -
     return res.get("url", "")
 
 
-_names: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+CATALOGS_KEPT = 8  # catalogs indexed per process: one per key prefix (tests run many in one process)
+_catalogs: OrderedDict[str, tuple[int, CatalogNames]] = OrderedDict()
 
 
-async def other_products(store: Store, groups: list[GroupBuy]) -> list[str]:
+async def other_products(store: Store, groups: list[GroupBuy], version: int | None = None) -> OtherNames:
     """Catalog names that are not one of these 团, so "我要两斤五花肉" is not read as a 草莓 join.
-    Cached per catalog version (one GET per message)."""
+
+    The catalog's names are cleaned and indexed once per catalog (a price edit bumps the version
+    but keeps the names, and keeps the index), and the names of one set of open 团 are set apart
+    once per set; pass `version` when it was already read with something else."""
     try:
-        version = await store.catalog.version()
-        if version not in _names:
-            _, products, _ = await store.catalog.load()
-            _names.clear()
-            _names[version] = [(p.sku, (p.name, *p.aliases)) for p in products]
-        rows = _names[version]
+        version = await store.catalog.version() if version is None else version
+        names = await _catalog_names(store, version)
     except Exception:
         log.exception("catalog unavailable for 接龙 parsing")
-        return []
-    skus = {g.sku for g in groups if g.sku}
+        return OtherNames.of(())
     own = [t for g in groups for t in (g.product, *g.aliases) if t]
-    out: list[str] = []
-    for sku, names in rows:
-        if sku in skus:
-            continue
-        for n in names:
-            if len(n) >= 2 and not any(n in t or t in n for t in own):
-                out.append(n)
-    return list(dict.fromkeys(out))
+    return names.others((g.sku for g in groups if g.sku), own)
+
+
+async def _catalog_names(store: Store, version: int) -> CatalogNames:
+    key = store.keys.p
+    hit = _catalogs.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    _, products, _ = await store.catalog.load()
+    rows = tuple((p.sku, (p.name, *p.aliases)) for p in products)
+    names = hit[1] if hit is not None and hit[1].rows == rows else CatalogNames(rows)
+    _catalogs[key] = (version, names)
+    _catalogs.move_to_end(key)
+    while len(_catalogs) > CATALOGS_KEPT:
+        _catalogs.popitem(last=False)
+    return names

@@ -23,6 +23,7 @@ from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from .names import OtherNames
 from .numerals import (COLLOQUIAL, MASK, PROTECTED_NAMES, Quantity, convert, find_quantities, mask,
                        parse_number, read_at)
 from .text import clean
@@ -276,6 +277,7 @@ _NOT_NAME = re.compile(r"[今明后昨前]天|[上下中]午|晚上|早上|周[�
 _GENERIC_TERMS = {"礼盒", "套装", "组合", "家庭装", "特价", "新鲜", "包邮", "团购", "精选", "特级", "一级"}
 
 _MAX_QTY = 999
+_NO_OTHERS = OtherNames.of(())
 _HIDDEN = "\x01"  # fill for protected names: not a quantity, but still content
 _BARE_CL = re.compile(r"(?P<cl>份|盒|箱|袋|斤|提|瓶|串|包)")  # 来份草莓 = 来一份
 _ROOM = re.compile(r"\d{3,5}")
@@ -439,12 +441,13 @@ def _name(work: str) -> str | None:
 
 
 def parse_shopper(text: str, open_groups: Sequence[GroupRef], *,
-                  other_products: Iterable[str] = ()) -> Intent:
+                  other_products: Iterable[str] | OtherNames = ()) -> Intent:
     """Classify one shopper message against the open 团 of this chat.
 
     `open_groups` are the 团 currently accepting entries. `other_products` (optional) are catalog
     names that are not open: a line naming only those is NotGroupBuy("other_product") instead of
-    being read as a join of the open 团.
+    being read as a join of the open 团. Pass an `OtherNames` (handlers.groupbuy.context builds one
+    per catalog and set of open 团) to keep the cost of a line independent of the catalog's size.
 
     Returns one of Join, Multi, SetQty, AddQty, Cancel, ListPaste, QueryMine, QueryCutoff,
     QueryPickup, AskWhich, AskUnit, NotGroupBuy; each has a `kind` string (join, multi, set, add,
@@ -460,7 +463,9 @@ def parse_shopper(text: str, open_groups: Sequence[GroupRef], *,
     paste = _parse_paste(cleaned, groups)
     if paste is not None:
         return paste
-    return _parse_line(cleaned.replace("\n", " "), groups, tuple(other_products))
+    others = other_products if isinstance(other_products, OtherNames) else (
+        OtherNames.of(other_products) if other_products else _NO_OTHERS)
+    return _parse_line(cleaned.replace("\n", " "), groups, others)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,13 +556,12 @@ class _Line:
         return self.named_ids or tuple(g.id for g in self.groups)
 
 
-def _parse_line(text: str, groups: tuple[GroupRef, ...], other: tuple[str, ...]) -> Intent:
+def _parse_line(text: str, groups: tuple[GroupRef, ...], other: OtherNames) -> Intent:
     mentions = _find_mentions(text, groups)
     work = text
     for m in mentions:
         work = _blank(work, m.start, m.end)
-    other_hit = any(o and clean(o, emoji_words=False) in work for o in other)
-    work = mask(work, (*PROTECTED_NAMES, *(clean(o, emoji_words=False) for o in other)), _HIDDEN)
+    other_hit, work = other.read(work, _HIDDEN)  # other products named; they and 三只松鼠 hidden
     if other_hit and not mentions:
         return NotGroupBuy("other_product")
     ln = _Line(text, work, groups, mentions)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Iterable
 
 MASK = "\x00"
@@ -134,10 +135,16 @@ def mask(text: str, names: Iterable[str], fill: str = MASK) -> str:
 
     Longer names are masked first so 五花肉 wins over 五花. Offsets into `text` stay valid.
     """
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
+    for name in _longest_first(tuple(names)):
         if name in text:
             text = text.replace(name, fill * len(name))
     return text
+
+
+@lru_cache(maxsize=64)
+def _longest_first(names: tuple[str, ...]) -> tuple[str, ...]:
+    # Callers pass the same few name lists on every line (PROTECTED_NAMES, a 团's names): sort once.
+    return tuple(sorted({n for n in names if n}, key=len, reverse=True))
 
 
 def read_at(text: str, pos: int, *, anchored: bool = True) -> Quantity | None:

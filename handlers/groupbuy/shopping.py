@@ -123,7 +123,7 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
         return turn.replies
     if not groups:  # no 团 to mean, so no "which 团?" question can be waiting either
         return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
-    pending = await gbs.pending(msg.conversation)
+    pending, version = await context.pending_and_version(store, msg.conversation)
     if pending and pending.get("used_by", msg.id) == msg.id:
         options = [turn.groups[i] for i in pending["ids"] if i in turn.groups]
         # An answer that is an order of its own ("草莓2") stands for itself; a bare choice
@@ -140,7 +140,7 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
             await apply(turn, intent, pending["text"])
             return turn.replies
 
-    others = await context.other_products(store, groups)
+    others = await context.other_products(store, groups, version)
     intent = parse_shopper(msg.text, [ref(g) for g in groups], other_products=others)
     if intent.kind == "none":
         return None

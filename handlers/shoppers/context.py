@@ -23,6 +23,7 @@ from handlers.shoppers.groups import GroupDirectory
 from handlers.shoppers.settings import Settings
 from handlers.shoppers.wecom_calls import kf_link, nicknames
 from store import Store
+from store.shoppers import Snapshot
 
 if TYPE_CHECKING:
     from handlers.shoppers.kf_pull import KfPuller
@@ -78,7 +79,15 @@ class Shoppers:
         self.welcome_extras: list[WelcomeExtra] = []
         self.puller: KfPuller | None = None  # set by handlers.shoppers.setup
         self.posts: GroupPosts | None = None
-        self._memo: OrderedDict[str, tuple[float, ShopperContext]] = OrderedDict()
+        # Per message id: (when, (conversation, what was read)).
+        self._memo: OrderedDict[str, tuple[float, tuple[str, ShopperContext]]] = OrderedDict()
+        self._snaps: OrderedDict[str, tuple[float, tuple[str, Snapshot]]] = OrderedDict()
+        # Config lookups every message makes, indexed once (a chain has a thousand stores).
+        self._stores = {s.id: s for s in reversed(config.stores)}  # the first of a repeated id wins
+        self._kf_stores: dict[str, list[str]] = {}
+        for s in config.stores:
+            if s.kf:
+                self._kf_stores.setdefault(s.kf, []).append(s.id)
 
     # -- extension points -------------------------------------------------------------------------
     def add_scene_resolver(self, fn: SceneResolver) -> None:
@@ -90,6 +99,19 @@ class Shoppers:
         self.welcome_extras.append(fn)
 
     # -- context ----------------------------------------------------------------------------------
+    async def read(self, msg: Message, *, line: bool = False) -> Snapshot:
+        """The gate's read of a kf message's conversation (its state, handoff, the shopper's groups
+        and cached nickname), always fresh and in one round trip; with `line` it also records the
+        message's text for a guide who may take over. Kept so that `context(msg)` need not read
+        it again. The message must be a kf shopper's (kf_parts(msg) is not None)."""
+        open_kfid, user = kf_parts(msg)  # type: ignore[misc]
+        await self.groups.sync_unseen()
+        conv = conversation_of(open_kfid, user) if open_kfid else ""
+        snap = await self.store.shoppers.snapshot(
+            conv, user, (msg.id, msg.time, msg.text, self.settings.handoff_lines) if line else None)
+        self._remember(self._snaps, msg.id, (conv, snap))
+        return snap
+
     async def context(self, msg: Message) -> ShopperContext | None:
         """The shopper's context for this message. Every feature asks for it (the gate, coupons,
         接龙, Q&A); it is read once per message and kept a few seconds, which is far shorter than
@@ -100,28 +122,44 @@ class Shoppers:
         now = time.monotonic()
         hit = self._memo.get(msg.id)
         if hit is not None and now - hit[0] < MEMO_SECONDS:
-            return hit[1]
-        ctx = await self.context_for(*parts)
-        self._memo[msg.id] = (now, ctx)
-        while len(self._memo) > MEMO_SIZE:
-            self._memo.popitem(last=False)
+            return hit[1][1]
+        snap = self._snaps.get(msg.id)
+        ctx = await self.context_for(*parts, snap=snap[1][1] if snap and now - snap[0] < MEMO_SECONDS else None)
+        self._remember(self._memo, msg.id, (ctx.conversation, ctx))
         return ctx
+
+    @staticmethod
+    def _remember(memo: OrderedDict, msg_id: str, value: tuple) -> None:
+        memo[msg_id] = (time.monotonic(), value)
+        while len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
 
     def changed(self, conversation: str) -> None:
         """The conversation's store or handoff just changed: read its context afresh."""
-        for mid in [m for m, (_, ctx) in self._memo.items() if ctx.conversation == conversation]:
-            del self._memo[mid]
+        for memo in (self._memo, self._snaps):
+            for mid in [m for m, (_, (conv, _)) in memo.items() if conv == conversation]:
+                del memo[mid]
 
-    async def context_for(self, open_kfid: str, external_userid: str) -> ShopperContext:
-        conv = conversation_of(open_kfid, external_userid)
-        c = await self.store.shoppers.conversation(conv) if open_kfid else None
-        handoff = await self.store.shoppers.handoff(conv) if open_kfid else None
-        groups = await self.groups.memberships(external_userid)
+    async def context_for(self, open_kfid: str, external_userid: str, snap: Snapshot | None = None) -> ShopperContext:
+        if snap is None:
+            await self.groups.sync_unseen()
+            conv = conversation_of(open_kfid, external_userid) if open_kfid else ""
+            snap = await self.store.shoppers.snapshot(conv, external_userid)
+        c, groups = snap.conversation, snap.groups
         store_id, source = await self._resolve(open_kfid, external_userid, c, groups)
         joined = await self.join_time(external_userid, store_id, groups) if store_id else None
-        name = (await self.names([external_userid])).get(external_userid, "")
-        return ShopperContext(open_kfid, external_userid, store_id, source, c.scene if c else "",
-                              c.scene_param if c else "", name, handoff is not None, groups, joined)
+        name = await self.name_of(external_userid, snap)
+        return ShopperContext(open_kfid, external_userid, store_id, source, c.scene, c.scene_param, name,
+                              snap.handoff is not None, groups, joined)
+
+    async def name_of(self, external_userid: str, snap: Snapshot) -> str:
+        """The nickname `names` gives, from the snapshot when it held the cached one."""
+        if snap.name is not None:
+            return snap.name
+        # Not cached: ask WeCom (the snapshot just read the cache, so it is not read again).
+        names = await nicknames(self.api, self.cfg, self.store, [external_userid],
+                                self.settings.name_cache_days * 86400, cached={})
+        return names.get(external_userid, "")
 
     async def _resolve(self, open_kfid: str, user: str, c: Any, groups: dict[str, int]) -> tuple[str | None, str]:
         if c is not None and c.scene:
@@ -159,10 +197,10 @@ class Shoppers:
 
     # -- lookups ------------------------------------------------------------------------------------
     def store_config(self, store_id: str | None):
-        return next((s for s in self.cfg.stores if s.id == store_id), None)
+        return self._stores.get(store_id) if store_id is not None else None
 
     def stores_of_kf(self, open_kfid: str) -> list[str]:
-        return [s.id for s in self.cfg.stores if open_kfid and s.kf == open_kfid]
+        return list(self._kf_stores.get(open_kfid, ())) if open_kfid else []
 
     def store_of_guide(self, userid: str) -> str | None:
         return next((s.id for s in self.cfg.stores if userid in s.guides), None)

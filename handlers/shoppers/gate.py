@@ -12,7 +12,7 @@ import re
 
 from bot.message import Message, Reply, Target
 from bot.router import SKIP, Dispatcher, Router
-from handlers.shoppers.context import Shoppers, kf_parts
+from handlers.shoppers.context import Shoppers, conversation_of, kf_parts
 from store import Store
 
 router = Router(__name__)
@@ -42,13 +42,19 @@ async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatche
     if parts is None:
         return SKIP
     conv = msg.conversation
-    if msg.text:
-        await store.shoppers.add_line(conv, msg.id, msg.time, msg.text, shoppers.settings.handoff_lines)
-    handoff = await store.shoppers.handoff(conv)
+    if conv == conversation_of(*parts):
+        # One round trip: the line recorded, the handoff and the rest of the context read.
+        snap = await shoppers.read(msg, line=bool(msg.text))
+        handoff = snap.handoff
+    else:  # a conversation id without its shopper part: taken as it is
+        snap = None
+        if msg.text:
+            await store.shoppers.add_line(conv, msg.id, msg.time, msg.text, shoppers.settings.handoff_lines)
+        handoff = await store.shoppers.handoff(conv)
     if handoff is not None:
-        names = await shoppers.names([parts[1]])
+        name = await shoppers.name_of(parts[1], snap) if snap else (await shoppers.names([parts[1]])).get(parts[1], "")
         return Reply("shoppers/handoff_forward.txt.j2", to=Target("app", "|".join(handoff.guides)),
-                     ticket=handoff.ticket, name=names.get(parts[1], ""), text=msg.text)
+                     ticket=handoff.ticket, name=name, text=msg.text)
     if not shoppers.settings.ask_store:
         return SKIP
     ctx = await shoppers.context(msg)

@@ -34,6 +34,7 @@ class GroupDirectory:
         self.cfg, self.store, self.api, self.settings = config, store, api, settings
         self.configured = {chat: s.id for s in config.stores for chat in s.groups}
         self._seen: set[str] = set()  # configured groups known to be in Redis (meta is never deleted)
+        self._all_seen = not self.configured  # then every message skips the walk over a chain's groups
 
     # -- WeCom reads ------------------------------------------------------------------------------
     async def fetch(self, chat_id: str) -> dict | None:
@@ -59,6 +60,8 @@ class GroupDirectory:
 
     async def sync_unseen(self, limit: int = INLINE_SYNCS, now: float | None = None) -> int:
         """Read up to `limit` configured groups never synced; returns how many were read."""
+        if self._all_seen:
+            return 0
         done = 0
         for chat in self.configured:
             if chat in self._seen:
@@ -69,6 +72,8 @@ class GroupDirectory:
                 await self.sync(chat, now)
                 done += 1
             self._seen.add(chat)
+        else:
+            self._all_seen = True
         return done
 
     async def resync_stale(self, batch: int, now: float | None = None) -> int:

@@ -20,10 +20,12 @@ def contact_secret(config: Config) -> str:
 
 
 async def nicknames(api: WeComClient | None, config: Config, store: Store, users: list[str],
-                    ttl: int) -> dict[str, str]:
-    """external_userid -> WeChat nickname; unknown ids are simply missing (never raises)."""
+                    ttl: int, cached: dict[str, str] | None = None) -> dict[str, str]:
+    """external_userid -> WeChat nickname; unknown ids are simply missing (never raises).
+    `cached` is the name cache as the caller just read it (then it is not read again)."""
     users = list(dict.fromkeys(u for u in users if u))
-    cached = await store.kf.names(users)  # "" = WeCom had no name lately
+    if cached is None:
+        cached = await store.kf.names(users)  # "" = WeCom had no name lately
     known = {u: n for u, n in cached.items() if n}
     missing = [u for u in users if u not in cached]
     if not missing or api is None:

@@ -1,0 +1,65 @@
+"""Redis round trips of the handle stage (Worker.handle: every router, the replies rendered and
+staged to ride on the entry's ack) per shopper message: at most six, the issue-10 budget, for a
+product question, +1, 我要两份 and 领券.
+
+Counted with an instrumented connection (bench/roundtrips.py): a pipeline or an EVALSHA is one.
+The shopper's nickname is cached, as it is after their first message.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bench.roundtrips import RoundTrips
+from bot.message import Message
+from store.streams import Entry
+from tests.coupons.helpers import live_campaign
+from tests.groupbuy.helpers import OPEN, load_catalog
+from tests.harness import Harness
+
+BUDGET = 6
+
+
+@pytest.fixture
+async def counted(aiohttp_client, redis, redis_url, service_config, fake):
+    rt = RoundTrips()
+    client = rt.client(redis_url)
+    h = await Harness.start(aiohttp_client, client, service_config, fake)
+    await load_catalog(h)
+    assert "请核对" in (await h.ask(OPEN))[0]
+    assert "已开团" in (await h.ask("确认"))[0]
+    await live_campaign(h.store, "周末券 满50减10 1000张 每人1张 有效3天 全员")
+    yield h, rt
+    await client.aclose()
+
+
+async def handle(h: Harness, rt: RoundTrips, user: str, text: str) -> tuple[list[tuple[str, ...]], Entry]:
+    """The packets one kf message costs in the handle stage, and its entry (with staged replies)."""
+    await h.store.kf.remember_names({user: f"顾客{user[-2:]}"}, 3600)
+    msg = Message(id=f"kf:rt-{user}-{time.monotonic_ns()}", channel="kf", conversation=f"kf:wkS01:{user}",
+                  sender=user, sender_kind="customer", text=text, time=int(time.time()))
+    entry = Entry(0, "0-1", msg.conversation, msg.to_json())
+    mark = rt.count
+    await h.worker.handle(entry)
+    return rt.since(mark), entry
+
+
+@pytest.mark.parametrize("text", ["车厘子多少钱", "+1", "我要两份", "领券"])
+async def test_a_shopper_message_takes_at_most_six_round_trips(counted, text):
+    h, rt = counted
+    await handle(h, rt, "wmWarm", text)  # connections, scripts and the per-process views
+    for user in ("wmFirst", "wmSecond"):
+        packets, entry = await handle(h, rt, user, text)
+        assert len(packets) <= BUDGET, packets
+        assert len(entry.staged) == 1  # the answer, written with the ack
+
+
+async def test_the_claim_is_one_step_and_fills_the_wallet(counted):
+    h, rt = counted
+    await handle(h, rt, "wmWarm", "领券")
+    packets, _ = await handle(h, rt, "wmClaim", "领券")
+    assert sum(1 for p in packets if p == ("EVALSHA",)) == 1  # the claim script alone
+    assert not any("HSETNX" in p or "ZADD" in p for p in packets)  # reservation and wallet: in the script
+    [record] = await h.store.coupons.wallet("wmClaim")
+    assert await h.store.coupons.lookup(record["code"]) == record["campaign"]
