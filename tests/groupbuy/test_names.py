@@ -124,3 +124,17 @@ def test_the_parser_takes_a_list_or_an_index_alike(catalog):
                  "草莓两盒 3栋502", "给我妈也报一份", "改成3盒"):
         assert parse_shopper(text, [group], other_products=indexed) == \
             parse_shopper(text, [group], other_products=others), text
+
+
+async def test_a_price_edit_keeps_the_catalog_names_without_reading_the_catalog(service, monkeypatch):
+    from handlers.groupbuy import context
+    from tests.groupbuy.helpers import load_catalog
+    await load_catalog(service)
+    store = service.store
+    first = await context._catalog_names(store, await store.catalog.version())
+    await store.catalog.edit("F001", "S01", "price_fen", 3590, "m:edit-keeps-names")
+
+    async def no_full_read():
+        raise AssertionError("a price edit must not re-read the whole catalog")
+    monkeypatch.setattr(store.catalog, "load", no_full_read)
+    assert await context._catalog_names(store, await store.catalog.version()) is first
