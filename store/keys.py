@@ -208,10 +208,28 @@ class Keys:
         return f"{self.p}:gb:ask:{conversation}"
 
     # -- generic -----------------------------------------------------------------------------
-    @ttl("the draft's confirmation window")
+    @ttl("the bare-确认 window ([conversation] confirm_minutes); a day once a 确认 claimed it")
     def awaiting_confirm(self, userid: str) -> str:
-        """Which feature last showed this user a draft to answer with 确认 (a bare 确认 is its)."""
+        """The draft shown in this user's last exchange, which a bare 确认 means; TTL = the short
+        [conversation] confirm_minutes window, and any other message in that chat clears it."""
         return f"{self.p}:confirm:{userid}"
+
+    @ttl("a day, or the draft's own lifetime when longer (10-30 minutes today)")
+    def confirm_offers(self, userid: str) -> str:
+        """Hash name -> JSON of every draft this user may confirm by name (确认 开团 / 团6 / C12),
+        each with its own expiry inside; the key lives as long as the longest of them."""
+        return f"{self.p}:confirm:{userid}:offers"
+
+    @ttl("a day: longer than any redelivery of one inbound message")
+    def confirm_routed(self, msg_id: str) -> str:
+        """The draft one 确认 message was found to mean, kept a day so a redelivery means the same."""
+        return f"{self.p}:confirm:msg:{msg_id}"
+
+    @ttl("[conversation] pending_minutes (5 by default)")
+    def pending(self, conversation: str, feature: str) -> str:
+        """A question the bot asked in a conversation and waits to hear answered (store/pending.py);
+        TTL = [conversation] pending_minutes."""
+        return f"{self.p}:pending:{feature}:{conversation}"
 
     @ttl("a day: longer than any retry of one outbox entry")
     def parts_sent(self, part: int, entry_id: str) -> str:
