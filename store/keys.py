@@ -202,11 +202,6 @@ class Keys:
         """ZSET of a store's closed 团 by close time: shoppers still ask 在哪提货 after the cutoff."""
         return f"{self.p}:gb:recent:{store_id}"
 
-    @ttl("ten minutes")
-    def gb_ask(self, conversation: str) -> str:
-        """A shopper line waiting for "which 团?" to be answered; short-lived."""
-        return f"{self.p}:gb:ask:{conversation}"
-
     # -- generic -----------------------------------------------------------------------------
     @ttl("the bare-确认 window ([conversation] confirm_minutes); a day once a 确认 claimed it")
     def awaiting_confirm(self, userid: str) -> str:
@@ -269,11 +264,6 @@ class Keys:
     def qa_hint(self, conversation: str) -> str:
         """Set while a shopper's 1:1 conversation was lately given the "ask me like this" hint."""
         return f"{self.p}:qa:hint:{conversation}"
-
-    @ttl("as long as the offered list may be picked from")
-    def qa_pick(self, conversation: str) -> str:
-        """The numbered list last offered in a conversation, so a bare "2" picks from it."""
-        return f"{self.p}:qa:pick:{conversation}"
 
     # -- demand signals, one entity per business day -------------------------------------------
     @ttl("60 days of trend history")

@@ -27,15 +27,7 @@ class Pending:
         """The question this message may answer: unanswered and not expired, or answered by this
         same message (a redelivery). None otherwise."""
         raw = await self.r.get(self.k.pending(conversation, feature))
-        if not raw:
-            return None
-        record = json.loads(raw)
-        used = record.get("used_by")
-        if used is not None:
-            return record["data"] if used == msg_id else None
-        if now - float(record.get("at") or 0) > float(record.get("ttl") or 0):
-            return None  # the TTL is the backstop; the stored time is the rule
-        return record["data"]
+        return usable(json.loads(raw) if raw else None, msg_id, now)
 
     async def answered(self, conversation: str, feature: str, msg_id: str) -> None:
         """Mark the question answered by `msg_id` (keeps its remaining TTL)."""
@@ -48,3 +40,16 @@ class Pending:
 
     async def drop(self, conversation: str, feature: str) -> None:
         await self.r.delete(self.k.pending(conversation, feature))
+
+
+def usable(record: dict | None, msg_id: str, now: float) -> dict | None:
+    """The question's data if message `msg_id` may answer it (for callers that read the record in
+    a pipeline of their own, e.g. handlers/groupbuy/context.pending_and_version)."""
+    if not record:
+        return None
+    used = record.get("used_by")
+    if used is not None:
+        return record["data"] if used == msg_id else None
+    if now - float(record.get("at") or 0) > float(record.get("ttl") or 0):
+        return None  # the TTL is the backstop; the stored time is the rule
+    return record["data"]

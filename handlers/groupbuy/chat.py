@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot import conversation
 from bot.message import Reply
 from bot.router import SKIP, Router
 from bot.scheduler import Job
@@ -212,11 +213,12 @@ async def cutoff(msg, store, worker, config, now):
 
 # -- shoppers -------------------------------------------------------------------------------------
 @router.any_text(roles=("shopper",))
-async def shopper(msg, store, role, worker, now):
+async def shopper(msg, store, role, worker, config, now):
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
         return SKIP
-    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker))
+    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker),
+                                    conversation.settings(config).pending_seconds)
     return SKIP if replies is None else replies
 
 
