@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import conversation
 from bot.scheduler import Job
 from handlers import confirm, coupons, digest, groupbuy, help, qa, shoppers, smalltalk
 
@@ -38,6 +39,7 @@ JOBS: list[Job] = [*shoppers.JOBS, *coupons.JOBS, *groupbuy.JOBS, *digest.JOBS]
 
 
 async def setup(deps: dict[str, Any]) -> None:
+    conversation.settings(deps["config"])  # a wrong [conversation] key stops the start, not a message
     await shoppers.setup(deps)
     for feature in (coupons, groupbuy, digest, smalltalk):
         await feature.setup(deps)
