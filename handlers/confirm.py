@@ -55,7 +55,7 @@ async def which(command, args, msg, store, config, now):
     name = offer_name(command, args)
     offer = None
     if name == "":
-        pointer = await conf.bare(msg.sender, msg.id)
+        pointer = await conf.bare(msg.sender, msg.id, now)
         offer = await conf.get(msg.sender, pointer["name"], now) if pointer else None
     elif name is not None:
         offer = await conf.get(msg.sender, name, now)

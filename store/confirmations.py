@@ -38,7 +38,7 @@ class Confirmations:
         with a bare 确认 for `window` seconds."""
         offer = {"name": name, "feature": feature, "label": label, "until": now + ttl, **extra}
         pointer = {"name": name, "feature": feature, "conversation": conversation, "shown_by": msg_id,
-                   "used_by": None}
+                   "used_by": None, "at": now, "window": window}
         key = self.k.confirm_offers(userid)
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(key, name, json.dumps(offer, ensure_ascii=False))
@@ -76,7 +76,7 @@ class Confirmations:
         raw = await self.r.get(self.k.confirm_routed(msg_id))
         return json.loads(raw) if raw else None
 
-    async def bare(self, userid: str, msg_id: str) -> dict | None:
+    async def bare(self, userid: str, msg_id: str, now: float) -> dict | None:
         """The draft a bare 确认 (message `msg_id`) means, or None. The first call claims the
         pointer for this message; a redelivery of the same message gets the same answer."""
         key = self.k.awaiting_confirm(userid)
@@ -87,6 +87,8 @@ class Confirmations:
         if d.get("used_by") not in (None, msg_id):
             return None
         if d.get("used_by") is None:
+            if now - float(d.get("at") or 0) > float(d.get("window") or 0):
+                return None  # the TTL is the backstop; the stored time is the rule
             d["used_by"] = msg_id
             await self.r.set(key, json.dumps(d, ensure_ascii=False), ex=DAY)  # kept for redeliveries
         return d

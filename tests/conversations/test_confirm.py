@@ -55,3 +55,14 @@ async def test_a_restart_and_an_unrelated_message_then_confirm_lists_the_draft(a
     assert await again.store.groupbuys.open_ids() == []
     # another guide's 确认 never reaches this guide's draft
     assert await again.ask("确认 开团", user="xiaoli") == ["现在没有需要您确认的事项（没有找到「开团」）。"]
+
+
+async def test_a_bare_confirm_after_the_window_lists_the_draft_instead(service):
+    import json
+    await service.ask("/发券 新人券 满50减10 100张 有效3天")
+    key = service.store.keys.awaiting_confirm("xiaowang")
+    pointer = json.loads(await service.redis.get(key))
+    pointer["at"] -= 6 * 60  # past the default confirm_minutes = 5, nothing said in between
+    await service.redis.set(key, json.dumps(pointer, ensure_ascii=False), keepttl=True)
+    [pending] = await service.ask("确认")
+    assert "单独回复「确认」只对刚刚发给您的那份草稿有效（5分钟内）" in pending and "确认 C" in pending
