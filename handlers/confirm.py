@@ -75,7 +75,7 @@ async def meant(store, msg, feature: str) -> dict | None:
     return offer if offer and offer.get("feature") == feature else None
 
 
-async def offer(store, config, msg, name: str, *, feature: str, label: str, ttl: int, now: float, **extra) -> None:
+async def offer_draft(store, config, msg, name: str, *, feature: str, label: str, ttl: int, now: float, **extra) -> None:
     """Show-and-wait: the draft just shown to `msg.sender` is confirmable by `确认 <name>` for
     `ttl` seconds, and by a bare 确认 in the next exchange."""
     st = conversation.settings(config)

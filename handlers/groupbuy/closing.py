@@ -123,7 +123,7 @@ async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, acti
     ctx = dict(g=views.group(gb), action=action, formed=formed, reached=len(reach), getting=getting,
                waiting=len(reach) - getting, phoned=phoned, shortfall=max(gb.min_to_form - gb.total, 0))
     label = f"{'结团' if action == 'close' else '撤团'} 团{gb.id} {gb.product}"
-    await confirming.offer(store, config, msg, f"团{gb.id}", feature="groupbuy", label=label, ttl=CONFIRM_TTL,
+    await confirming.offer_draft(store, config, msg, f"团{gb.id}", feature="groupbuy", label=label, ttl=CONFIRM_TTL,
                            now=now, action=action, gid=gb.id)
     return Reply("groupbuy/close_preview.txt.j2", minutes=CONFIRM_TTL // 60, **ctx)
 
