@@ -50,7 +50,8 @@ class Confirmations:
         """The draft was confirmed, replaced or dropped: it is no longer on offer."""
         await self.r.hdel(self.k.confirm_offers(userid), name)
         raw = await self.r.get(self.k.awaiting_confirm(userid))
-        if raw and json.loads(raw).get("name") == name and json.loads(raw).get("used_by") is None:
+        pointer = json.loads(raw) if raw else {}
+        if pointer.get("name") == name and pointer.get("used_by") is None:
             await self.r.delete(self.k.awaiting_confirm(userid))
 
     async def offers(self, userid: str, now: float) -> list[dict]:
