@@ -15,7 +15,6 @@ from bot.answers import choice
 from bot.message import Message, Reply, Target
 from handlers.groupbuy import context, views
 from handlers.groupbuy.intents import GroupRef, ListPaste, parse_shopper
-from handlers.groupbuy.text import clean
 from store.groupbuy import GroupBuy, Line, Outcome
 from store.pending import usable
 
