@@ -7,12 +7,14 @@ from store.budget import Budget
 from store.coupons import Coupons
 from store.groupbuy import GroupBuys
 from store.catalog import Catalog
+from store.confirmations import Confirmations
 from store.demand import Demand
 from store.digest import DigestState
 from store.groups import Groups
 from store.keys import Keys, RetentionSettings
 from store.kf import KfState
 from store.parking import Parking
+from store.pending import Pending
 from store.shoppers import ShopperState
 from store.smalltalk import SmallTalk
 from store.streams import PartitionedStream
@@ -46,19 +48,12 @@ class Store:
         self.shoppers = ShopperState(redis, self.keys, retention)
         self.groups = Groups(redis, self.keys, retention)
         self.smalltalk = SmallTalk(redis, self.keys)
+        self.pending = Pending(redis, self.keys)  # questions waiting for an answer (issue 13)
+        self.confirmations = Confirmations(redis, self.keys)  # drafts waiting for 确认
 
     async def once(self, key: str, ttl: int) -> bool:
         """True the first time `key` is claimed within ttl seconds, across every replica."""
         return bool(await self.r.set(key, "1", nx=True, ex=ttl))
-
-    async def expect_confirm(self, userid: str, feature: str, ttl: int) -> None:
-        """`feature` just showed `userid` a draft: a bare 确认 from them is that feature's."""
-        await self.r.set(self.keys.awaiting_confirm(userid), feature, ex=ttl)
-
-    async def confirm_is_for(self, userid: str, feature: str) -> bool:
-        """False when another feature showed this user a draft more recently than `feature` did."""
-        owner = await self.r.get(self.keys.awaiting_confirm(userid))
-        return owner is None or owner.decode() == feature
 
     async def ping(self) -> bool:
         return bool(await self.r.ping())

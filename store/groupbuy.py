@@ -30,7 +30,6 @@ from store.keys import DAY, Keys, RetentionSettings
 DRAFT_TTL = 30 * 60  # a /开团 preview must be confirmed within half an hour
 CONFIRM_TTL = 7 * DAY  # outlives any redelivery of a 确认 message
 BIND_TTL = 7 * DAY
-ASK_TTL = 10 * 60  # "which 团?" must be answered soon or the line is read afresh
 RECENT = 3 * DAY  # how long after closing a 团 still answers 在哪提货 / 我报了几份
 # Every shopper line asks which 团 its store runs. A process answers from what it read within this
 # long (another process's new 团 shows up that much later; this process's own steps at once).
@@ -832,15 +831,3 @@ class GroupBuys:
     async def bound(self, conversation: str) -> int | None:
         v = await self.r.get(self.k.gb_bind(conversation))
         return int(v) if v is not None else None
-
-    async def ask(self, conversation: str, pending: dict) -> None:
-        await self.r.set(self.k.gb_ask(conversation), json.dumps(pending, ensure_ascii=False), ex=ASK_TTL)
-
-    async def pending(self, conversation: str) -> dict | None:
-        raw = await self.r.get(self.k.gb_ask(conversation))
-        return json.loads(raw) if raw else None
-
-    async def answered(self, conversation: str, pending: dict, msg_id: str) -> None:
-        """Mark the question answered by `msg_id` rather than deleting it, so a redelivery of the
-        answer takes the same path."""
-        await self.ask(conversation, {**pending, "used_by": msg_id})

@@ -202,16 +202,29 @@ class Keys:
         """ZSET of a store's closed 团 by close time: shoppers still ask 在哪提货 after the cutoff."""
         return f"{self.p}:gb:recent:{store_id}"
 
-    @ttl("ten minutes")
-    def gb_ask(self, conversation: str) -> str:
-        """A shopper line waiting for "which 团?" to be answered; short-lived."""
-        return f"{self.p}:gb:ask:{conversation}"
-
     # -- generic -----------------------------------------------------------------------------
-    @ttl("the draft's confirmation window")
+    @ttl("the bare-确认 window ([conversation] confirm_minutes); a day once a 确认 claimed it")
     def awaiting_confirm(self, userid: str) -> str:
-        """Which feature last showed this user a draft to answer with 确认 (a bare 确认 is its)."""
+        """The draft shown in this user's last exchange, which a bare 确认 means; TTL = the short
+        [conversation] confirm_minutes window, and any other message in that chat clears it."""
         return f"{self.p}:confirm:{userid}"
+
+    @ttl("a day, or the draft's own lifetime when longer (10-30 minutes today)")
+    def confirm_offers(self, userid: str) -> str:
+        """Hash name -> JSON of every draft this user may confirm by name (确认 开团 / 团6 / C12),
+        each with its own expiry inside; the key lives as long as the longest of them."""
+        return f"{self.p}:confirm:{userid}:offers"
+
+    @ttl("a day: longer than any redelivery of one inbound message")
+    def confirm_routed(self, msg_id: str) -> str:
+        """The draft one 确认 message was found to mean, kept a day so a redelivery means the same."""
+        return f"{self.p}:confirm:msg:{msg_id}"
+
+    @ttl("[conversation] pending_minutes (5 by default)")
+    def pending(self, conversation: str, feature: str) -> str:
+        """A question the bot asked in a conversation and waits to hear answered (store/pending.py);
+        TTL = [conversation] pending_minutes."""
+        return f"{self.p}:pending:{feature}:{conversation}"
 
     @ttl("a day: longer than any retry of one outbox entry")
     def parts_sent(self, part: int, entry_id: str) -> str:
@@ -251,11 +264,6 @@ class Keys:
     def qa_hint(self, conversation: str) -> str:
         """Set while a shopper's 1:1 conversation was lately given the "ask me like this" hint."""
         return f"{self.p}:qa:hint:{conversation}"
-
-    @ttl("as long as the offered list may be picked from")
-    def qa_pick(self, conversation: str) -> str:
-        """The numbered list last offered in a conversation, so a bare "2" picks from it."""
-        return f"{self.p}:qa:pick:{conversation}"
 
     # -- demand signals, one entity per business day -------------------------------------------
     @ttl("60 days of trend history")

@@ -130,14 +130,15 @@ class ShopperState:
             pipe.delete(self.k.shopper(conversation, "pending"))
             await pipe.execute()
 
-    async def ask_once(self, conversation: str, pending: str) -> bool:
-        """Claim the one store question of this conversation, keeping the message that prompted it."""
+    async def ask_once(self, conversation: str, pending: str, ttl: int = 300) -> bool:
+        """Claim the one store question of this conversation, keeping the message that prompted it
+        while the question may be answered ([conversation] pending_minutes)."""
         key = self.k.shopper(conversation, "ctx")
         if not await self.r.hsetnx(key, "asked", "1"):
             return False
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.expire(key, CTX_TTL)
-            pipe.set(self.k.shopper(conversation, "pending"), pending, ex=DAY)
+            pipe.set(self.k.shopper(conversation, "pending"), pending, ex=ttl)
             await pipe.execute()
         return True
 

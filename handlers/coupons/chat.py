@@ -15,6 +15,7 @@ from bot.message import Message, Reply
 from bot.render import render
 from bot.router import SKIP, Router
 from bot.scheduler import Job
+from handlers import confirm as confirming
 from handlers.coupons import service
 from handlers.coupons.codes import ALPHABET
 from handlers.coupons.reminders import send_reminders
@@ -92,36 +93,42 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
     cid = await service.create_campaign(store, parsed, owner=owner, by=msg.sender, now=now, welcome=welcome)
     cid = (await store.coupons.remember(msg.id, f"create:{cid}")).removeprefix("create:")
     await store.coupons.set_draft(msg.sender, cid)
-    await store.expect_confirm(msg.sender, "coupons", CONFIRM_WINDOW)
     meta = await store.coupons.campaign(cid)
+    await confirming.offer_draft(store, config, msg, cid, feature="coupons", action="create", ttl=CONFIRM_WINDOW, now=now,
+                           label=f"新券 {cid}「{(meta or {}).get('name', '')}」", cid=cid)
     return Reply("coupons/draft.txt.j2", c=service.view(meta or {}, config, now), minutes=CONFIRM_WINDOW // 60)
 
 
 @router.command("确认", "确定", roles=("guide",))
 async def confirm(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> object:
-    """确认 [C12] — 让刚建好的券上线"""
+    """确认 [C12] — 让刚建好的券上线，或执行 /停券"""
     memo = await store.coupons.memo(msg.id)
+    if memo and memo.startswith("stop:"):
+        return await _stopped(msg, memo.removeprefix("stop:"), store, config, now)
     if memo and memo.startswith("confirm:"):
         cid = memo.removeprefix("confirm:")
     else:
-        named = args.strip().upper()
-        if named:
+        offer = await confirming.meant(store, msg, "coupons")  # handlers/confirm.py decided what it means
+        if offer is not None and offer["action"] == "stop":
+            await store.coupons.remember(msg.id, f"stop:{offer['cid']}")
+            return await _stopped(msg, offer["cid"], store, config, now)
+        if offer is not None:
+            cid = offer["cid"]
+        else:
+            named = args.strip().upper()
             if not _CAMPAIGN_ID.match(named):
-                return SKIP  # 确认 <something that is no campaign id>: another feature's
+                return SKIP  # not a coupon's 确认
             meta = await store.coupons.campaign(named)
             if meta is None:
                 return _problem("unknown_campaign", arg=named)
             if role != "admin" and meta.get("owner") != _own_store(config, msg) and meta.get("created_by") != msg.sender:
                 return _problem("not_yours_confirm", arg=named)
             cid = named
-        else:
-            cid = await store.coupons.draft(msg.sender)
-            if cid is None or not await store.confirm_is_for(msg.sender, "coupons"):
-                return SKIP  # nothing of ours pending, or another feature's draft is newer: its 确认
         cid = (await store.coupons.remember(msg.id, f"confirm:{cid}")).removeprefix("confirm:")
     status = await store.coupons.confirm(cid, by=msg.sender, now=now)
     if await store.coupons.draft(msg.sender) == cid:
         await store.coupons.clear_draft(msg.sender)
+    await store.confirmations.withdraw(msg.sender, cid)
     meta = await store.coupons.campaign(cid)
     if meta is None:
         status = "missing"
@@ -143,7 +150,7 @@ async def list_campaigns(msg: Message, args: str, store: Store, config: Config, 
 
 @router.command("停券", roles=("guide",))
 async def stop(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
-    """/停券 C12 — 停发一张券，没核销的券作废"""
+    """/停券 C12 — 停发一张券，没核销的券作废（回复确认后执行）"""
     cid = args.strip().upper()
     if not _CAMPAIGN_ID.match(cid):
         return _problem("usage_stop")
@@ -152,9 +159,22 @@ async def stop(msg: Message, args: str, store: Store, config: Config, role: str,
         return _problem("unknown_campaign", arg=cid)
     if role != "admin" and meta.get("owner") != _own_store(config, msg):
         return _problem("not_yours", arg=cid)
+    c = service.view(meta, config, now)
+    if meta.get("state") == "stopped":
+        return Reply("coupons/stop.txt.j2", status="already", c=c)
+    await confirming.offer_draft(store, config, msg, cid, feature="coupons", action="stop", ttl=CONFIRM_WINDOW, now=now,
+                           label=f"停券 {cid}「{c['name']}」", cid=cid)
+    holders = c["issued"] - c["redeemed"]
+    return Reply("coupons/stop_preview.txt.j2", c=c, unredeemed=max(holders, 0), minutes=CONFIRM_WINDOW // 60)
+
+
+async def _stopped(msg: Message, cid: str, store: Store, config: Config, now: float) -> Reply:
+    """A confirmed /停券 (or its redelivery: stopping twice answers "already")."""
     status = await store.coupons.stop(cid, by=msg.sender, now=now)
-    meta = await store.coupons.campaign(cid) or meta
-    return Reply("coupons/stop.txt.j2", status=status, c=service.view(meta, config, now))
+    await store.confirmations.withdraw(msg.sender, cid)
+    meta = await store.coupons.campaign(cid)
+    return Reply("coupons/stop.txt.j2", status=status,
+                 c=service.view(meta or {"id": cid}, config, now))
 
 
 @router.command("核销", roles=("guide",))

@@ -1,6 +1,7 @@
 """接龙 routes: guide commands, the shopper catch-all for 接龙 words, and the cutoff job.
 
-Order inside this router matters: commands first, then 确认 (only with a pending draft), then the
+Order inside this router matters: commands first, then 确认 (only what handlers/confirm.py routed
+to 接龙: a draft 团, or a /结团 or /撤团 preview), then the
 shopper text handler, which returns SKIP for anything that is not 接龙 so the Q&A catch-all
 placed after this router still gets it.
 """
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from bot import conversation
 from bot.message import Reply
 from bot.router import SKIP, Router
 from bot.scheduler import Job
+from handlers import confirm as confirming
 from handlers.groupbuy import closing, context, launch, shopping, views
 from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
 from handlers.groupbuy.opening import to_fen
@@ -29,8 +32,6 @@ _PROXY_TAIL = rf"\s*(?P<cl>{_CL})?(?:\s+(?P<tag>.+?))?\s*$"
 _PROXY_DIGITS = re.compile(r"^\s*(?:团号?)?(?P<gid>\d{1,9})\s+(?P<name>[^\s\d]{1,16})\s*(?P<qty>\d{1,3})" + _PROXY_TAIL)
 _PROXY_CN = re.compile(rf"^\s*(?:团号?)?(?P<gid>\d{{1,9}})\s+(?P<name>\S{{1,16}}?)\s*(?P<qty>[一二两三四五六七八九十]{{1,3}}|俩|仨)"
                        rf"\s*(?P<cl>{_CL})(?:\s+(?P<tag>.+?))?\s*$")
-_NAMES_GROUP = re.compile(r"^\s*(?:开团|团|团购|接龙)\s*$")  # 确认 开团
-_NAMES_OTHER = re.compile(r"^\s*[A-Za-z]+\d+\s*$")  # 确认 C12 (a coupon campaign)
 
 
 def _gid(args: str) -> int | None:
@@ -77,15 +78,16 @@ async def bare_price(match, msg, store):
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))
-async def confirm(command, args, msg, store, config, api, worker, now):
-    """确认 — 确认开团（发 /开团 之后）"""
-    named = command == "确认开团" or _NAMES_GROUP.match(args or "") is not None
-    if await store.groupbuys.confirmed(msg.id) is None:  # a redelivered 确认 takes its first path
-        if not named and _NAMES_OTHER.match(args or ""):
-            return SKIP  # 确认 C12: another feature's draft, named
-        if not named and not await store.confirm_is_for(msg.sender, "groupbuy"):
-            return SKIP  # another feature's draft is newer: the bare 确认 is its
+async def confirm(msg, store, config, api, worker, now):
+    """确认 — 确认开团、结团或撤团（发 /开团、/结团、/撤团 之后）"""
+    offer = await confirming.meant(store, msg, "groupbuy")  # handlers/confirm.py decided what it means
+    if offer is None:
+        return SKIP
+    if offer["action"] in ("close", "cancel"):
+        return await closing.confirmed(store, worker, config, msg, offer, now)
     replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
+    if await store.groupbuys.draft(msg.sender) is None:
+        await store.confirmations.withdraw(msg.sender, "开团")
     return SKIP if replies is None else replies
 
 
@@ -136,27 +138,21 @@ def _proxy_args(text: str):
 
 
 @router.command("结团", "截团", roles=("guide",))
-async def close_early(args, msg, store, config, role, worker, now):
-    """/结团 团号 — 提前截单，马上出成团结果和提货单"""
+async def close_early(args, msg, store, config, role, now):
+    """/结团 团号 — 提前截单（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "结团")
     if refusal:
         return refusal
-    out = await store.groupbuys.close(gb.id, msg.id, now, reason="early", by=msg.sender)
-    gb, _ = await closing.settle(store, worker, config, gb.id, now)
-    what = "closed_now" if out.closed_now else out.code
-    return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=0)
+    return await closing.preview(store, config, msg, gb, "close", now)
 
 
 @router.command("撤团", roles=("guide",))
-async def cancel_group(args, msg, store, config, role, worker, now):
-    """/撤团 团号 — 撤销这个团并通知已接龙的顾客"""
+async def cancel_group(args, msg, store, config, role, now):
+    """/撤团 团号 — 撤销这个团（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "撤团")
     if refusal:
         return refusal
-    out = await store.groupbuys.cancel_group(gb.id, msg.id, now, by=msg.sender)
-    gb, reached = await closing.settle(store, worker, config, gb.id, now)
-    what = "cancelled_now" if out.cancelled_now else out.code
-    return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=reached)
+    return await closing.preview(store, config, msg, gb, "cancel", now)
 
 
 @router.command("提货", "核销接龙", roles=("guide",))
@@ -217,11 +213,12 @@ async def cutoff(msg, store, worker, config, now):
 
 # -- shoppers -------------------------------------------------------------------------------------
 @router.any_text(roles=("shopper",))
-async def shopper(msg, store, role, worker, now):
+async def shopper(msg, store, role, worker, config, now):
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
         return SKIP
-    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker))
+    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker),
+                                    conversation.settings(config).pending_seconds)
     return SKIP if replies is None else replies
 
 

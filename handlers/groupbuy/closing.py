@@ -102,3 +102,49 @@ async def sweep(msg: Message, store: Store, worker: Worker, config: Config, now:
                 log.info("团 %s closed at cutoff (%s, total %s)", gid, out.result, out.total)
         await settle(store, worker, config, gid, now)
     return closed
+
+
+# -- /结团 and /撤团: show who will be told what, act on 确认 (issue 13) ---------------------------
+CONFIRM_TTL = 10 * 60  # a preview's numbers go stale: confirm it by name within ten minutes
+
+
+async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, action: str, now: float) -> Reply:
+    """What closing (`close`) or cancelling (`cancel`) 团 `gb` now would tell whom; nothing changes
+    until the guide confirms. A 团 that is no longer open says so instead."""
+    from handlers import confirm as confirming  # the shared 确认 router imports features' modules
+    if gb.status != "open":
+        what = "gb_closed" if gb.status == "closed" else "gb_cancelled"
+        return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=0)
+    lines = await store.groupbuys.lines(gb.id)
+    reach = _by_target(lines)
+    getting = sum(1 for _, xs in reach if any(x.status == "active" for x in xs))
+    phoned = len({x.owner for x in lines if x.live and x.owner.startswith("tel:")})
+    formed = gb.min_to_form == 0 or gb.total >= gb.min_to_form
+    ctx = dict(g=views.group(gb), action=action, formed=formed, reached=len(reach), getting=getting,
+               waiting=len(reach) - getting, phoned=phoned, shortfall=max(gb.min_to_form - gb.total, 0))
+    label = f"{'结团' if action == 'close' else '撤团'} 团{gb.id} {gb.product}"
+    await confirming.offer_draft(store, config, msg, f"团{gb.id}", feature="groupbuy", label=label, ttl=CONFIRM_TTL,
+                           now=now, action=action, gid=gb.id)
+    return Reply("groupbuy/close_preview.txt.j2", minutes=CONFIRM_TTL // 60, **ctx)
+
+
+async def confirmed(store: Store, worker: Worker, config: Config, msg: Message, offer: dict,
+                    now: float) -> list[Reply]:
+    """Carry out a confirmed /结团 or /撤团. The notices (and the guide's result with the 提货单)
+    come from settle(); the guide's direct answer only adds what settle() does not say, so a 团
+    below its minimum is reported once, as 未成团."""
+    gbs, gid = store.groupbuys, int(offer["gid"])
+    if offer["action"] == "close":
+        out = await gbs.close(gid, msg.id, now, reason="early", by=msg.sender)
+        done = out.closed_now
+    else:
+        out = await gbs.cancel_group(gid, msg.id, now, by=msg.sender)
+        done = out.cancelled_now
+    gb, reached = await settle(store, worker, config, gid, now)
+    await store.confirmations.withdraw(msg.sender, f"团{gid}")
+    if gb is None:
+        return [Reply("groupbuy/guide_done.txt.j2", what="not_found", gid=gid, g=None)]
+    if offer["action"] == "close" and done:
+        return []  # result_guide.txt.j2, queued by settle(), is the one result the guide gets
+    what = "cancelled_now" if done else out.code
+    return [Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gid, reached=reached)]

@@ -89,10 +89,10 @@ async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] |
 
 
 async def pending_and_version(store: Store, conversation: str) -> tuple[dict | None, int]:
-    """The conversation's unanswered "which 团?" (GroupBuys.pending) and the catalog version, in
-    one round trip: every line that may mean a 团 needs both."""
+    """The conversation's "which 团?" record (store/pending.py, read it with pending.usable) and the
+    catalog version, in one round trip: every line that may mean a 团 needs both."""
     async with store.r.pipeline(transaction=False) as p:
-        p.get(store.keys.gb_ask(conversation))
+        p.get(store.keys.pending(conversation, "groupbuy"))
         p.get(store.keys.catalog_version())
         ask, version = await p.execute()
     return (json.loads(ask) if ask else None), int(version or 0)

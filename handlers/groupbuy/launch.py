@@ -101,7 +101,9 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
                      unit=spec.unit, catalog_unit=product.unit)
     draft = draft_fields(spec, product, store_id=store_id, guide=msg.sender, draft_id=msg.id)
     await store.groupbuys.save_draft(msg.sender, draft)
-    await store.expect_confirm(msg.sender, "groupbuy", DRAFT_TTL)
+    from handlers import confirm as confirming  # the shared 确认 router imports this feature
+    await confirming.offer_draft(store, config, msg, "开团", feature="groupbuy", action="open", ttl=DRAFT_TTL, now=now,
+                           label=f"开团草稿 {draft['product']} {draft['price_fen'] / 100:g}元/{draft['unit']}")
     return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes))
 
 

@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.answers import choice
 from bot.message import Message, Reply, Target
 from handlers.groupbuy import context, views
 from handlers.groupbuy.intents import GroupRef, ListPaste, parse_shopper
-from handlers.groupbuy.text import clean
 from store.groupbuy import GroupBuy, Line, Outcome
+from store.pending import usable
 
 if TYPE_CHECKING:
     from store import Store
@@ -54,6 +55,7 @@ class Turn:
     closed: list[GroupBuy] = field(default_factory=list)  # recently closed 团 the sender is in
     sctx: object | None = None  # the shopper channel's context, when wired
     replies: list[Reply] = field(default_factory=list)
+    ask_ttl: int = 300  # how long "which 团?" may be answered ([conversation] pending_minutes)
 
     @property
     def gbs(self):
@@ -102,7 +104,7 @@ class Turn:
         return tuple(have) if have else None
 
 
-async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[Reply] | None:
+async def handle(msg: Message, store: Store, now: float, shoppers=None, ask_ttl: int = 300) -> list[Reply] | None:
     """Replies for a shopper message, or None when it is not about 接龙 (the next handler tries)."""
     gbs = store.groupbuys
     sctx = await context.shopper_context(shoppers, msg)
@@ -116,29 +118,32 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
     closed = [g for g in await gbs.many(sorted(set(recent))) if g.status != "open"
               and await gbs.mine(g.id, owner, ("active", "waiting", "collected"))]
     groups = open_ or closed
-    turn = Turn(msg, store, now, {g.id: g for g in [*open_, *closed]}, closed, sctx)
+    turn = Turn(msg, store, now, {g.id: g for g in [*open_, *closed]}, closed, sctx, ask_ttl=ask_ttl)
 
     if MINE_WORDS.match(msg.text or ""):
         await query_mine(turn, tuple(g.id for g in open_))
         return turn.replies
     if not groups:  # no 团 to mean, so no "which 团?" question can be waiting either
         return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
-    pending, version = await context.pending_and_version(store, msg.conversation)
-    if pending and pending.get("used_by", msg.id) == msg.id:
+    # "Which 团?" takes only an answer (bot/answers.choice); anything else drops it and is read afresh.
+    record, version = await context.pending_and_version(store, msg.conversation)
+    pending = usable(record, msg.id, now)
+    if pending:
         options = [turn.groups[i] for i in pending["ids"] if i in turn.groups]
         # An answer that is an order of its own ("草莓2") stands for itself; a bare choice
         # ("2", "脐橙") completes the line that was asked about.
         own = parse_shopper(msg.text, [ref(g) for g in options]) if options else None
         if own is not None and own.kind in CHANGES:
-            await gbs.answered(msg.conversation, pending, msg.id)
+            await store.pending.answered(msg.conversation, "groupbuy", msg.id)
             await apply(turn, own, msg.text)
             return turn.replies
-        chosen = _picked(msg.text, options)
+        chosen = choice(msg.text, [(g.product, *g.aliases) for g in options], [g.id for g in options])
         if chosen is not None:
-            await gbs.answered(msg.conversation, pending, msg.id)
-            intent = parse_shopper(pending["text"], [ref(chosen)])
+            await store.pending.answered(msg.conversation, "groupbuy", msg.id)
+            intent = parse_shopper(pending["text"], [ref(options[chosen])])
             await apply(turn, intent, pending["text"])
             return turn.replies
+        await store.pending.drop(msg.conversation, "groupbuy")
 
     others = await context.other_products(store, groups, version)
     intent = parse_shopper(msg.text, [ref(g) for g in groups], other_products=others)
@@ -153,19 +158,9 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None) -> list[
     return turn.replies
 
 
-def _picked(text: str, options: list[GroupBuy]) -> GroupBuy | None:
-    """The answer to "which 团?": its number in the list, or a name only one option carries."""
-    t = clean(text or "").strip(" .。!！")
-    if t.isdigit() and 1 <= int(t) <= len(options):
-        return options[int(t) - 1]
-    if len(t) < 2:
-        return None
-    hits = [g for g in options if any(n and (n in t or (len(t) >= 2 and t in n)) for n in (g.product, *g.aliases))]
-    return hits[0] if len(hits) == 1 else None
-
-
 async def ask_which(turn: Turn, ids: tuple[int, ...], text: str) -> None:
-    await turn.gbs.ask(turn.msg.conversation, {"text": text, "ids": list(ids)})
+    await turn.store.pending.ask(turn.msg.conversation, "groupbuy", {"text": text, "ids": list(ids)}, now=turn.now,
+                                 ttl=turn.ask_ttl)
     turn.replies.append(Reply("groupbuy/ask_which.txt.j2", groups=[views.group(turn.groups[i]) for i in ids]))
 
 

@@ -11,13 +11,15 @@ The catch-all: it runs after every feature with its own phrases, right before he
   channels need "@<[bot] name>".
 - Staff asking in 1:1 (or @bot) get product, FAQ and promotion answers from their store's index;
   anything else passes on (SKIP) so help.fallback can answer them.
-- A numbered list ("您问的是哪一款？") can be answered with its number for `[qa] pick_minutes`.
+- A numbered list ("您问的是哪一款？") can be answered with its number for `[conversation]
+  pending_minutes`; any other line drops it.
 """
 from __future__ import annotations
 
 import logging
 import re
 
+from bot import conversation
 from bot.config import Config
 from bot.message import Message, Reply
 from bot.router import PREFIXES, SKIP, Router
@@ -67,13 +69,18 @@ async def answer(msg: Message, role: str, qa: QACache, qa_state: QAState, qa_set
     if qa.empty:
         return SKIP  # no catalog imported yet: "we don't have that" would be wrong for everything
     conv = msg.conversation
-    match = await _from_list(text, conv, index, qa_state)
+    # A numbered list takes only its own numbers (a pending question, store/pending.py); any other
+    # line drops it and is answered as itself.
+    offered = await qa_state.offered(conv, msg.id, now)
+    match = _from_list(text, offered, index)
+    if match is not None:
+        await qa_state.picked(conv, msg.id)
+    elif offered is not None:
+        await qa_state.withdraw(conv)
     if match is None and _picked(text) is not None:
-        return SKIP if staff else None  # a number answering a list that expired, or something else
+        return SKIP if staff else None  # a number answering no list (expired, or out of range)
     if match is None:
         match = index.match(text)
-        if match.intent != "none" and not (staff and match.intent == "unknown_product"):
-            await qa_state.withdraw(conv)  # a new question: an old list's numbers mean nothing now
     if staff and match.intent in ("none", "unknown_product"):
         return SKIP
     noted = False
@@ -87,7 +94,8 @@ async def answer(msg: Message, role: str, qa: QACache, qa_state: QAState, qa_set
             return Reply("qa/hint.txt.j2", human=kf)
         return None
     if match.intent == "clarify":
-        await qa_state.offer(conv, match.candidate_skus, match.attribute, qa_settings.pick_minutes * 60)
+        await qa_state.offer(conv, match.candidate_skus, match.attribute, now=now,
+                             ttl=conversation.settings(config).pending_seconds)
     if match.intent == "product" and store_id and not staff:
         reply.ctx["tuan"] = await _open_tuan(store, store_id, match.product.sku)
     return reply
@@ -114,13 +122,10 @@ async def _store_of(msg: Message, role: str, shoppers: Shoppers) -> tuple[str | 
     return None, {}
 
 
-async def _from_list(text: str, conv: str, index, qa_state: QAState) -> Match | None:
+def _from_list(text: str, offered: tuple[list[str], str] | None, index) -> Match | None:
     """A bare number answering the list last offered in this conversation."""
     n = _picked(text)
-    if n is None:
-        return None
-    offered = await qa_state.offered(conv)
-    if offered is None or n > len(offered[0]):
+    if n is None or offered is None or n > len(offered[0]):
         return None
     product = index.product(offered[0][n - 1])
     if product is None:  # gone from the catalog since the list was shown

@@ -5,7 +5,6 @@
     faq = "data/faq.csv"           # and data/faq.csv when demo = true, else nothing)
     refresh_seconds = 1.0          # how often a process checks the catalog version in Redis
     hint_every_minutes = 240       # a 1:1 shopper gets the "ask me like this" hint at most this often
-    pick_minutes = 30              # a numbered list can be answered with its number this long
     max_import_bytes = 8388608     # POST /api/catalog body limit (the /wecom callbacks keep [server] max_body_bytes)
     regional = ["words/regional.tsv"]   # the operator's own word files, added to data/lexicon/*.tsv
     synonyms = ["words/synonyms.tsv"]   # (same columns as the shipped files; see docs/qa.md)
@@ -33,7 +32,6 @@ class Settings:
     faq: str = ""
     refresh_seconds: float = 1.0
     hint_every_minutes: int = 240
-    pick_minutes: int = 30
     max_import_bytes: int = 8 * 1024 * 1024
     regional: tuple[str, ...] = ()
     synonyms: tuple[str, ...] = ()

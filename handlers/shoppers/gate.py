@@ -8,8 +8,8 @@ Everything else passes on (SKIP).
 """
 from __future__ import annotations
 
-import re
-
+from bot import conversation
+from bot.answers import choice
 from bot.message import Message, Reply, Target
 from bot.router import SKIP, Dispatcher, Router
 from handlers.shoppers.context import Shoppers, conversation_of, kf_parts
@@ -17,22 +17,17 @@ from store import Store
 
 router = Router(__name__)
 
-_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[号.。、]?\s*$")
-
-
 def pick_store(shoppers: Shoppers, text: str, candidates: list[str]) -> str | None:
-    """The store a shopper's answer names: its number in the list, its name, or its id."""
-    m = _NUMBER.match(text)
-    if m:
-        i = int(m.group(1))
-        return candidates[i - 1] if 1 <= i <= len(candidates) else None
-    t = re.sub(r"\s+", "", text).lower()
+    """The store a shopper's answer names: its number in the list, or a reply that is just its name
+    or id (bot/answers.choice: "梅溪湖店的草莓多少钱" is a question, not an answer)."""
+    names = []
     for sid in candidates:
         s = shoppers.store_config(sid)
-        names = {s.id.lower(), s.name.lower(), s.name.removesuffix("店").lower()} if s else {sid.lower()}
-        if any(n and (n in t or (len(t) >= 2 and t in n)) for n in names):
-            return sid
-    return None
+        names.append((s.id, s.name, s.name.removesuffix("店")) if s else (sid,))
+    i = choice(text, names)
+    if i is None:  # ids are matched case-insensitively ("s02")
+        i = next((k for k, sid in enumerate(candidates) if (text or "").strip().lower() == sid.lower()), None)
+    return candidates[i] if i is not None else None
 
 
 @router.any_text()
@@ -70,8 +65,8 @@ async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatche
         held = Message.from_json(pending)
         chosen = pick_store(shoppers, msg.text, candidates)
         if chosen is None:
-            # Asked once, never again: the held question is answered without a store, then this
-            # message goes its own way (this gate lets it pass now that nothing is pending).
+            # Not an answer. Asked once, never again: the held question is answered without a
+            # store, then this message goes its own way (this gate lets it pass: nothing is pending).
             await store.shoppers.drop_pending(conv)
             return [*await dispatcher.dispatch(held, deps), *await dispatcher.dispatch(msg, deps)]
         await store.shoppers.choose_store(conv, chosen)
@@ -79,7 +74,7 @@ async def shopper_gate(msg: Message, shoppers: Shoppers, store: Store, dispatche
         replies = await dispatcher.dispatch(held, deps)
         return [Reply("shoppers/store_chosen.txt.j2", store_name=shoppers.store_config(chosen).name or chosen),
                 *replies]
-    if await store.shoppers.ask_once(conv, msg.to_json()):
+    if await store.shoppers.ask_once(conv, msg.to_json(), conversation.settings(worker.cfg).pending_seconds):
         return Reply("shoppers/ask_store.txt.j2",
                      stores=[(shoppers.store_config(s).name or s) for s in candidates])
     return SKIP

@@ -4,3 +4,7 @@ SAMPLES = {
                                  for staff in (False, True) for kf in (False, True)]
     for kind in ("greeting", "thanks", "ack", "emoji")
 }
+
+OFFERS = [{"name": "开团", "label": "开团草稿 丹东99草莓 36.9元/盒"}, {"name": "C12", "label": "新券 C12「新人券」"}]
+SAMPLES["confirm/pending.txt.j2"] = [{"offers": o, "named": n, "minutes": 5}
+                                     for o in ([], OFFERS) for n in ("", "团9")]

@@ -5,6 +5,7 @@ import pytest
 
 from bot.message import Message, Reply
 from bot.router import Dispatcher, Router
+from handlers import confirm
 from handlers.coupons.chat import router as coupons_router
 from tests.conftest import make_config
 
@@ -38,5 +39,5 @@ def service_config(prefix, fake):
 @pytest.fixture
 async def shop(service):
     """The service with only coupons + a catch-all routed, so tests do not depend on other features."""
-    service.worker.dispatcher = Dispatcher([coupons_router, tail])
+    service.worker.dispatcher = Dispatcher([confirm.router, coupons_router, tail])
     return service

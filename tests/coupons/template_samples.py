@@ -46,6 +46,7 @@ SAMPLES = {
     "coupons/confirm.txt.j2": [{"status": s, "c": NEW} for s in ("live", "already", "stopped", "missing")],
     "coupons/list.txt.j2": [{"store": "梅溪湖店", "campaigns": [NEW, PCT, ITEM, FREE]},
                             {"store": "梅溪湖店", "campaigns": []}],
+    "coupons/stop_preview.txt.j2": [{"c": FREE, "unredeemed": n, "minutes": 10} for n in (0, 3)],
     "coupons/stop.txt.j2": [{"status": "live", "c": FREE}, {"status": "already", "c": FREE}],
     "coupons/guide_problem.txt.j2": [
         {"problem": p, "arg": "C99", "example": "/券 S01"}

@@ -5,6 +5,7 @@ import random
 import re
 
 from bot.router import Dispatcher
+from handlers import confirm
 from handlers.coupons.chat import router as coupons_router
 from tests.coupons.conftest import tail
 from tests.coupons.helpers import codes_in, kf_message, make_live, shopper_says
@@ -17,12 +18,15 @@ async def test_guide_creates_confirms_and_lists(shop):
     cid = draft.split("「")[0]
     [listing] = await shop.ask("/券")
     assert "还没有券" in listing  # a draft is not a campaign yet
-    [live] = await shop.ask("确认")
+    # issue 13: /券 came in between, so a bare 确认 no longer means the draft; it says how to name it
+    [pending] = await shop.ask("确认")
+    assert f"回复「确认 {cid}」" in pending
+    [live] = await shop.ask(f"确认 {cid}")
     assert live.startswith(f"{cid}「新人券」上线了")
     [listing] = await shop.ask("/券")
     assert f"{cid}「新人券」满50减10｜进行中" in listing and "已领0 · 已核销0 · 剩100" in listing
-    # the draft is consumed: the next 确认 is some other feature's
-    assert await shop.ask("确认") == ["其他功能的确认"]
+    # the draft is consumed: nothing is pending any more
+    assert await shop.ask("确认") == ["现在没有需要您确认的事项。"]
 
 
 async def test_parse_error_says_what_was_not_understood_and_shows_an_example(shop):
@@ -33,14 +37,14 @@ async def test_parse_error_says_what_was_not_understood_and_shows_an_example(sho
     assert "减的钱要比门槛少" in reply
     [reply] = await shop.ask("/发券 满50减10 10张 有效3天 门店 S09")
     assert "没有门店“S09”" in reply
-    assert await shop.ask("确认") == ["其他功能的确认"]  # nothing was drafted
+    assert await shop.ask("确认") == ["现在没有需要您确认的事项。"]  # nothing was drafted
 
 
 async def test_confirm_belongs_to_the_guide_who_drafted_and_expires(shop):
     await shop.ask("/发券 无门槛5元 10张 有效3天")
-    assert await shop.ask("确认", user="xiaoli") == ["其他功能的确认"]
-    await shop.store.coupons.clear_draft("xiaowang")  # as if the ten minutes had passed
-    assert await shop.ask("确认") == ["其他功能的确认"]
+    assert await shop.ask("确认", user="xiaoli") == ["现在没有需要您确认的事项。"]
+    await shop.redis.delete(shop.store.keys.confirm_offers("xiaowang"))  # as if the ten minutes had passed
+    assert await shop.ask("确认") == ["现在没有需要您确认的事项。"]
 
 
 async def test_shoppers_cannot_use_guide_commands(shop):
@@ -142,7 +146,9 @@ async def test_guide_redeems_idempotently_and_each_failure_is_distinct(shop):
     assert "过期" in (await shop.ask(f"/核销 {code3}"))[0]
     # stopped campaign voids its codes
     code4 = codes_in(await shopper_says(shop, "wmDan", "领券"))[0]
-    [stopped] = await shop.ask(f"/停券 {cid}")
+    [preview] = await shop.ask(f"/停券 {cid}")  # issue 13: /停券 shows what it will do, 确认 does it
+    assert "已领没核销的2张券作废" in preview and "回复“确认”" in preview
+    [stopped] = await shop.ask("确认")
     assert stopped.startswith(f"{cid}「新人券」已停发") and "已领4 · 已核销2" in stopped
     assert "已停发，券已作废" in (await shop.ask(f"/核销 {code4}"))[0]
     events = await shop.store.coupons.events(cid)
@@ -155,7 +161,8 @@ async def test_stop_rules(shop):
     assert "只能由发券门店停发" in (await shop.ask(f"/停券 {cid}", user="xiaoli"))[0]
     assert "没有编号为“C99”的券" in (await shop.ask("/停券 C99"))[0]
     assert "用法" in (await shop.ask("/停券 新人券"))[0]
-    assert "已停发" in (await shop.ask(f"/停券 {cid.lower()}", user="boss"))[0]
+    assert "要停发" in (await shop.ask(f"/停券 {cid.lower()}", user="boss"))[0]
+    assert "已停发" in (await shop.ask("确认", user="boss"))[0]
     assert "之前就停了" in (await shop.ask(f"/停券 {cid}"))[0]
     assert "现在没有可领的券" in (await shopper_says(shop, "wmA", "领券"))[0]
 
@@ -235,5 +242,5 @@ async def test_reminder_the_day_before_expiry_once_and_only_within_the_kf_window
 
 
 def test_router_order_keeps_commands_ahead_of_the_catch_all():
-    d = Dispatcher([coupons_router, tail])
+    d = Dispatcher([confirm.router, coupons_router, tail])
     assert d.routes[-1].fn.__name__ == "catch_all"

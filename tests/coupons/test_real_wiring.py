@@ -112,7 +112,8 @@ async def test_guide_flow_named_confirm_list_stop_redeem(service):
     assert "已在这笔订单（T1-001）核销过" in (await service.ask(f"/核销 {code[0]} T1-001"))[0]
     assert "不能再用" in (await service.ask(f"/核销 {code[0]} T1-002"))[0]
     assert "不能在本店用" in (await service.ask(f"/核销 {code[1]}", user="xiaoli"))[0]
-    [stopped] = await service.ask(f"/停券 {c2}")
+    assert "要停发" in (await service.ask(f"/停券 {c2}"))[0]  # issue 13: shown first, then 确认
+    [stopped] = await service.ask(f"确认 {c2}")
     assert "已停发" in stopped
     assert "已停发，券已作废" in (await service.ask(f"/核销 {code[1]}"))[0]
 

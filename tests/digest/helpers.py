@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.router import Dispatcher
-from handlers import help
+from handlers import confirm, help
 from handlers.digest import chat, setup
 from tests.conftest import make_config
 from tests.digest import scenario
@@ -31,4 +31,4 @@ async def start(aiohttp_client, redis, fake, cfg) -> Harness:
 
 def use_digest(service) -> None:
     """Route through this feature only, until handlers/__init__.py lists it."""
-    service.worker.dispatcher = Dispatcher([help.router, chat.router])
+    service.worker.dispatcher = Dispatcher([confirm.router, help.router, chat.router])

@@ -6,7 +6,7 @@ import time
 
 from bot.message import Message
 from bot.router import Dispatcher
-from handlers import help
+from handlers import confirm, help
 from handlers.groupbuy import chat
 from handlers.qa.catalog import parse_catalog_csv
 
@@ -17,7 +17,7 @@ _ids = itertools.count(1)
 
 def use_groupbuy(service) -> None:
     """Route through this feature only, until handlers/__init__.py lists it."""
-    service.worker.dispatcher = Dispatcher([help.router, chat.router])
+    service.worker.dispatcher = Dispatcher([confirm.router, help.router, chat.router])
 
 
 async def load_catalog(service) -> None:

@@ -89,6 +89,9 @@ SAMPLES = {
                                        {"g": G_CLOSED, "got": [], "waiting": [L_WAIT], "amount_fen": 0, "tag": ""},
                                        {"g": G_FAILED, "got": [L], "waiting": [], "amount_fen": 6900, "tag": ""}],
     "groupbuy/group_cancelled.txt.j2": [{"g": G}],
+    "groupbuy/close_preview.txt.j2": [
+        {"g": G, "action": a, "formed": f, "reached": 5, "getting": 4, "waiting": w, "phoned": p, "shortfall": 8,
+         "minutes": 10} for a in ("close", "cancel") for f in (True, False) for w in (0, 1) for p in (0, 2)],
     "groupbuy/guide_done.txt.j2": [{"what": w, "g": G_CLOSED, "gid": 12, "reached": 3}
                                    for w in ("cancelled_now", "closed_now", "gb_closed", "gb_cancelled", "other")]
                                   + [{"what": w, "g": None, "gid": 99} for w in ("not_found", "not_yours")],

@@ -13,6 +13,7 @@ async def test_list_and_detail(service):
     await shop(service, "wmA", "帮我妈也报一份")
     other = await open_group(service, "/开团 手工水饺 30元/份 限3份 截止明天20:00 自提周六服务台")
     await service.ask(f"/撤团 {other}")
+    await service.ask("确认")
 
     resp = await service.client.get("/api/groupbuys", headers=AUTH)
     assert resp.status == 200

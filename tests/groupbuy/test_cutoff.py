@@ -72,6 +72,7 @@ async def settle_all(svc) -> None:
 async def test_two_workers_close_once_and_send_one_result(svc):
     formed, failed = await two_due_groups(svc)
     store = svc.store
+    assert "要提前截单" in (await svc.ask(f"/结团 {formed}"))[0]  # issue 13: the guide's 确认 below closes it
     for part in range(store.inbox.n):
         await store.inbox.release(part, svc.inbox.name)
     w = svc.config.worker
@@ -81,7 +82,7 @@ async def test_two_workers_close_once_and_send_one_result(svc):
     now = datetime.now(TZ)
     fires = [fire_message("groupbuy_cutoff", now - timedelta(seconds=s)) for s in (61, 1)]
     early = Message(id="guide-close", channel="app", conversation="xiaowang", sender="xiaowang",
-                    text=f"/结团 {formed}")
+                    text=f"确认 团{formed}")
     for m in [*fires, early, fires[0]]:  # the first fire also arrives twice
         await store.inbox.put(m.conversation, m.id, m.to_json())
     await asyncio.gather(*(c.drain() for c in consumers))

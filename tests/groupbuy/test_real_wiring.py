@@ -169,8 +169,9 @@ async def test_proxy_close_result_and_pickup_sheet(real):
     assert (await real.ask(f"/代报 {gid} 李阿姨两盒 5-302"))[0] == "✅ 已代报：李阿姨 2盒（第2号）｜当前共4盒"
     assert (await real.ask(f"/代报 {gid} 李阿姨 1"))[0] == "✅ 已代报：李阿姨 1盒（第2号）｜当前共3盒"
     assert "代报格式" in (await real.ask(f"/代报 {gid} 李阿姨 2斤"))[0]
-    done = await real.ask(f"/结团 {gid}")
-    assert any("已提前截单" in t for t in done)
+    await real.ask(f"/结团 {gid}")
+    done = await real.ask("确认")  # issue 13: /结团 asks first
+    assert len(done) == 1 and "已截单，成团！" in done[0]
     assert sum("成团！共2人 3盒" in t for t in real.sent_texts("xiaowang")) == 1
     assert sum("已成团" in t for t in kf_sent(real, "wmA")) == 1
     files = [c.body for c in real.fake.sent("message/send", ok=True) if (c.body or {}).get("msgtype") == "file"]
@@ -219,6 +220,7 @@ async def test_collect_by_room_number_tag(real):
     await shop(real, "wmA", "+2 502")  # a bare room number becomes the pickup tag
     await shop(real, "wmB", "+1")
     await real.ask(f"/结团 {gid}")
+    await real.ask("确认")
     assert "第1号" in (await real.ask(f"/提货 {gid} 502"))[0]  # no line 502: the tag
     assert "没找到“502号”" in (await real.ask(f"/提货 {gid}-502"))[0]  # a dash means the 接龙号
     assert "第2号" in (await real.ask(f"/提货 {gid} 2"))[0]

@@ -9,7 +9,7 @@ import pytest
 
 import handlers.shoppers as shoppers_feature
 from bot.router import Dispatcher
-from handlers import help
+from handlers import confirm, help
 from handlers.groupbuy import chat
 from tests.groupbuy.helpers import OPEN, open_group, shop, use_groupbuy
 
@@ -19,7 +19,7 @@ async def wired(service):
     use_groupbuy(service)
     await shoppers_feature.setup(service.deps)
     await chat.setup(service.deps)
-    service.worker.dispatcher = Dispatcher([shoppers_feature.router, help.router, chat.router])
+    service.worker.dispatcher = Dispatcher([shoppers_feature.router, confirm.router, help.router, chat.router])
     service.fake.add_group("wrGroupA", "xiaowang", ["wmA", "wmB"], name="梅溪湖1群")
     return service
 
