@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._procs import free_port, wait_port  # noqa: E402
+
 from bot.crypto import Crypto  # noqa: E402
 from bot.redis_server import EmbeddedRedis  # noqa: E402
 
@@ -57,12 +59,6 @@ function done(summary, latency, requests)
     + summary.errors.timeout))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpus() -> tuple[set[int], set[int]]:
@@ -154,19 +150,6 @@ def wrk_load(port: int, req_file: Path, script: Path, connections: int, seconds:
 
 
 # -- servers ------------------------------------------------------------------------------------
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def server_cmd(name: str, port: int, url: str, prefix: str) -> list[str]:
     if name == "bare":
         return [sys.executable, str(ROOT / "bench" / "_servers.py"), "bare", str(port)]

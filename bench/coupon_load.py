@@ -40,20 +40,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._procs import free_ports, wait_port  # noqa: E402
+
 TOKEN, KEY, CORP, KF = "benchToken", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wwbenchcorp00001", "wkBench"
 ADMIN = "bench-admin-token"
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct free ports (all held open while choosing, so no two are the same)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 # -- the fake WeCom process ------------------------------------------------------------------------
@@ -267,19 +257,6 @@ def redis_url() -> tuple[str, object | None]:
     except Exception:
         server = EmbeddedRedis(tempfile.mkdtemp(prefix="qb-bench-"), port=free_ports(1)[0], appendonly=False)
         return server.start(), server
-
-
-def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("process did not start")
 
 
 async def admin(svc: int, method: str, path: str, body: dict | None = None) -> dict:

@@ -41,6 +41,7 @@ from bot.crypto import Crypto
 from bot.fakefaults import FAULTS_KEY, Faults
 from bot.fakewecom import FAKE_KEY, FakeWeCom, create_fake_app
 from bot.redis_server import EmbeddedRedis
+from bench._procs import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -48,12 +49,6 @@ CORP_ID = "wwfaultlab000001"
 APP_TOKEN, APP_KEY = "faultLabToken", "Y8xnJZHeeCTazkviN1Q2nPIib6semhM8k7Wsk0XEXjw"
 KFS = ("wkFaultS01", "wkFaultS02")
 GUIDES = tuple(f"guide{i:03d}" for i in range(1, 121))  # each asks about each product once at most
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def products() -> list[str]:

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench._procs import free_port  # noqa: E402
 FD_LIMIT = 1024
 
 
@@ -56,12 +58,6 @@ def serve(kind: str, port: int) -> None:
     from bot.appkeys import CONFIG
     app[CONFIG] = config
     asyncio.run(server.serve(app, config))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def request(port: int, raw: bytes, timeout: float = 10.0) -> tuple[bytes, float]:
