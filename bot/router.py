@@ -35,6 +35,7 @@ class Route:
     params: tuple[str, ...] = ()
     help: str = ""
     feature: str = ""  # metrics label: handlers.<feature>.… of the handler's module
+    strict: bool = False  # the bare word is unmistakably this command: refused without a slash too
 
 
     def allows(self, role: str) -> bool:
@@ -56,11 +57,15 @@ class Router:
                                  **kw))
         return fn
 
-    def command(self, *names: str, roles: Iterable[str] | None = None) -> Callable:
-        """A command: `/名字 args`, `／名字 args`, or `名字 args` without a prefix."""
+    def command(self, *names: str, roles: Iterable[str] | None = None, strict: bool = False) -> Callable:
+        """A command: `/名字 args`, `／名字 args`, or `名字 args` without a prefix.
+
+        Someone whose role may not use it and who typed the slash is told so, whatever other feature
+        would take the line; with `strict` (a word no shopper starts a sentence with, like 改价 or
+        开团) the same holds without the slash."""
         def deco(fn: Callable) -> Callable:
             return self._add("command", fn, names=tuple(n.lower() for n in names),
-                             roles=frozenset(roles) if roles else None)
+                             roles=frozenset(roles) if roles else None, strict=strict)
         return deco
 
     def text(self, pattern: str, roles: Iterable[str] | None = None,
@@ -114,7 +119,11 @@ class Dispatcher:
     def __init__(self, routers: list[Router]) -> None:
         self.routers = routers
         self.routes = [r for router in routers for r in router.routes]
-        self.command_names = [n for r in self.routes if r.kind == "command" for n in r.names]
+        self.commands: dict[str, list[Route]] = {}  # command name -> its routes, in priority order
+        for r in self.routes:
+            for n in r.names if r.kind == "command" else ():
+                self.commands.setdefault(n, []).append(r)
+        self.command_names = list(self.commands)
 
     def help_lines(self, role: str) -> list[str]:
         return [line for _, lines in self.help_sections(role) for line in lines]
@@ -140,10 +149,14 @@ class Dispatcher:
     async def _dispatch(self, msg: Message, deps: dict[str, Any]) -> tuple[str, list[Reply]]:
         """The replies and the feature that gave them (the first route that did not SKIP)."""
         role = deps.get("role", "shopper")
-        for route, extra in self._candidates(msg):
+        cmd = split_command(msg.text, self.command_names) if msg.kind == "text" and msg.text else None
+        if cmd:
+            # Refused before any feature sees it: a shopper's "/改价 草莓 1" must not become a 团 order.
+            routes = self.commands[cmd[0]]
+            if not any(r.allows(role) for r in routes) and (cmd[2] or any(r.strict for r in routes)):
+                return routes[0].feature, [Reply("errors/forbidden.txt.j2", command=cmd[0])]
+        for route, extra in self._candidates(msg, cmd):
             if not route.allows(role):
-                if route.kind == "command" and extra.get("had_prefix"):
-                    return route.feature, [Reply("errors/forbidden.txt.j2", command=extra["command"])]
                 continue
             kwargs = {**deps, **extra, "msg": msg, "dispatcher": self}
             missing = [p for p in route.params if p not in kwargs]
@@ -158,7 +171,7 @@ class Dispatcher:
             return route.feature, list(result) if isinstance(result, (list, tuple)) else [result]
         return "none", []
 
-    def _candidates(self, msg: Message):
+    def _candidates(self, msg: Message, cmd: tuple[str, str, bool] | None):
         if msg.kind == "schedule":
             for r in self.routes:
                 if r.kind == "schedule" and msg.event in r.names:
@@ -170,7 +183,6 @@ class Dispatcher:
                     yield r, {}
             return
         text = msg.text or ""
-        cmd = split_command(text, self.command_names) if text else None
         for r in self.routes:
             if r.kind == "command" and cmd and cmd[0] in r.names:
                 yield r, {"args": cmd[1], "command": cmd[0], "had_prefix": cmd[2]}

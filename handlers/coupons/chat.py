@@ -62,7 +62,7 @@ def _admin_store_arg(config: Config, args: str) -> tuple[str | None, str]:
 
 # -- guides ------------------------------------------------------------------------------------
 
-@router.command("发券", roles=("guide",))
+@router.command("发券", roles=("guide",), strict=True)
 async def create(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
     """/发券 新人券 满50减10 100张 有效3天 — 建一张券，回复“确认”上线"""
     memo = await store.coupons.memo(msg.id)
@@ -148,7 +148,7 @@ async def list_campaigns(msg: Message, args: str, store: Store, config: Config, 
     return Reply("coupons/list.txt.j2", store=service.store_name(config, store_id), campaigns=views)
 
 
-@router.command("停券", roles=("guide",))
+@router.command("停券", roles=("guide",), strict=True)
 async def stop(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
     """/停券 C12 — 停发一张券，没核销的券作废（回复确认后执行）"""
     cid = args.strip().upper()
@@ -196,7 +196,7 @@ async def redeem(msg: Message, args: str, store: Store, config: Config, role: st
     return Reply("coupons/redeem.txt.j2", **ctx)
 
 
-@router.command("欢迎券", roles=("guide",))
+@router.command("欢迎券", roles=("guide",), strict=True)
 async def welcome(msg: Message, args: str, store: Store, config: Config, role: str, now: float) -> Reply:
     """/欢迎券 C12 — 设为新顾客的欢迎券"""
     store_id = _own_store(config, msg)

@@ -99,7 +99,7 @@ async def demand_now(args, msg, store, config, role, now):
     return await _answer(msg, store, config, role, now, day, store_id, closed_day=closed if closed == today else "")
 
 
-@router.command("日报", "采购日报", roles=("buyer", "guide"))
+@router.command("日报", "采购日报", roles=("buyer", "guide"), strict=True)
 async def daily(args, msg, store, config, role, now):
     """/日报 [日期] [门店] — 某天的采购需求日报（默认最近一次截单；日期如 06-13、昨天）"""
     st = settings(config)

@@ -52,7 +52,7 @@ async def _managed(store, config, msg, role, gid: int | None, command: str):
 
 
 # -- guides ---------------------------------------------------------------------------------------
-@router.command("开团", "開團", roles=("guide",))
+@router.command("开团", "開團", roles=("guide",), strict=True)
 async def open_group(args, msg, store, config, now):
     """/开团 商品 价格 限量 每人限购 成团数 截止时间 自提 — 发起接龙团购"""
     return await launch.propose(args, msg, store, config, now)
@@ -107,7 +107,7 @@ async def groups(args, msg, store, config, role):
     return Reply("groupbuy/roster.txt.j2", **views.roster(gb, await gbs.lines(gb.id)))
 
 
-@router.command("代报", "帮报", roles=("guide",))
+@router.command("代报", "帮报", roles=("guide",), strict=True)
 async def proxy(args, msg, store, config, role, now):
     """/代报 团号 姓名 数量 [提货标记] — 替电话下单的顾客接龙（数量0为取消）"""
     parsed = _proxy_args(clean(args or ""))
@@ -137,7 +137,7 @@ def _proxy_args(text: str):
     return int(m["gid"]), m["name"][:16], qty, m["cl"], re.sub(r"\s+", "", m["tag"] or "")
 
 
-@router.command("结团", "截团", roles=("guide",))
+@router.command("结团", "截团", roles=("guide",), strict=True)
 async def close_early(args, msg, store, config, role, now):
     """/结团 团号 — 提前截单（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "结团")
@@ -146,7 +146,7 @@ async def close_early(args, msg, store, config, role, now):
     return await closing.preview(store, config, msg, gb, "close", now)
 
 
-@router.command("撤团", roles=("guide",))
+@router.command("撤团", roles=("guide",), strict=True)
 async def cancel_group(args, msg, store, config, role, now):
     """/撤团 团号 — 撤销这个团（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "撤团")

@@ -37,7 +37,7 @@ class Problem(Exception):
         self.code, self.ctx = code, ctx
 
 
-@router.command("改价", "gaijia", roles=("guide",))
+@router.command("改价", "gaijia", roles=("guide",), strict=True)
 async def set_price(args: str, had_prefix: bool, msg: Message, role: str, qa: QACache, store: Store,
                     config: Config):
     """/改价 商品 价格 — 改本店售价，如 /改价 草莓 35.9"""
