@@ -1,9 +1,10 @@
-"""Product Q&A (issue 4): shoppers' questions about price, stock, spec and store policies, answered
+"""Product Q&A: shoppers' questions about price, stock, spec and store policies, answered
 from the catalog; guides change price, stock and promo in chat; the catalog lives in Redis.
 
 `setup(deps)` adds `deps["qa"]` (this process's QACache: per-store indexes rebuilt when the catalog
 version moves), `deps["qa_state"]` and `deps["qa_settings"]`, and seeds the configured demo files
-into an empty catalog. `router` goes last before help.fallback: it is the catch-all.
+into an empty catalog. `router` goes last before help.fallback: it is the catch-all. `api` is the
+catalog upload (POST /api/catalog), `cli` is `qunbot ask` and `qunbot catalog import`.
 """
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import logging
 from typing import Any
 
 from bot.config import ConfigError
+from bot.feature import Feature
 from bot.router import Router
-from handlers.qa import chat, edit, words
+from handlers.qa import api, chat, cli, edit, words
 from handlers.qa.cache import QACache
-from handlers.qa.settings import resolve, settings
+from handlers.qa.settings import Settings, resolve, settings
 from store.qa_state import QAState
 
-__all__ = ["router", "setup", "QACache"]
+__all__ = ["feature", "router", "setup", "QACache"]
 log = logging.getLogger(__name__)
 
 router = Router(__name__, title="商品问答")
@@ -57,3 +59,6 @@ async def setup(deps: dict[str, Any]) -> QACache:
     cache.seed_files = (files["catalog"], files["faq"])
     await cache.seed(*cache.seed_files)
     return cache
+
+
+feature = Feature("qa", routers=[router], settings=Settings, setup=setup, api=api.ROUTES, cli=cli.COMMANDS)
