@@ -15,11 +15,11 @@ from bot import feature as contract
 from bot.config import Config, ConfigError, check_features, load
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, features: list[contract.Feature] | None = None) -> Config:
     """The config file, checked against the feature list like the service checks it at start."""
     try:
         cfg = load(args.config)
-        check_features(cfg, handlers.FEATURES)
+        check_features(cfg, handlers.FEATURES if features is None else features)
         return cfg
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
@@ -83,9 +83,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     return asyncio.run(run_check(_config(args)))
 
 
-def _feature_command(command: contract.CliCommand) -> Callable[[argparse.Namespace], int]:
+def _feature_command(command: contract.CliCommand, features: list[contract.Feature]
+                     ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        result = command.run(args, lambda: _config(args))
+        result = command.run(args, lambda: _config(args, features))
         return asyncio.run(result) if asyncio.iscoroutine(result) else result
     return run
 
@@ -98,7 +99,9 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return asyncio.run(dead_letters.cli_replay(cfg, args.stream, args.ids, args.all, sys.stdout, sys.stderr))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(features: list[contract.Feature] | None = None) -> argparse.ArgumentParser:
+    """The parser with the features' commands (default handlers.FEATURES; a test passes its own)."""
+    features = handlers.FEATURES if features is None else features
     p = argparse.ArgumentParser(prog="qunbot", description="WeCom bot for store community groups")
     p.add_argument("-c", "--config", default=os.environ.get("QUNBOT_CONFIG", "config.toml"),
                    help="config file (default: $QUNBOT_CONFIG or ./config.toml)")
@@ -132,10 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "60020 untrusted IP, 48002 API not permitted, 60011 no privilege, 40013 bad corp id)")
     s.set_defaults(fn=cmd_check)
 
-    for feature_command in contract.cli_commands(handlers.FEATURES):
+    for feature_command in contract.cli_commands(features):
         s = command(feature_command.name, help=feature_command.help)
         feature_command.arguments(s)
-        s.set_defaults(fn=_feature_command(feature_command))
+        s.set_defaults(fn=_feature_command(feature_command, features))
 
     s = command("dead-letters", help="messages that gave up: list them, re-queue them")
     dsub = s.add_subparsers(dest="dl_cmd", required=True)
@@ -152,14 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, features: list[contract.Feature] | None = None) -> int:
+    args = build_parser(features).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("jieba", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "fn", None):
-        args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
+        args = build_parser(features).parse_args(["serve", *(argv or sys.argv[1:])])
     try:
         return args.fn(args)
     except BrokenPipeError:

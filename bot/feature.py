@@ -161,6 +161,9 @@ class CliCommand:
 class Feature:
     name: str  # its config section `[name]` and its metrics label
     routers: Sequence[Any] = ()  # bot.router.Router, tried in feature order
+    # Catch-alls (a router that answers whatever reaches it): tried after every feature's `routers`,
+    # in feature order, so a feature appended to the list still gets its commands.
+    fallbacks: Sequence[Any] = ()
     jobs: Sequence[Any] = ()  # bot.scheduler.Job; `[schedule] <job> = "<cron>"` overrides the timing
     settings: type | None = None  # dataclass for `[name]`: unknown keys and wrong types stop the start
     setup: Callable[[Deps], Awaitable[None]] | None = None  # once per process, after Redis and WeCom exist
@@ -175,8 +178,9 @@ class Feature:
 # The app, the CLI and the scheduler call these with handlers.FEATURES (or a test's own list).
 
 def routers(features: Sequence[Feature]) -> list[Any]:
-    """Every router, in feature order: the order the dispatcher tries them."""
-    return [r for f in features for r in f.routers]
+    """Every router in the order the dispatcher tries them: the features' routers in list order,
+    then their fallbacks in list order."""
+    return [r for f in features for r in f.routers] + [r for f in features for r in f.fallbacks]
 
 
 def jobs(features: Sequence[Feature]) -> list[Any]:

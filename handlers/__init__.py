@@ -1,4 +1,5 @@
-"""The feature list. Routers are tried in this order; the catch-all comes last.
+"""The feature list. Routers are tried in this order, then the catch-alls (`fallbacks`: Q&A's
+answerer, help's last word), also in this order.
 
 - shoppers first: its gate sees every kf message (handed-off conversations stay with the guide,
   a shopper of unknown store is asked once), and it takes the kf / group / contact events;
@@ -7,8 +8,8 @@
 - help; then the features with commands and specific shopper phrases (coupons, 接龙, digest);
   each returns SKIP for what is not its own, so a shared word (确认) reaches the right one;
 - smalltalk answers a bare greeting, thanks or emoji in a 1:1 chat (once a while);
-- qa answers whatever is left as a product or store question; help's fallback has the last word
-  for staff.
+- qa's guide commands; then, after every feature's routers, qa answers whatever is left as a
+  product or store question, and help's fallback has the last word for staff.
 
 Each feature's `setup(deps)` runs once per process in this order, after Redis and the WeCom client
 exist (teardown in reverse); features use it to add what their handlers need to the injected

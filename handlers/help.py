@@ -54,5 +54,5 @@ async def not_understood(msg: Message, role: str) -> Reply | None:
 
 
 feature = Feature("help", routers=[router])
-# A feature of its own so it can be listed last, after the Q&A catch-all.
-fallback_feature = Feature("fallback", routers=[fallback])
+# A feature of its own so it can be listed last: its catch-all comes after Q&A's.
+fallback_feature = Feature("fallback", fallbacks=[fallback])

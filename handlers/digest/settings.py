@@ -53,6 +53,12 @@ class Section:
     case_sizes: dict[str, int] = field(default_factory=dict)
     recipients: tuple[dict[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        for i, r in enumerate(self.recipients):
+            unknown = sorted(set(r) - set(RECIPIENT_KEYS)) if isinstance(r, dict) else []
+            if unknown:
+                raise DigestConfigError(f"unknown key digest.recipients[{i}].{unknown[0]}")
+
 
 RECIPIENT_KEYS = ("name", "users", "webhook", "stores", "send", "xlsx")
 
@@ -133,9 +139,6 @@ def settings(config: Config) -> Settings:
         where = f"digest.recipients[{i}]"
         if not isinstance(r, dict):
             raise DigestConfigError(f"{where} must be a table")
-        unknown = sorted(set(r) - set(RECIPIENT_KEYS))
-        if unknown:
-            raise DigestConfigError(f"unknown key {where}.{unknown[0]}")
         users = r.get("users") or ()
         users = (users,) if isinstance(users, str) else tuple(users)
         webhook = str(r.get("webhook") or "")

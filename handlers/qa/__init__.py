@@ -3,7 +3,7 @@ from the catalog; guides change price, stock and promo in chat; the catalog live
 
 `setup(deps)` adds `deps["qa"]` (this process's QACache: per-store indexes rebuilt when the catalog
 version moves), `deps["qa_state"]` and `deps["qa_settings"]`, and seeds the configured demo files
-into an empty catalog. `router` goes last before help.fallback: it is the catch-all. `api` is the
+into an empty catalog. `router` is the catch-all (a fallback), tried last but for help's. `api` is the
 catalog upload (POST /api/catalog), `cli` is `qunbot ask` and `qunbot catalog import`.
 """
 from __future__ import annotations
@@ -22,10 +22,11 @@ from store.qa_state import QAState
 __all__ = ["feature", "router", "setup", "QACache"]
 log = logging.getLogger(__name__)
 
-router = Router(__name__, title="商品问答")
-# The guide commands first: "/库存 草莓 0" is a command, not a question about 库存.
-for _module in (edit, chat):
-    router.routes.extend(_module.router.routes)
+# The guide commands in feature order; the question answerer is a catch-all, tried after every
+# feature's routers: "/库存 草莓 0" is a command, not a question about 库存, and so is a command of a
+# feature listed after this one.
+commands = Router(f"{__name__}.commands", routes=list(edit.router.routes), title="商品问答")
+router = Router(__name__, routes=list(chat.router.routes), title="商品问答")
 
 
 def _extend_words(config: Any, st: Any) -> None:
@@ -61,4 +62,4 @@ async def setup(deps: dict[str, Any]) -> QACache:
     return cache
 
 
-feature = Feature("qa", routers=[router], settings=Settings, setup=setup, api=api.ROUTES, cli=cli.COMMANDS)
+feature = Feature("qa", routers=[commands], fallbacks=[router], settings=Settings, setup=setup, api=api.ROUTES, cli=cli.COMMANDS)
