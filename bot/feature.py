@@ -165,7 +165,9 @@ class Feature:
     # in feature order, so a feature appended to the list still gets its commands.
     fallbacks: Sequence[Any] = ()
     jobs: Sequence[Any] = ()  # bot.scheduler.Job; `[schedule] <job> = "<cron>"` overrides the timing
-    settings: type | None = None  # dataclass for `[name]`: unknown keys and wrong types stop the start
+    # A dataclass for `[name]` (bot.config.feature_settings): an unknown key or a wrong type stops the
+    # start; handlers get the instance as the dependency `<name>_settings`. None: `[name]` must be empty.
+    settings: type | None = None
     setup: Callable[[Deps], Awaitable[None]] | None = None  # once per process, after Redis and WeCom exist
     teardown: Callable[[Deps], Awaitable[None]] | None = None
     api: Sequence[ApiRoute] = ()
