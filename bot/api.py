@@ -1,6 +1,9 @@
 """Admin HTTP API under /api/, guarded by `Authorization: Bearer <[admin] token>`.
 
-Feature endpoints register here through `ROUTES` (method, path, handler) from their own modules.
+The endpoints come from the features (`Feature.api`: bot/feature.py `ApiRoute`), written without
+the web framework; this module adapts each to aiohttp: the token check, the body reader with its
+size limit and deadline, `BadInput` as a JSON error, JSON with Chinese as written, files.
+`GET /api/stats` is the transport's own.
 """
 from __future__ import annotations
 
@@ -8,24 +11,18 @@ import functools
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG
+from bot.appkeys import CONFIG, DEPS, STORE
+from bot.feature import ApiRequest, ApiResponse, ApiRoute, BadInput
 from bot.server import BodyError, read_body
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROUTES: list[tuple[str, str, Handler]] = []
-
-
-def route(method: str, path: str) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        ROUTES.append((method, path, fn))
-        return fn
-    return deco
 
 
 def guarded(handler: Handler) -> Handler:
@@ -48,7 +45,7 @@ async def _unknown(request: web.Request) -> web.Response:
     return error(404, "no such endpoint")
 
 
-def _dumps(obj) -> str:
+def _dumps(obj: Any) -> str:
     """JSON with Chinese as written (store names, 团 products). A query value that was not UTF-8
     arrives with lone surrogates, which cannot be sent as UTF-8; such an answer escapes them."""
     text = json.dumps(obj, ensure_ascii=False)
@@ -59,60 +56,59 @@ def _dumps(obj) -> str:
     return text
 
 
-def reply(data, status: int = 200) -> web.Response:
-    """A JSON answer; every /api/ response goes through here or `error`."""
+def reply(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer; every /api/ response but a file goes through here or `error`."""
     return web.json_response(data, status=status, dumps=_dumps)
 
 
-def error(status: int, message: str, /, **extra) -> web.Response:
+def error(status: int, message: str, /, **extra: Any) -> web.Response:
     return reply({"error": message, **extra}, status=status)
 
 
-class BadInput(web.HTTPException):
-    """Raised by the readers below: the JSON error answer, already built."""
-
-    def __init__(self, status: int, message: str, /, **extra) -> None:
-        self.status_code = status
-        super().__init__(text=_dumps({"error": message, **extra}), content_type="application/json")
-
-
-async def read_json(request: web.Request) -> dict:
-    """The request body as a JSON object, or a 4xx that says what is wrong (413, 408, 400)."""
-    limit = request.app[CONFIG].server.max_body_bytes
-    try:
-        raw = await read_body(request, limit)
-    except BodyError as exc:
-        raise BadInput(exc.status, exc.reason.replace(" ", "_"), limit_bytes=limit) from None
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-        raise BadInput(400, "body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadInput(400, "body must be a JSON object")
-    return data
+def _reader(request: web.Request) -> Callable[[int | None], Awaitable[bytes]]:
+    """The body on demand, at most `limit` bytes ([server] max_body_bytes unless the endpoint says)."""
+    async def read(limit: int | None = None) -> bytes:
+        limit = request.app[CONFIG].server.max_body_bytes if limit is None else limit
+        try:
+            return await read_body(request, limit)
+        except BodyError as exc:
+            raise BadInput(exc.status, exc.reason.replace(" ", "_"), limit_bytes=limit) from None
+    return read
 
 
-def path_id(request: web.Request, name: str = "id", max_digits: int = 12) -> int:
-    """A numeric path segment ({id}), or a 400: only ASCII digits, and few enough to be an id."""
-    raw = request.match_info[name]
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= max_digits):
-        raise BadInput(400, f"{name} must be a number of at most {max_digits} digits", got=raw[:40])
-    return int(raw)
+def _response(result: Any) -> web.Response:
+    if not isinstance(result, ApiResponse):
+        return reply(result)
+    if result.body is not None:
+        headers = {"Content-Type": result.content_type}
+        if result.filename:
+            headers["Content-Disposition"] = f"attachment; filename={result.filename}"
+        return web.Response(body=result.body, status=result.status, headers=headers)
+    return reply(result.data, status=result.status)
 
 
-def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    """A numeric query parameter clamped to [low, high], or a 400 when it is not a plain number."""
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
-        raise BadInput(400, f"{name} must be a whole number from {low} to {high}", got=raw[:40])
-    return max(low, min(high, int(raw)))
+def adapt(route: ApiRoute) -> Handler:
+    """One feature endpoint as an aiohttp handler (the token check is added by `setup`)."""
+    async def handle(request: web.Request) -> web.Response:
+        req = ApiRequest(method=request.method, path=dict(request.match_info), query=request.query,
+                         deps=request.app[DEPS], content_type=request.content_type, reader=_reader(request))
+        try:
+            return _response(await route.handler(req))
+        except BadInput as exc:
+            return error(exc.status, exc.message, **exc.extra)
+    handle.__name__ = handle.__qualname__ = getattr(route.handler, "__name__", "endpoint")
+    return handle
 
 
-def setup(app: web.Application) -> None:
-    import bot.api_routes  # noqa: F401  (feature endpoints register on import)
-    for method, path, fn in ROUTES:
-        app.router.add_route(method, path, guarded(fn))
+async def stats(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    return reply({"inbox_pending": await store.inbox.pending_count(),
+                  "outbox_pending": await store.outbox.pending_count()})
+
+
+def setup(app: web.Application, routes: Iterable[ApiRoute]) -> None:
+    app.router.add_route("GET", "/api/stats", guarded(stats))
+    for route in routes:
+        app.router.add_route(route.method, route.path, guarded(adapt(route)))
     # Unknown /api/ paths also need the token first, so they do not reveal which ones exist.
     app.router.add_route("*", "/api/{tail:.*}", guarded(_unknown))

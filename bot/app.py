@@ -1,4 +1,10 @@
-"""Application factory: what runs, in which order, and what is torn down in reverse."""
+"""Application factory: what runs, in which order, and what is torn down in reverse.
+
+Everything feature-specific comes from the feature list (handlers.FEATURES, or a test's own list):
+routers for the worker's dispatcher, jobs for the scheduler, settings checked before anything
+starts, setup/teardown, admin API routes. This module and bot/cli.py are the only ones in bot/ that
+import `handlers`, and only for that list.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +17,9 @@ from redis.asyncio import Redis
 
 import handlers
 from bot import api, callback, dead_letters, health, metrics, server
-from bot.appkeys import CONFIG, CONSUMERS, CRYPTO_AIBOT, CRYPTO_APP, DEPS, HTTP, REDIS, STORE
-from bot.config import Config
+from bot import feature as contract
+from bot.appkeys import CONFIG, CONSUMERS, CRYPTO_AIBOT, CRYPTO_APP, DEPS, FEATURES, HTTP, REDIS, STORE
+from bot.config import Config, check_features
 from bot.consumer import PartitionConsumer, consumer_name
 from bot.crypto import Crypto
 from bot.loops import supervise
@@ -31,9 +38,16 @@ def _crypto(token: str, key: str, receive_id: str) -> Crypto | None:
     return Crypto(token, key, receive_id) if token and key else None
 
 
-def create_app(config: Config, *, role: str = "all", redis: Redis | None = None) -> web.Application:
+def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
+               features: list[contract.Feature] | None = None) -> web.Application:
+    """The service for `role` (all | web | worker). Raises ConfigError when a section, key or job
+    name is unknown to `features` (default handlers.FEATURES), before anything is started."""
+    features = list(handlers.FEATURES if features is None else features)
+    contract.check_unique(features)
+    typed_settings = check_features(config, features)
     app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[server.middleware])
     app[CONFIG] = config
+    app[FEATURES] = features
     app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
     app[CRYPTO_AIBOT] = _crypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
     set_timezone(config.bot.timezone)
@@ -70,26 +84,28 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
                              api_base=config.wecom.api_base, timeout=config.sender.timeout_seconds)
         sender = Sender(config, store, client)
         deps = {"store": store, "config": config, "api": client, "sender": sender}
-        await handlers.setup(deps)
+        # A handler asks for its feature's settings by parameter name: `<feature>_settings`.
+        deps.update({f"{name}_settings": st for name, st in typed_settings.items()})
+        await contract.setup(features, deps)
         app[DEPS] = deps
         dead = dead_letters.refresher(store)
         metrics.REFRESHERS.append(dead)
         yield
         if dead in metrics.REFRESHERS:
             metrics.REFRESHERS.remove(dead)
-        await handlers.teardown(deps)
+        await contract.teardown(features, deps)
         await session.close()
 
     async def worker_ctx(app: web.Application) -> AsyncIterator[None]:
         from bot.worker import Worker
         deps, store, w = app[DEPS], app[STORE], config.worker
-        dispatcher = Dispatcher(handlers.ROUTERS)
+        dispatcher = Dispatcher(contract.routers(features))
         worker = Worker(config, store, dispatcher, deps)
         deps["worker"] = worker
         opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
         inbox = PartitionConsumer(store.inbox, worker.handle, name=consumer_name("worker"), **opts)
         outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=consumer_name("sender"), **opts)
-        scheduler = Scheduler(config, store, handlers.JOBS)
+        scheduler = Scheduler(config, store, contract.jobs(features))
         # supervise(): a consumer's run() handles Redis errors itself; this restarts it after a bug.
         consumers = [(c, asyncio.create_task(supervise(f"{c.stream.name}_consumer", c.run))) for c in (inbox, outbox)]
         app[CONSUMERS] = consumers
@@ -114,7 +130,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None)
         app.cleanup_ctx.append(worker_ctx)
     if role in ("all", "web"):
         callback.setup(app)
-        api.setup(app)
+        api.setup(app, contract.api_routes(features))
     health.setup(app)
     app.router.add_get("/metrics", metrics_route)
     if config.demo:

@@ -1,5 +1,5 @@
-"""`qunbot` command line: serve, chat (sandbox console), check (setup diagnostics), ask, catalog, digest,
-dead-letters."""
+"""`qunbot` command line: serve, chat (sandbox console), check (setup diagnostics), dead-letters, and
+the features' own commands (ask, catalog, digest: `Feature.cli`, read from handlers.FEATURES)."""
 from __future__ import annotations
 
 import argparse
@@ -8,13 +8,19 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 
-from bot.config import Config, ConfigError, load
+import handlers
+from bot import feature as contract
+from bot.config import Config, ConfigError, check_features, load
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, features: list[contract.Feature] | None = None) -> Config:
+    """The config file, checked against the feature list like the service checks it at start."""
     try:
-        return load(args.config)
+        cfg = load(args.config)
+        check_features(cfg, handlers.FEATURES if features is None else features)
+        return cfg
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -77,27 +83,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return asyncio.run(run_check(_config(args)))
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from handlers.qa.ask import files_from_config, run_ask
-    catalog, faq = args.catalog, args.faq
-    if catalog is None:
-        catalog, configured_faq = files_from_config(_config(args))
-        faq = faq if faq is not None else configured_faq
-        if catalog is None:
-            print("qunbot ask: no catalog: pass --catalog FILE or set [qa] catalog in the config", file=sys.stderr)
-            return 2
-    return run_ask(catalog, faq, sys.stdin, sys.stdout)
-
-
-def cmd_catalog(args: argparse.Namespace) -> int:
-    from bot.catalog_io import catalog_import
-    return asyncio.run(catalog_import(_config(args), args.file, args.store))
-
-
-def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.offline import digest
-    return asyncio.run(digest(_config(args), date=args.date, dry_run=args.dry_run, fmt=args.format,
-                              out=args.output))
+def _feature_command(command: contract.CliCommand, features: list[contract.Feature]
+                     ) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        result = command.run(args, lambda: _config(args, features))
+        return asyncio.run(result) if asyncio.iscoroutine(result) else result
+    return run
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
@@ -108,7 +99,9 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return asyncio.run(dead_letters.cli_replay(cfg, args.stream, args.ids, args.all, sys.stdout, sys.stderr))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(features: list[contract.Feature] | None = None) -> argparse.ArgumentParser:
+    """The parser with the features' commands (default handlers.FEATURES; a test passes its own)."""
+    features = handlers.FEATURES if features is None else features
     p = argparse.ArgumentParser(prog="qunbot", description="WeCom bot for store community groups")
     p.add_argument("-c", "--config", default=os.environ.get("QUNBOT_CONFIG", "config.toml"),
                    help="config file (default: $QUNBOT_CONFIG or ./config.toml)")
@@ -142,24 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "60020 untrusted IP, 48002 API not permitted, 60011 no privilege, 40013 bad corp id)")
     s.set_defaults(fn=cmd_check)
 
-    s = command("ask", help="answer questions from stdin as JSON lines (no Redis needed)")
-    s.add_argument("--catalog", help="catalog file (default: [qa] catalog of the config)")
-    s.add_argument("--faq", help="FAQ file (default: [qa] faq of the config)")
-    s.set_defaults(fn=cmd_ask)
-
-    s = command("catalog", help="catalog maintenance")
-    csub = s.add_subparsers(dest="catalog_cmd", required=True)
-    c = csub.add_parser("import", parents=[common], help="import a CSV or XLSX catalog (all rows or nothing)")
-    c.add_argument("file")
-    c.add_argument("--store", help="store id for store-specific prices and stock")
-    c.set_defaults(fn=cmd_catalog)
-
-    s = command("digest", help="print or write the buyers' demand digest")
-    s.add_argument("--date", help="business day YYYY-MM-DD (default: today)")
-    s.add_argument("--dry-run", action="store_true", help="build it without sending or freezing anything")
-    s.add_argument("--format", choices=("md", "json", "xlsx"), default="md")
-    s.add_argument("-o", "--output", help="file to write (xlsx defaults to digest-<date>.xlsx)")
-    s.set_defaults(fn=cmd_digest)
+    for feature_command in contract.cli_commands(features):
+        s = command(feature_command.name, help=feature_command.help)
+        feature_command.arguments(s)
+        s.set_defaults(fn=_feature_command(feature_command, features))
 
     s = command("dead-letters", help="messages that gave up: list them, re-queue them")
     dsub = s.add_subparsers(dest="dl_cmd", required=True)
@@ -176,14 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, features: list[contract.Feature] | None = None) -> int:
+    args = build_parser(features).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("jieba", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "fn", None):
-        args = build_parser().parse_args(["serve", *(argv or sys.argv[1:])])
+        args = build_parser(features).parse_args(["serve", *(argv or sys.argv[1:])])
     try:
         return args.fn(args)
     except BrokenPipeError:

@@ -6,11 +6,13 @@ QUNBOT_WECOM_APP_SECRET, QUNBOT_REDIS_URL, QUNBOT_ADMIN_TOKEN.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
+from zoneinfo import ZoneInfo
 
 from store.keys import RetentionSettings
 
@@ -143,7 +145,8 @@ class Config:
     stores: tuple[Store, ...] = ()
     demo: bool = False  # mount the fake WeCom API under /cgi-bin on this server
     path: str = ""
-    # Feature sections (qa, coupons, groupbuy, digest, schedule, …) are read by their own modules.
+    # Sections besides the ones above: [conversation], [limits], [schedule] and the features' (qa,
+    # digest, …), checked against the feature list by `check_features` before anything starts.
     extra: dict[str, Any] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
@@ -187,6 +190,11 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list")
         inner = tp.__args__[0]
         return tuple(_coerce(inner, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where} must be a table")
+        inner = tp.__args__[1]
+        return {str(k): _coerce(inner, v, f"{where}.{k}") for k, v in value.items()}
     if tp in (int, float) and isinstance(value, bool):
         raise ConfigError(f"{where} must be a number, got a boolean")
     if tp is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -207,6 +215,52 @@ def feature_settings(config: Config, name: str, cls: type[T]) -> T:
     """A feature's `[name]` section as its settings dataclass (defaults for what is missing); an
     unknown key or a wrong type stops the start with a message that names it."""
     return _build(cls, config.section(name), name)
+
+
+# Sections of bot/ itself that live in `extra` (their dataclasses are in bot/conversation.py,
+# bot/limits.py; [schedule] names jobs).
+CORE_EXTRA = ("conversation", "limits", "schedule")
+
+
+def _unknown(kind: str, name: str, known: set[str]) -> ConfigError:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+    return ConfigError(f"unknown {kind} {name}{hint}")
+
+
+def check_features(config: Config, features: Any) -> dict[str, Any]:
+    """Check every section against the feature list: a section no feature reads, a job name
+    `[schedule]` does not know, and (where a feature declares its settings) an unknown key or a wrong
+    type stop the start with the name. Returns each declaring feature's typed settings by name."""
+    from bot.conversation import settings as conversation_settings
+    from bot.limits import limits
+    from bot.scheduler import trigger_for
+
+    core = {f.name for f in dataclasses.fields(Config)} - {"extra", "path"}
+    known = core | set(CORE_EXTRA) | {f.name for f in features} | {s for f in features for s in f.sections}
+    for name in config.extra:
+        if name not in known:
+            raise _unknown("section", f"[{name}]", {f"[{k}]" for k in known})
+    conversation_settings(config)
+    limits(config)
+    jobs = {j.name for f in features for j in f.jobs}
+    for name, spec in config.section("schedule").items():
+        if name not in jobs:
+            raise _unknown("job", f"schedule.{name}", {f"schedule.{j}" for j in jobs})
+        if not isinstance(spec, str):
+            raise ConfigError(f"schedule.{name} must be a cron spec string (\"\" turns the job off)")
+        if spec:
+            try:
+                trigger_for(spec, ZoneInfo(config.bot.timezone))
+            except (ValueError, IndexError) as exc:
+                raise ConfigError(f"schedule.{name}: not a cron spec or \"@every <seconds>\" ({exc})") from None
+    typed: dict[str, Any] = {}
+    for f in features:
+        if f.settings is not None:
+            typed[f.name] = feature_settings(config, f.name, f.settings)
+        elif config.section(f.name):
+            raise ConfigError(f"unknown key {f.name}.{sorted(config.section(f.name))[0]} ([{f.name}] has no settings)")
+    return typed
 
 
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""The feature list. Routers are tried in this order; the catch-all comes last.
+"""The feature list. Routers are tried in this order, then the catch-alls (`fallbacks`: Q&A's
+answerer, help's last word), also in this order.
 
 - shoppers first: its gate sees every kf message (handed-off conversations stay with the guide,
   a shopper of unknown store is asked once), and it takes the kf / group / contact events;
@@ -7,45 +8,44 @@
 - help; then the features with commands and specific shopper phrases (coupons, 接龙, digest);
   each returns SKIP for what is not its own, so a shared word (确认) reaches the right one;
 - smalltalk answers a bare greeting, thanks or emoji in a 1:1 chat (once a while);
-- qa answers whatever is left as a product or store question; help.fallback has the last word
-  for staff.
+- qa's guide commands; then, after every feature's routers, qa answers whatever is left as a
+  product or store question, and help's fallback has the last word for staff.
 
-`setup(deps)` runs once per process after Redis and the WeCom client exist; features use it to
-add what their handlers need to the injected dependencies. The shopper channel goes first: the
-others plug into it (scene resolvers, welcome lines).
+Each feature's `setup(deps)` runs once per process in this order, after Redis and the WeCom client
+exist (teardown in reverse); features use it to add what their handlers need to the injected
+dependencies. The shopper channel goes first: the others plug into it (scene resolvers, welcome
+lines). Its jobs, settings, admin API routes and CLI commands come from the same entry; a new
+feature is its package plus one line here (docs/architecture.md).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from bot import conversation
-from bot.scheduler import Job
+from bot import feature as contract
+from bot.feature import Feature
 from handlers import confirm, coupons, digest, groupbuy, help, qa, shoppers, smalltalk
 
-ROUTERS = [
-    shoppers.router,
-    confirm.router,
-    help.router,
-    coupons.router,
-    groupbuy.router,
-    digest.router,
-    smalltalk.router,
-    qa.router,
-    help.fallback,
+FEATURES: list[Feature] = [
+    shoppers.feature,
+    confirm.feature,
+    help.feature,
+    coupons.feature,
+    groupbuy.feature,
+    digest.feature,
+    smalltalk.feature,
+    qa.feature,
+    help.fallback_feature,
 ]
+contract.check_unique(FEATURES)
 
-# Scheduled jobs and their default timing; `[schedule] <name> = "<cron>"` in config overrides one.
-JOBS: list[Job] = [*shoppers.JOBS, *coupons.JOBS, *groupbuy.JOBS, *digest.JOBS]
+# Read from FEATURES, for tests and benches that wire a dispatcher or scheduler by hand.
+ROUTERS = contract.routers(FEATURES)
+JOBS = contract.jobs(FEATURES)
 
 
 async def setup(deps: dict[str, Any]) -> None:
-    conversation.settings(deps["config"])  # a wrong [conversation] key stops the start, not a message
-    await shoppers.setup(deps)
-    for feature in (coupons, groupbuy, digest, smalltalk):
-        await feature.setup(deps)
-    await qa.setup(deps)
+    await contract.setup(FEATURES, deps)
 
 
 async def teardown(deps: dict[str, Any]) -> None:
-    for feature in (digest, shoppers):
-        await feature.teardown(deps)
+    await contract.teardown(FEATURES, deps)

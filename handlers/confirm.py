@@ -1,4 +1,4 @@
-"""Which draft a 确认 means, decided once for every feature (issue 13).
+"""Which draft a 确认 means, decided once for every feature.
 
 A bare 确认 means only the draft the bot showed in the guide's previous exchange, within
 [conversation] confirm_minutes; any other message of theirs in that chat in between ends that (the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from bot import conversation
+from bot.feature import Feature
 from bot.message import Reply
 from bot.router import SKIP, Router, split_command
 
@@ -81,3 +82,7 @@ async def offer_draft(store, config, msg, name: str, *, feature: str, label: str
     st = conversation.settings(config)
     await store.confirmations.offer(msg.sender, name, feature=feature, label=label, conversation=msg.conversation,
                                     msg_id=msg.id, now=now, ttl=ttl, window=st.confirm_seconds, **extra)
+
+
+# [conversation] (bot/conversation.py) is a core section: the app checks it before any feature starts.
+feature = Feature("confirm", routers=[router])

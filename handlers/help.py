@@ -1,6 +1,7 @@
 """帮助: what the sender may do, built from handler docstrings; and the last word for staff."""
 from __future__ import annotations
 
+from bot.feature import Feature
 from bot.message import Message, Reply
 from bot.router import PREFIXES, Dispatcher, Router
 
@@ -50,3 +51,8 @@ async def not_understood(msg: Message, role: str) -> Reply | None:
     if text.startswith(PREFIXES):
         return Reply("errors/unknown_command.txt.j2", command=text.split()[0][:16])
     return Reply("errors/not_understood.txt.j2", role=role)
+
+
+feature = Feature("help", routers=[router])
+# A feature of its own so it can be listed last: its catch-all comes after Q&A's.
+fallback_feature = Feature("fallback", fallbacks=[fallback])

@@ -10,6 +10,7 @@ import zlib
 from dataclasses import dataclass
 
 from bot.config import feature_settings
+from bot.feature import Feature
 from bot.message import Message, Reply
 from bot.router import SKIP, Router
 from store import Store
@@ -64,3 +65,6 @@ async def small_talk(msg: Message, role: str, store: Store, smalltalk_settings: 
         return None  # answered this kind a moment ago: once is friendly, twice is a script
     return Reply(f"smalltalk/{kind}.txt.j2", variant=zlib.crc32(msg.id.encode()) % 3, staff=role != "shopper",
                  kf=msg.channel == "kf")
+
+
+feature = Feature("smalltalk", routers=[router], settings=Settings, setup=setup)

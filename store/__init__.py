@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError as StoreError  # what a store call raises when Redis fails: features catch this name
 
 from store.budget import Budget
 from store.coupons import Coupons

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-import handlers
+from bot.feature import Feature
 from bot.app import create_app
 from bot.appkeys import CONSUMERS
 from bot.message import Message
@@ -24,11 +24,10 @@ async def _status(client, path: str) -> tuple[int, dict]:
     return resp.status, await resp.json()
 
 
-async def test_worker_health_fails_on_lag_and_on_a_dead_consumer(aiohttp_client, redis, prefix, fake, monkeypatch):
-    monkeypatch.setattr(handlers, "ROUTERS", [slow])
+async def test_worker_health_fails_on_lag_and_on_a_dead_consumer(aiohttp_client, redis, prefix, fake):
     gate.clear()
     cfg = make_config(prefix, fake.base_url, worker={"partitions": 1, "lease_ms": 1500, "health_max_lag": 5})
-    worker = await aiohttp_client(create_app(cfg, role="worker", redis=redis))
+    worker = await aiohttp_client(create_app(cfg, role="worker", redis=redis, features=[Feature("slow", routers=[slow])]))
     store = worker.server.app[CONSUMERS][0][0].stream
     status, body = await _status(worker, "/healthz")
     assert status == 200 and body["ok"] and body["checks"]["inbox_lag"]["lag"] == 0

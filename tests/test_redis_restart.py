@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import handlers
+from bot.feature import Feature
 from bot import metrics
 from bot.app import create_app
 from bot.message import Message, Reply
@@ -39,8 +39,7 @@ def redis_dir():
 
 @pytest.mark.parametrize("keeps_data", [True, False], ids=["with-data", "empty"])
 async def test_worker_rides_out_a_redis_restart_and_answers_each_acked_callback_once(
-        aiohttp_client, fake, prefix, redis_dir, monkeypatch, keeps_data):
-    monkeypatch.setattr(handlers, "ROUTERS", [echo])
+        aiohttp_client, fake, prefix, redis_dir, keeps_data):
     port = _free_port()
     server = EmbeddedRedis(redis_dir, port=port, appendonly=keeps_data)
     url = server.start()
@@ -48,7 +47,7 @@ async def test_worker_rides_out_a_redis_restart_and_answers_each_acked_callback_
                       worker={"partitions": 2, "lease_ms": 1500, "retry_after_ms": 300, "max_deliveries": 5})
     web_redis, worker_redis = connect(url), connect(url)
     web = await aiohttp_client(create_app(cfg, role="web", redis=web_redis))
-    worker = await aiohttp_client(create_app(cfg, role="worker", redis=worker_redis))
+    worker = await aiohttp_client(create_app(cfg, role="worker", redis=worker_redis, features=[Feature("echo", routers=[echo])]))
     acked: list[tuple[int, str]] = []  # (message number, phase)
     phase = "before"
 

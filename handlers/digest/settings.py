@@ -23,16 +23,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import Config
+from bot.config import Config, ConfigError, feature_settings
 from handlers.digest.day import parse_cutoff
 
 
-class DigestConfigError(ValueError):
+class DigestConfigError(ConfigError):
     """A `[digest]` value is wrong; the message names it."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """`[digest]` as written: the keys and their types (an unknown key stops the start). `settings`
+    turns it into `Settings` (times parsed, crons checked, recipients resolved)."""
+    cutoff: str = "21:00"
+    send: str = "30 21 * * *"
+    xlsx: bool = True
+    top: int = 15
+    late_after: int = 600
+    catch_up_days: int = 3
+    tuan_lookback_days: int = 14
+    purchasing_url: str = ""
+    purchasing_secret: str = ""
+    purchasing_scope: str = "all"
+    case_sizes: dict[str, int] = field(default_factory=dict)
+    recipients: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        for i, r in enumerate(self.recipients):
+            unknown = sorted(set(r) - set(RECIPIENT_KEYS)) if isinstance(r, dict) else []
+            if unknown:
+                raise DigestConfigError(f"unknown key digest.recipients[{i}].{unknown[0]}")
+
+
+RECIPIENT_KEYS = ("name", "users", "webhook", "stores", "send", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,12 @@ def _stores(value, where: str, known: set[str]) -> tuple[str, ...] | None:
 
 
 def settings(config: Config) -> Settings:
+    try:
+        feature_settings(config, "digest", Section)  # unknown keys and wrong types, named
+    except DigestConfigError:
+        raise
+    except ConfigError as exc:
+        raise DigestConfigError(str(exc)) from None
     raw = config.section("digest")
     tz = ZoneInfo(config.bot.timezone)
     try:

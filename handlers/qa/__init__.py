@@ -1,9 +1,10 @@
-"""Product Q&A (issue 4): shoppers' questions about price, stock, spec and store policies, answered
+"""Product Q&A: shoppers' questions about price, stock, spec and store policies, answered
 from the catalog; guides change price, stock and promo in chat; the catalog lives in Redis.
 
 `setup(deps)` adds `deps["qa"]` (this process's QACache: per-store indexes rebuilt when the catalog
 version moves), `deps["qa_state"]` and `deps["qa_settings"]`, and seeds the configured demo files
-into an empty catalog. `router` goes last before help.fallback: it is the catch-all.
+into an empty catalog. `router` is the catch-all (a fallback), tried last but for help's. `api` is the
+catalog upload (POST /api/catalog), `cli` is `qunbot ask` and `qunbot catalog import`.
 """
 from __future__ import annotations
 
@@ -11,19 +12,21 @@ import logging
 from typing import Any
 
 from bot.config import ConfigError
+from bot.feature import Feature
 from bot.router import Router
-from handlers.qa import chat, edit, words
+from handlers.qa import api, chat, cli, edit, words
 from handlers.qa.cache import QACache
-from handlers.qa.settings import resolve, settings
+from handlers.qa.settings import Settings, resolve, settings
 from store.qa_state import QAState
 
-__all__ = ["router", "setup", "QACache"]
+__all__ = ["feature", "router", "setup", "QACache"]
 log = logging.getLogger(__name__)
 
-router = Router(__name__, title="商品问答")
-# The guide commands first: "/库存 草莓 0" is a command, not a question about 库存.
-for _module in (edit, chat):
-    router.routes.extend(_module.router.routes)
+# The guide commands in feature order; the question answerer is a catch-all, tried after every
+# feature's routers: "/库存 草莓 0" is a command, not a question about 库存, and so is a command of a
+# feature listed after this one.
+commands = Router(f"{__name__}.commands", routes=list(edit.router.routes), title="商品问答")
+router = Router(__name__, routes=list(chat.router.routes), title="商品问答")
 
 
 def _extend_words(config: Any, st: Any) -> None:
@@ -57,3 +60,6 @@ async def setup(deps: dict[str, Any]) -> QACache:
     cache.seed_files = (files["catalog"], files["faq"])
     await cache.seed(*cache.seed_files)
     return cache
+
+
+feature = Feature("qa", routers=[commands], fallbacks=[router], settings=Settings, setup=setup, api=api.ROUTES, cli=cli.COMMANDS)

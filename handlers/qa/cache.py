@@ -6,13 +6,11 @@ import logging
 import time
 from pathlib import Path
 
-from redis.exceptions import RedisError
-
 from handlers.qa.catalog import parse_catalog, parse_faq_csv
 from handlers.qa.chain import Chain, Key, view_key
 from handlers.qa.engine import QAIndex
 from handlers.qa.views import CatalogRows
-from store import Store
+from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ class QACache:
             async with self._lock:  # one check at a time; the others answer from the current chain
                 try:
                     await self._refresh()
-                except (RedisError, OSError) as exc:  # the loaded catalog still answers; check again later
+                except (StoreError, OSError) as exc:  # the loaded catalog still answers; check again later
                     log.warning("catalog version check failed (%s); answering from version %d", exc, self.version)
         if self._rebuild is not None and self._chain is not None and self._chain.empty:
             await self.settled()  # the first catalog of a process that had none: nothing to answer from

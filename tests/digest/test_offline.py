@@ -9,7 +9,7 @@ import time
 from openpyxl import load_workbook
 
 import handlers  # noqa: F401  (the store <-> handlers import cycle)
-from bot.offline import digest
+from handlers.digest.cli import digest
 from handlers.digest.day import last_closed_day
 from handlers.digest.settings import settings
 from store import Store

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.catalog_io import catalog_import
+from handlers.qa.catalog_io import catalog_import
 from store import Store
 from tests.conftest import make_config
 from tests.qa.conftest import DATA, STORES

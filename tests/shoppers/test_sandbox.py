@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-import handlers
+from bot.feature import Feature
 import handlers.shoppers as shoppers_mod
 from bot.app import create_app
 from bot.appkeys import STORE
@@ -30,20 +30,19 @@ async def _lines(*items: str):
 
 
 @pytest.fixture
-async def demo(aiohttp_server, redis, prefix, monkeypatch):
+async def demo(aiohttp_server, redis, prefix):
     echo = Router("tests.sandbox.echo")
 
     @echo.any_text()
     async def answer(msg):
         return Reply("_raw.txt.j2", text=f"您说：{msg.text}") if msg.channel == "kf" else None
 
-    monkeypatch.setattr(handlers, "ROUTERS", [shoppers_mod.router, help.router, echo])
-    monkeypatch.setattr(handlers, "JOBS", [])
-    monkeypatch.setattr(handlers, "setup", shoppers_mod.setup)
+    features = [Feature("shoppers", routers=[shoppers_mod.router, help.router, echo], settings=shoppers_mod.Settings,
+                        setup=shoppers_mod.setup)]
     port = _free_port()
     cfg = make_config(prefix, f"http://127.0.0.1:{port}/fake", demo=True, server={"host": "127.0.0.1", "port": port},
                       worker={"partitions": 2, "retry_after_ms": 500, "max_deliveries": 3, "lease_ms": 3000})
-    server = await aiohttp_server(create_app(cfg, role="all", redis=redis), port=port)
+    server = await aiohttp_server(create_app(cfg, role="all", redis=redis, features=features), port=port)
     return cfg, server.app
 
 

@@ -13,12 +13,9 @@ app-wide `[server] max_body_bytes` (64 KiB) guards the WeCom callbacks and is no
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from aiohttp import web
-
-from bot.api import error, reply, route
-from bot.appkeys import CONFIG, DEPS, STORE
-from bot.server import BodyError, BodyTooLarge, read_body
+from bot.feature import ApiRequest, ApiRoute, BadInput
 from handlers.qa.catalog import parse_catalog, parse_faq_csv
 from handlers.qa.settings import settings
 
@@ -31,39 +28,41 @@ def is_xlsx(content_type: str, body: bytes) -> bool:
     return content_type in XLSX_TYPES or (content_type not in ("text/csv", "text/plain") and body[:4] == ZIP_MAGIC)
 
 
-@route("POST", "/api/catalog")
-async def import_catalog(request: web.Request) -> web.Response:
-    config, store = request.app[CONFIG], request.app[STORE]
-    q = request.query
+async def import_catalog(req: ApiRequest) -> dict[str, Any]:
+    config, store = req.config, req.store
+    q = req.query
     kind = q.get("kind", "catalog")
     if kind not in ("catalog", "faq"):
-        return error(400, "unknown_kind", kind=kind[:40], allowed=["catalog", "faq"])
+        raise BadInput(400, "unknown_kind", kind=kind[:40], allowed=["catalog", "faq"])
     store_id = q.get("store") or None
     if store_id is not None and store_id not in {s.id for s in config.stores}:
-        return error(400, "unknown_store", store=store_id[:40], configured=[s.id for s in config.stores])
+        raise BadInput(400, "unknown_store", store=store_id[:40], configured=[s.id for s in config.stores])
     if kind == "faq" and store_id:
-        return error(400, "faq_has_no_store")  # the FAQ is one for the whole chain
-    if request.content_type.startswith("multipart/"):
-        return error(415, "send the file itself as the request body, not a multipart form")
+        raise BadInput(400, "faq_has_no_store")  # the FAQ is one for the whole chain
+    if req.content_type.startswith("multipart/"):
+        raise BadInput(415, "send the file itself as the request body, not a multipart form")
     limit = settings(config).max_import_bytes
     try:
-        body = await read_body(request, limit)
-    except BodyTooLarge:
-        return error(413, "too_large", limit_bytes=limit)
-    except BodyError as exc:
-        return error(exc.status, exc.reason.replace(" ", "_"))
+        body = await req.read(limit)
+    except BadInput as exc:
+        if exc.status == 413:
+            raise BadInput(413, "too_large", limit_bytes=limit) from None
+        raise BadInput(exc.status, exc.message) from None
     if kind == "faq":
         rows, errors = await asyncio.to_thread(parse_faq_csv, body)
     else:
-        name = "upload.xlsx" if is_xlsx(request.content_type, body) else "upload.csv"
+        name = "upload.xlsx" if is_xlsx(req.content_type, body) else "upload.csv"
         rows, errors = await asyncio.to_thread(parse_catalog, body, name)
     if errors:
-        return error(422, "invalid_rows", errors=[{"line": line, "problem": problem} for line, problem in errors])
+        raise BadInput(422, "invalid_rows", errors=[{"line": line, "problem": problem} for line, problem in errors])
     if kind == "faq":
         version = await store.catalog.replace_faq(rows)
     else:
         version = await store.catalog.replace(rows, store=store_id)
-    cache = request.app[DEPS].get("qa")
+    cache = req.deps.get("qa")
     if cache is not None:
         cache.invalidate()
-    return reply({"imported": len(rows), "version": version, "kind": kind, "store": store_id})
+    return {"imported": len(rows), "version": version, "kind": kind, "store": store_id}
+
+
+ROUTES = [ApiRoute("POST", "/api/catalog", import_catalog)]

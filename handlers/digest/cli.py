@@ -1,4 +1,4 @@
-"""One-shot commands that work on the service's Redis without running the service.
+"""`qunbot digest`: the digest on the service's Redis without running the service.
 
 `qunbot digest [--date YYYY-MM-DD] [--dry-run] [--format md|json|xlsx] [-o FILE]`:
 prints (md, json) or writes (xlsx) the digest of a business day, default today. Without
@@ -10,26 +10,29 @@ purchasing system never accepted (it dedupes them by their idempotency key).
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date as Date, datetime
 from pathlib import Path
 
 from bot.config import Config
+from bot.feature import CliCommand
+from bot.message import Reply
+from bot.render import render, set_timezone
+from bot.runtime import open_store
+from handlers.digest import deliver, parts, sheet
+from handlers.digest.day import cutoff_ts, last_closed_day
+from handlers.digest.load import digest_for, freeze_day
+from handlers.digest.settings import DigestConfigError, settings
+from store.keys import DAY
 
 
 async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: str | None,
                  stdout=None) -> int:
-    import handlers  # noqa: F401  (loads the feature modules in their import order)
-    from bot.runtime import open_store
-    from handlers.digest import parts, sheet
-    from handlers.digest.day import cutoff_ts
-    from handlers.digest.load import digest_for, freeze_day
-    from handlers.digest.settings import DigestConfigError, settings
-
-    from bot.render import set_timezone
-
     stdout = stdout or sys.stdout
     set_timezone(cfg.bot.timezone)
     try:
@@ -60,8 +63,6 @@ async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: st
     if fmt == "json":
         text = json.dumps(d, ensure_ascii=False, indent=2)
     else:
-        from bot.message import Reply
-        from bot.render import render
         ctxs = parts.message_parts(d, limit=1 << 30, top=1 << 30)
         text = "\n\n".join(render(Reply(parts.TEMPLATE, **c)) for c in ctxs)
     if out:
@@ -74,10 +75,7 @@ async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: st
 
 async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str]:
     """Queue the day's deliveries whose scheduled time has passed and that were never sent."""
-    from bot.worker import Worker
-    from handlers.digest import deliver
-    from handlers.digest.day import cutoff_ts, last_closed_day
-    from store.keys import DAY
+    from bot.worker import Worker  # the outbox writer the service's own job uses
 
     worker = Worker(cfg, store, None, {})
     specs = {r.name: r.send or st.send for r in st.recipients}
@@ -105,3 +103,17 @@ async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str
         if ok:
             queued.append(name)
     return queued
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", help="business day YYYY-MM-DD (default: today)")
+    p.add_argument("--dry-run", action="store_true", help="build it without sending or freezing anything")
+    p.add_argument("--format", choices=("md", "json", "xlsx"), default="md")
+    p.add_argument("-o", "--output", help="file to write (xlsx defaults to digest-<date>.xlsx)")
+
+
+def _run(args: argparse.Namespace, config: Callable[[], Config]) -> int:
+    return asyncio.run(digest(config(), date=args.date, dry_run=args.dry_run, fmt=args.format, out=args.output))
+
+
+COMMANDS = [CliCommand("digest", "print or write the buyers' demand digest", _arguments, _run)]
