@@ -68,6 +68,9 @@ async def run_check(cfg: Config, out=print) -> int:
             except WeComError as exc:
                 mark = BAD if exc.errcode in CONFIG_ERRORS else WARN
                 report(mark, f"{what}: {_explain(exc)}")
+        if cfg.archive.enabled:
+            from bot.archive.check import check_archive
+            await check_archive(cfg, api, report)
         if cfg.server.public_url and crypto_ok:
             await _check_callback(http, cfg, report)
         else:

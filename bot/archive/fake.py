@@ -99,6 +99,7 @@ class FakeArchive:
     items: list[dict[str, Any]] = field(default_factory=list)
     notify_every: float = 0.0  # WeCom: at most one msgaudit_notify per 15 s; 0 in tests and the sandbox
     pulls: int = 0
+    errcode: int = 0  # when set, GetChatData fails with it (10009: this server's IP is not trusted)
     _notifier: Any = None
     _last_notify: float = 0.0
     _pending_notify: asyncio.Task | None = None
@@ -192,6 +193,8 @@ def install(app, archive: FakeArchive) -> None:
     async def chatdata(request: web.Request) -> web.Response:
         if request.headers.get(SECRET_HEADER) != archive.secret:
             return web.json_response({"errcode": 10000, "errmsg": "bad secret"})
+        if archive.errcode:
+            return web.json_response({"errcode": archive.errcode, "errmsg": "refused"})
         try:
             seq, limit = int(request.query.get("seq", "0")), int(request.query.get("limit", "1000"))
         except ValueError:
