@@ -20,7 +20,7 @@ async def test_check_passes_on_a_working_archive_and_reports_coverage(cfg, wecom
     assert "✔ archive pull works" in out
     assert "✔ archived messages are wrapped for publickey_ver 1, which has a key" in out
     assert "! consent S01 group wrGroupA: 2/3 external members agreed" in out
-    assert "✔ consent S02 group wrGroupB: 3/3 external members agreed" in out
+    assert "! consent S02 group wrGroupB: 2/3 external members agreed" in out  # woShopper3 is in both
     assert code == 0, out
 
 
