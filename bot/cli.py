@@ -73,7 +73,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.sandbox import ServiceDown, chat
     try:
         return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store,
-                                everything=args.all))
+                                everything=args.all, group=args.group))
     except ServiceDown as exc:
         print(f"qunbot chat: {exc}", file=sys.stderr)
         return 1
@@ -131,6 +131,8 @@ def build_parser(features: list[contract.Feature] | None = None) -> argparse.Arg
     s.add_argument("--store", help="store id (shoppers arrive through that store's kf)")
     s.add_argument("--url", help="service base URL (default: from [server])")
     s.add_argument("--all", action="store_true", help="show every message the service sends, not only yours")
+    s.add_argument("--group", action="store_true",
+                   help="as a shopper, speak in the store's customer group (heard through the fake chat archive)")
     s.set_defaults(fn=cmd_chat)
 
     s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")

@@ -56,11 +56,16 @@ def _generate(path: Path) -> None:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
-    os.replace(tmp, path)
+    try:
+        os.link(tmp, path)  # never replaces: two processes starting at once end up with one key
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
 
 
 def public_pem(private_pem: str) -> str:
