@@ -164,8 +164,8 @@ class ArchiveReader:
         consent = asyncio.create_task(self._consent_loop()) if self.consent else None
         try:
             while not self._stop.is_set():
-                if not self.held:
-                    await self._sleep(self.a.lease_ms / 3000)
+                if not self.held:  # _renew takes the lease; a local flag, so polling it costs nothing
+                    await self._sleep(0.2)
                     continue
                 try:
                     await self.drain()
@@ -213,7 +213,16 @@ class ArchiveReader:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            if await self.state.wait_wake(min(left, WAKE_CHUNK)):
+            # A stop must not wait out a blocked BLPOP: whichever comes first.
+            blpop = asyncio.ensure_future(self.state.wait_wake(min(left, WAKE_CHUNK)))
+            stopped = asyncio.ensure_future(self._stop.wait())
+            done, _ = await asyncio.wait({blpop, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if blpop not in done:
+                blpop.cancel()
+                await asyncio.gather(blpop, return_exceptions=True)
+                return False
+            if blpop.result():
                 return True
         return False
 
