@@ -129,9 +129,10 @@ class ArchiveReader:
             return None
         text = (msg.get("text") or {}).get("content") if isinstance(msg.get("text"), dict) else None
         sender = msg.get("from")
-        if not isinstance(text, str) or not isinstance(sender, str) or not sender:
+        msgid = item.get("msgid") or msg.get("msgid")  # the inbox dedupes on it: never a placeholder
+        if not isinstance(text, str) or not isinstance(sender, str) or not sender or not isinstance(msgid, str):
             return None
-        return Message(id=str(item.get("msgid")), channel="archive", chat_type="group", conversation=roomid,
+        return Message(id=msgid, channel="archive", chat_type="group", conversation=roomid,
                        chat_id=roomid, sender=sender,
                        sender_kind="customer" if sender.startswith(EXTERNAL) else "staff", kind="text",
                        text=text, time=_int(msg.get("msgtime")) // 1000,

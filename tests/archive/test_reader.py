@@ -46,6 +46,20 @@ async def test_everything_but_store_group_text_is_dropped_and_not_stored(wecom, 
     assert b"SECRET" not in dump and "kept".encode() in dump
 
 
+async def test_hostile_items_and_messages_are_dropped_not_stored_under_a_made_up_id(wecom, reader, store):
+    a = wecom.archive
+    a.say("wrGroupA", "wmShopper1", "ok 1")
+    a.items[-1]["msgid"] = None  # WeCom's outer msgid missing: the decrypted one is used
+    a.say("wrGroupA", "wmShopper1", "ok 2")
+    a.items.append({**a.items[-1], "seq": "not a number"})  # ignored: never moves the cursor
+    a.say("wrGroupA", ["not", "a", "sender"], "bad sender")  # type: ignore[arg-type]
+    a.items[-1]["seq"] = 4
+    got = await reader.pull_once()
+    assert got == 3 and await reader.state.cursor() == 4
+    msgs = await inbox_messages(store)
+    assert [m.text for m in msgs] == ["ok 1", "ok 2"] and msgs[0].id.endswith("_external")
+
+
 async def test_a_pull_again_adds_nothing_twice_and_continues_after_the_cursor(wecom, reader, store):
     a = wecom.archive
     for i in range(5):
