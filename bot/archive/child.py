@@ -98,7 +98,10 @@ class Child:
 
     def _decrypt(self, it: dict[str, Any]) -> dict[str, Any]:
         from cryptography.hazmat.primitives.asymmetric import padding
-        key = self.keys.get(int(it.get("ver") or 0))
+        try:
+            key = self.keys.get(int(it.get("ver") or 0))
+        except (TypeError, ValueError, OverflowError):
+            return {"ok": False, "error": "item", "code": 0, "detail": "publickey_ver is not a number"}
         if key is None:
             return {"ok": False, "error": "nokey", "code": 0}
         try:

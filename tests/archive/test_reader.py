@@ -54,8 +54,12 @@ async def test_hostile_items_and_messages_are_dropped_not_stored_under_a_made_up
     a.items.append({**a.items[-1], "seq": "not a number"})  # ignored: never moves the cursor
     a.say("wrGroupA", ["not", "a", "sender"], "bad sender")  # type: ignore[arg-type]
     a.items[-1]["seq"] = 4
+    a.say("wrGroupA", "wmShopper1", "bad key version")
+    a.items[-1]["publickey_ver"] = "v1"  # refused by the child as an item, not a crash
     got = await reader.pull_once()
-    assert got == 3 and await reader.state.cursor() == 4
+    assert got == 4 and await reader.state.cursor() == 5 and reader.sdk.restarts == 0
+    [rec] = await reader.state.poison()
+    assert rec["seq"] == "5" and rec["reason"].startswith("item")
     msgs = await inbox_messages(store)
     assert [m.text for m in msgs] == ["ok 1", "ok 2"] and msgs[0].id.endswith("_external")
 
