@@ -82,6 +82,7 @@ class ArchiveReader:
             results, died = await self.sdk.decrypt(items[pos:])
             for r in results:
                 it = items[pos]
+                self._deaths.pop(str(it.get("msgid")), None)  # answered: an earlier death was not its fault
                 if r.get("ok"):
                     m = self._message(r.get("msg"), it)
                     outcomes["inbox" if m else "dropped"] += 1
