@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
-import handlers
 from bot.app import create_app
+from bot.feature import Feature
 from bot.message import Reply, Target
 from bot.router import Router
 from bot.sandbox import ServiceDown, chat
@@ -22,7 +22,7 @@ async def _lines(*items: str):
 
 
 @pytest.fixture
-async def demo(aiohttp_server, redis, prefix, monkeypatch, tmp_path):
+async def demo(aiohttp_server, redis, prefix, tmp_path):
     heard = Router("tests.archive.heard")
 
     @heard.any_text()
@@ -32,8 +32,6 @@ async def demo(aiohttp_server, redis, prefix, monkeypatch, tmp_path):
         return Reply("_raw.txt.j2", to=Target("app", "xiaowang"),
                      text=f"群{msg.chat_id}（{msg.raw['store']}）{msg.sender}：{msg.text}")
 
-    monkeypatch.setattr(handlers, "ROUTERS", [heard])
-    monkeypatch.setattr(handlers, "JOBS", [])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -41,7 +39,8 @@ async def demo(aiohttp_server, redis, prefix, monkeypatch, tmp_path):
     cfg = make_config(prefix, f"{base}/fake", demo=True, server={"host": "127.0.0.1", "port": port},
                       archive={"enabled": True, "sdk": "fake", "fake_url": f"{base}/fake/sandbox/archive",
                                "secret": "demo", "keys": [{"version": 1, "file": str(tmp_path / "k.pem")}]})
-    await aiohttp_server(create_app(cfg, role="all", redis=redis), port=port)
+    await aiohttp_server(create_app(cfg, role="all", redis=redis, features=[Feature("heard", routers=[heard])]),
+                         port=port)
     return cfg
 
 
