@@ -51,3 +51,24 @@ async def test_group_text_is_never_logged(wecom, reader, store, caplog, capfd):
     assert "archive item seq 3" in logged  # the poison warning is there, by seq and msgid
     assert "PRIVATE" not in logged
     assert "PRIVATE" not in "".join(r.getMessage() + str(r.args) for r in caplog.records)
+
+
+async def test_a_failing_handler_does_not_log_the_group_line(cfg, store, caplog):
+    import pytest
+    from bot.message import Message
+    from bot.router import Dispatcher, Router
+    from bot.worker import Worker
+    from store.streams import Entry
+    boom = Router("tests.archive.boom")
+
+    @boom.any_text()
+    async def fail(msg):
+        raise RuntimeError("a handler bug")
+
+    worker = Worker(cfg, store, Dispatcher([boom]), {"store": store, "config": cfg})
+    msg = Message(id="m1_external", channel="archive", chat_type="group", conversation="wrGroupA",
+                  chat_id="wrGroupA", sender="wmShopper1", sender_kind="customer", text="PRIVATE-in-a-bug",
+                  raw={"store": "S01", "msgtype": "text", "seq": 1})
+    with pytest.raises(RuntimeError):
+        await worker.handle(Entry(0, "1-0", "wrGroupA", msg.to_json()))
+    assert "handler failed on m1_external" in caplog.text and "PRIVATE" not in caplog.text
