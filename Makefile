@@ -32,6 +32,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/send_roundtrips.py
 	$(BIN)/python bench/groupbuy_ledger.py
 	$(BIN)/python bench/handle_cost.py
+	$(BIN)/python bench/archive_ingest.py
 	$(BIN)/python bench/digest_scale.py
 	$(BIN)/python bench/slowloris.py
 	$(BIN)/python bench/chain_scale.py  # 1,000 stores x 5,000 SKUs on one worker (--quick: 100 stores)

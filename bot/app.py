@@ -124,10 +124,22 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
         await asyncio.wait([retries, *(t for _, t in consumers)], timeout=10)  # each consumer bounds its own shutdown too
         metrics.REFRESHERS.remove(gauges)
 
+    async def archive_ctx(app: web.Application) -> AsyncIterator[None]:
+        from bot.archive.reader import ArchiveReader
+        reader = ArchiveReader(config, app[STORE], app[DEPS]["api"])
+        app[DEPS]["archive"] = reader
+        task = asyncio.create_task(supervise("archive_reader", reader.run))
+        yield
+        await reader.stop()
+        await asyncio.wait([task], timeout=15)
+        task.cancel()
+
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(services_ctx)
     if role in ("all", "worker"):
         app.cleanup_ctx.append(worker_ctx)
+    if role == "archive" or (role == "all" and config.archive.enabled):
+        app.cleanup_ctx.append(archive_ctx)
     if role in ("all", "web"):
         callback.setup(app)
         api.setup(app, contract.api_routes(features))
@@ -135,7 +147,11 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
     app.router.add_get("/metrics", metrics_route)
     if config.demo:
         from bot.fakewecom import create_fake_app
-        app.add_subapp("/fake", create_fake_app())
+        fake = create_fake_app()
+        if config.archive.enabled and config.archive.sdk == "fake":
+            from bot.archive import fake as fake_archive
+            fake_archive.install(fake, fake_archive.for_config(config))
+        app.add_subapp("/fake", fake)
     return app
 
 

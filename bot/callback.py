@@ -15,6 +15,7 @@ from bot.crypto import BadSignature, Crypto, CryptoError
 from bot.message import Message
 from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, STORE
 from bot.server import BodyError, read_body
+from store.archive import wake
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if msg is None:
         log.info("%s: ignoring a message/event type we do not handle", request.path)
         return web.Response(text="")
+    if msg.event == "msgaudit_notify":  # new chat-archive messages: wake the reader, nothing to store
+        return await _wake_archive(request)
     try:
         added = await request.app[STORE].inbox.put_batched(msg.conversation, msg.id, msg.to_json())
     except Exception:
@@ -102,6 +105,16 @@ async def _receive(request: web.Request, crypto: Crypto | None,
         return web.Response(status=503, text="busy")
     if added is None:
         log.info("duplicate callback %s ignored", msg.id)
+    return web.Response(text="")
+
+
+async def _wake_archive(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    try:
+        await wake(store.r, store.keys, request.app[CONFIG].wecom.corp_id)
+    except Exception:
+        log.exception("Redis unavailable; asking WeCom to retry msgaudit_notify")
+        return web.Response(status=503, text="busy")
     return web.Response(text="")
 
 

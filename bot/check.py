@@ -68,6 +68,9 @@ async def run_check(cfg: Config, out=print) -> int:
             except WeComError as exc:
                 mark = BAD if exc.errcode in CONFIG_ERRORS else WARN
                 report(mark, f"{what}: {_explain(exc)}")
+        if cfg.archive.enabled:
+            from bot.archive.check import check_archive
+            await check_archive(cfg, api, report)
         if cfg.server.public_url and crypto_ok:
             await _check_callback(http, cfg, report)
         else:
@@ -114,7 +117,11 @@ async def run_simulated(cfg: Config, errcode: int, out=print) -> int:
     fake = FakeWeCom()
     for path in SIMULATED[errcode]:
         fake.script(path, errcode)
-    runner = web.AppRunner(create_fake_app(fake))
+    app = create_fake_app(fake)
+    if cfg.archive.enabled and cfg.archive.sdk == "fake":
+        from bot.archive import fake as fake_archive
+        fake_archive.install(app, fake_archive.for_config(cfg))
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -122,6 +129,8 @@ async def run_simulated(cfg: Config, errcode: int, out=print) -> int:
     out(f"(simulating errcode {errcode} from a private fake WeCom)")
     try:
         wecom = replace(cfg.wecom, api_base=f"http://127.0.0.1:{port}")
+        if cfg.archive.sdk == "fake":  # its fake archive too, not the demo's
+            cfg = replace(cfg, archive=replace(cfg.archive, fake_url=f"http://127.0.0.1:{port}/sandbox/archive"))
         return await run_check(replace(cfg, wecom=wecom), out)
     finally:
         await runner.cleanup()

@@ -36,7 +36,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or cfg.server.host
     # A worker serves only /healthz, /readyz and /metrics, so it binds a port only when given one:
     # several workers on one host then share one config file.
-    port = args.port if args.port is not None else (None if args.role == "worker" else cfg.server.port)
+    port = args.port if args.port is not None else (None if args.role in ("worker", "archive") else cfg.server.port)
+    if args.role == "archive" and not cfg.archive.enabled:
+        print("qunbot serve --role archive: [archive] enabled is not true in the config", file=sys.stderr)
+        return 2
     try:
         if port is None:
             log.info("qunbot worker running without an HTTP port (--port N serves /healthz and /metrics; "
@@ -70,7 +73,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from bot.sandbox import ServiceDown, chat
     try:
         return asyncio.run(chat(_config(args), who=args.who, user=args.user, url=args.url, store=args.store,
-                                everything=args.all))
+                                everything=args.all, group=args.group))
     except ServiceDown as exc:
         print(f"qunbot chat: {exc}", file=sys.stderr)
         return 1
@@ -116,7 +119,8 @@ def build_parser(features: list[contract.Feature] | None = None) -> argparse.Arg
         return sub.add_parser(name, parents=[common], **kw)
 
     s = command("serve", help="run the service")
-    s.add_argument("--role", choices=("all", "web", "worker"), default="all")
+    s.add_argument("--role", choices=("all", "web", "worker", "archive"), default="all",
+                   help="archive: the chat-archive reader alone ([archive]); all runs it when enabled")
     s.add_argument("--host", help="listen address (default: [server] host)")
     s.add_argument("--port", type=int, help="listen port (default: [server] port; a worker binds none unless given)")
     s.set_defaults(fn=cmd_serve)
@@ -127,6 +131,8 @@ def build_parser(features: list[contract.Feature] | None = None) -> argparse.Arg
     s.add_argument("--store", help="store id (shoppers arrive through that store's kf)")
     s.add_argument("--url", help="service base URL (default: from [server])")
     s.add_argument("--all", action="store_true", help="show every message the service sends, not only yours")
+    s.add_argument("--group", action="store_true",
+                   help="as a shopper, speak in the store's customer group (heard through the fake chat archive)")
     s.set_defaults(fn=cmd_chat)
 
     s = command("check", help="diagnose the WeCom setup (secret, trusted IP, permissions, callback URL)")

@@ -132,6 +132,35 @@ class Store:
 
 
 @dataclass(frozen=True)
+class ArchiveKey:
+    """One RSA private key of the chat archive, by the `publickey_ver` WeCom stamps on each item."""
+
+    version: int
+    file: str = ""  # PEM file
+    env: str = ""  # or the environment variable holding the PEM (QUNBOT_ARCHIVE_KEY_<version> is read too)
+
+
+@dataclass(frozen=True)
+class Archive:
+    """[archive]: the chat-archive reader (会话内容存档) that hears the customer groups (bot/archive/)."""
+
+    enabled: bool = False  # `serve --role all` runs the reader when true; `--role archive` needs it
+    secret: str = ""  # the 会话内容存档 Secret (QUNBOT_ARCHIVE_SECRET)
+    sdk: str = "pywecomarchive"  # or "fake": the sandbox's fake archive at fake_url
+    fake_url: str = ""
+    keys: tuple[ArchiveKey, ...] = ()
+    keep_days: int = 7  # group text kept this long (store/keys.py archive_lines), never longer
+    batch: int = 1000  # GetChatData limit (WeCom allows 1..1000)
+    safety_pull_seconds: float = 60.0  # a pull even without msgaudit_notify
+    sdk_timeout_seconds: int = 10
+    proxy: str = ""
+    proxy_password: str = ""
+    consent_check_seconds: int = 6 * 3600  # msgaudit/check_room_agree per group, cached this long
+    poison_tries: int = 2  # an item that kills the SDK process this often is recorded and skipped
+    lease_ms: int = 30_000  # one reader per corp; another takes over this long after it died
+
+
+@dataclass(frozen=True)
 class Config:
     server: Server = field(default_factory=Server)
     redis: Redis = field(default_factory=Redis)
@@ -142,6 +171,7 @@ class Config:
     worker: Worker = field(default_factory=Worker)
     sender: Sender = field(default_factory=Sender)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    archive: Archive = field(default_factory=Archive)
     stores: tuple[Store, ...] = ()
     demo: bool = False  # mount the fake WeCom API under /cgi-bin on this server
     path: str = ""
@@ -269,7 +299,8 @@ def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
              ("redis", "data_dir"), ("wecom", "corp_id"), ("wecom", "api_base"), ("wecom", "contact_secret"),
              ("wecom", "app", "secret"), ("wecom", "app", "token"), ("wecom", "app", "encoding_aes_key"),
              ("wecom", "app", "agent_id"), ("wecom", "aibot", "token"), ("wecom", "aibot", "encoding_aes_key"),
-             ("admin", "token"), ("digest", "purchasing_secret")]
+             ("admin", "token"), ("digest", "purchasing_secret"),
+             ("archive", "secret"), ("archive", "proxy_password")]
     for path in paths:
         name = "QUNBOT_" + "_".join(path).upper()
         if name in environ:

@@ -132,6 +132,7 @@ class FakeWeCom:
         self.kf_greeted: dict[tuple[str, str], float] = {}  # (open_kfid, userid) -> last greeting time
         self.kf_msgids: dict[str, set[str]] = {}  # open_kfid -> caller msgids it accepted (unique per account)
         self.used_response_codes: set[str] = set()
+        self.disagree: set[str] = set()  # external members who refused the chat archive
         self._scripts: dict[str, list[int | str]] = {}
         self._seq = itertools.count(1)
         # kf cursors name the fake's run: a restarted demo keeps its Redis (and cursor) but starts
@@ -484,6 +485,15 @@ class FakeWeCom:
         self.used_welcome_codes.add(code)
         return {}
 
+    def check_room_agree(self, query: dict, body: dict) -> dict:
+        """Chat-archive consent of a group's external members: Agree unless listed in `disagree`."""
+        group = self.groups.get(str(body.get("roomid", "")))
+        if group is None:
+            raise ApiError(40050, "invalid roomid")
+        return {"agreeinfo": [{"status_change_time": group["create_time"], "exteranalopenid": m["userid"],
+                               "agree_status": "Disagree" if m["userid"] in self.disagree else "Agree"}
+                              for m in group["member_list"] if m["type"] == 2]}
+
     def kf_account_list(self, query: dict, body: dict) -> dict:
         return {"account_list": []}
 
@@ -535,6 +545,7 @@ ROUTES: dict[str, tuple[bool, Callable[[FakeWeCom, dict, dict], dict]]] = {
     "getcallbackip": (True, FakeWeCom.ip_list_answer),
     "get_api_domain_ip": (True, FakeWeCom.ip_list_answer),
     "agent/get": (True, FakeWeCom.agent_get),
+    "msgaudit/check_room_agree": (True, FakeWeCom.check_room_agree),
 }
 
 FAKE_KEY = web.AppKey("fakewecom", FakeWeCom)

@@ -36,6 +36,15 @@ DEAD_LETTERS = Gauge("qunbot_dead_letters", "Entries in a stream's dead-letter l
                      registry=REGISTRY)
 OUTBOX_WAITING = Gauge("qunbot_outbox_waiting", "Recipients whose messages wait for a retry (WeCom failing, "
                        "rate limits, used-up budgets)", registry=REGISTRY)
+ARCHIVE_ITEMS = Counter("qunbot_archive_items_total", "Chat-archive items pulled, by outcome (inbox: a store "
+                        "group's text; dropped: anything else; poison: skipped after crashing the SDK)",
+                        ["outcome"], registry=REGISTRY)
+ARCHIVE_ERRORS = Counter("qunbot_archive_errors_total", "Chat-archive pulls that failed, by SDK errcode or kind",
+                         ["error"], registry=REGISTRY)
+ARCHIVE_SDK_RESTARTS = Counter("qunbot_archive_sdk_restarts_total", "SDK child processes that died and were "
+                               "restarted", registry=REGISTRY)
+ARCHIVE_CONSENT = Gauge("qunbot_archive_consent_coverage", "Share of a store group's external members who agreed "
+                        "to the chat archive (msgaudit/check_room_agree)", ["store", "group"], registry=REGISTRY)
 
 # Called before each scrape to refresh the Redis-state gauges (lag, dead letters); async because
 # they read Redis. Roles append to it at start-up.

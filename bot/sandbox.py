@@ -29,6 +29,7 @@ ENTER_WAIT_SECONDS = 2.0  # the enter_session greeting comes at once, or not at 
 POSTS = (":群发", ":posts", "：群发")
 CONTACT = (":加好友", ":contact", "：加好友")
 DEMO_SHOPPER, DEMO_NICKNAME = "wmDemoShopper01", "王阿姨"
+GROUP_HINT = "（你在{store}的客户群 {room} 里说话；qunbot 经会话内容存档读到，不在群里直接回复）"
 SHOPPER_HINT = "（:加好友 加导购为好友看欢迎语，:scene s_S02 从某个链接进来，:群发 看待确认的群发）"
 
 
@@ -185,7 +186,7 @@ async def _print_posts(http: aiohttp.ClientSession, fake: str, out) -> None:
 
 
 async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | None, store: str | None,
-               lines=None, out=sys.stdout, everything: bool = False) -> int:
+               lines=None, out=sys.stdout, everything: bool = False, group: bool = False) -> int:
     if who is None and user is None and lines is None and sys.stdin.isatty():
         answer = input("你是谁？ 1 导购  2 采购  3 顾客（微信客服）  4 管理员 [1]: ").strip() or "1"
         who = {"1": "guide", "2": "buyer", "3": "shopper", "4": "admin"}.get(answer, "guide")
@@ -207,7 +208,12 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
         await _reachable(http, base, fake)
         print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
               file=out)
-        if kind == "shopper":
+        room = home.groups[0] if group and kind == "shopper" and home and home.groups else ""
+        if group and not room:
+            raise ServiceDown("--group needs --as shopper and a store with [[stores]] groups")
+        if room:
+            print(GROUP_HINT.format(room=room, store=home.name or home.id), file=out)
+        elif kind == "shopper":
             print(SHOPPER_HINT, file=out)
         shopper_store = home.id if kind == "shopper" and home else None
         for event in await _seed_groups(http, fake, cfg, uid if kind == "shopper" else "", shopper_store):
@@ -217,10 +223,11 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
         welcome_codes: set[str] = set()
 
         def shown(call: dict) -> bool:
-            return everything or is_mine(call, kind, uid, welcome_codes)
+            # In the group, a shopper's line answers go to the guide: show what the service sends anywhere.
+            return everything or bool(room) or is_mine(call, kind, uid, welcome_codes)
 
         source = lines if lines is not None else _stdin_lines()
-        if kind == "shopper" and home:
+        if kind == "shopper" and home and not room:
             source = _prepend(f":scene s_{home.id}", source)  # taps the store's kf link in the group
         async for text in source:
             text = text.strip()
@@ -230,6 +237,16 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
                 break
             if text in POSTS:
                 await _print_posts(http, fake, out)
+                continue
+            if room:  # a line in the customer group: the fake archive records it and sends msgaudit_notify
+                async with http.post(f"{fake}/sandbox/archive/say", json={"roomid": room, "from": uid,
+                                                                         "text": text}) as r:
+                    if r.status != 200:
+                        raise ServiceDown("the demo's fake chat archive is off: set [archive] enabled = true and "
+                                          'sdk = "fake" in the config')
+                since, said = await _print_replies(http, fake, since, out, shown, WAIT_SECONDS)
+                if not said:
+                    print(f"（{WAIT_SECONDS:.0f} 秒内没有回复；群里的话经会话内容存档读到，不会在群里直接回复）", file=out)
                 continue
             if kind == "shopper" and text in CONTACT:  # the shopper adds the store's guide in WeChat
                 async with http.post(f"{fake}/sandbox/welcome_code") as r:

@@ -18,7 +18,7 @@ class BadPayload(ValueError):
 # App events we route; anything else is acknowledged and dropped (wecom-protocol.md §3).
 APP_EVENTS = frozenset({
     "enter_agent", "kf_msg_or_event", "change_external_chat", "change_external_contact",
-    "subscribe", "unsubscribe", "click", "template_card_event",
+    "subscribe", "unsubscribe", "click", "template_card_event", "msgaudit_notify",
 })
 APP_MSGTYPES = frozenset({"text", "image", "voice", "event"})
 _PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "file": "[文件]", "video": "[视频]"}

@@ -61,7 +61,9 @@ class Worker:
         except Exception as exc:
             if unreachable(exc):
                 raise  # Redis is down: the consumer reports the outage once; the retry will do
-            log.exception("handler failed on %s (%s %r)", msg.id, msg.channel, msg.text[:40])
+            # Customer-group text from the chat archive is never logged (README, chat archive).
+            shown = "(group text)" if msg.channel == "archive" else msg.text[:40]
+            log.exception("handler failed on %s (%s %r)", msg.id, msg.channel, shown)
             await self._apologise(msg)
             raise  # stays pending: retried, then dead-lettered
         token = _ACKING.set(entry)

@@ -475,3 +475,37 @@ class Keys:
     def group_post_plan(self, store_id: str, origin: str) -> str:
         """A group post's plan (owners, chat ids, link, task ids) between creation and delivery."""
         return f"{self.p}:gpost:{store_id}:{origin}"
+
+    # -- chat archive (会话内容存档) reader: one entity per corp {arc:<corp>} -------------------------
+    # The cursor, the reader's lease and the wake flag share the corp's hash tag, so the fenced cursor
+    # save (store/archive.py) touches one slot. Group text lives only in archive_lines, for keep_days.
+    @kept("one hash per corp (the GetChatData seq cursor)")
+    def archive_cursor(self, corp_id: str) -> str:
+        """Hash: seq (largest seq whose batch is in the inbox) and at (when it was saved)."""
+        return f"{self.p}:{{arc:{corp_id}}}:cursor"
+
+    @ttl("[archive] lease_ms, renewed by the running reader")
+    def archive_lease(self, corp_id: str) -> str:
+        """Which process reads the corp's archive; expires when its reader stops renewing it."""
+        return f"{self.p}:{{arc:{corp_id}}}:lease"
+
+    @ttl("a minute: a msgaudit_notify nobody took is covered by the safety pull")
+    def archive_wake(self, corp_id: str) -> str:
+        """LIST holding one token while a msgaudit_notify waits for the reader (BLPOP)."""
+        return f"{self.p}:{{arc:{corp_id}}}:wake"
+
+    @kept("at most store.archive.POISON_KEPT entries (capped on write); ids and reasons only, no text")
+    def archive_poison(self, corp_id: str) -> str:
+        """Stream of archive items that were skipped (seq, msgid, publickey_ver, reason)."""
+        return f"{self.p}:{{arc:{corp_id}}}:poison"
+
+    @ttl("[archive] keep_days after the group's last line; older lines trimmed on every write")
+    def archive_lines(self, chat_id: str) -> str:
+        """ZSET of a store group's recent lines (JSON: msgid, from, time, text) by msgtime: what the
+        group features may look back at. The only place group text is kept beyond the inbox."""
+        return f"{self.p}:{{grp:{chat_id}}}:lines"
+
+    @ttl("twice [archive] consent_check_seconds")
+    def archive_consent(self, chat_id: str) -> str:
+        """Hash: agree/disagree/default counts from msgaudit/check_room_agree and when they were asked."""
+        return f"{self.p}:{{grp:{chat_id}}}:consent"
