@@ -32,3 +32,15 @@ def stores_of(config: Config, userid: str) -> tuple[str, ...]:
 def runs(config: Config, userid: str, store_id: str) -> bool:
     """Whether `userid` runs `store_id` (by the rule above)."""
     return store_id in stores_of(config, userid)
+
+
+def home_store(config: Config, userid: str) -> str | None:
+    """The store `userid` acts for when they name none: a guide's first store; for admins and buyers,
+    who run every store, the store that lists them under guides or the only one; else None."""
+    mine = stores_of(config, userid)
+    if not mine:
+        return None
+    if config.role_of(userid) == "guide":
+        return mine[0]
+    listed = next((s.id for s in config.stores if userid in s.guides), None)
+    return listed or (mine[0] if len(mine) == 1 else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot import staff
 from bot.config import Config
 from bot.limits import limits
 from bot.message import Message, Reply
@@ -48,7 +49,7 @@ def _problem(problem: str, **ctx: Any) -> Reply:
 
 
 def _own_store(config: Config, msg: Message) -> str | None:
-    return service.guide_store(config, msg.sender)
+    return staff.home_store(config, msg.sender)
 
 
 def _admin_store_arg(config: Config, args: str) -> tuple[str | None, str]:

@@ -45,14 +45,6 @@ def day_bounds(day_offset: int, now: float, config: Config) -> tuple[int, int]:
     return start, end
 
 
-def guide_store(config: Config, userid: str) -> str | None:
-    """The store a guide works in (the first whose `guides` lists them); the only store if just one."""
-    for s in config.stores:
-        if userid in s.guides:
-            return s.id
-    return config.stores[0].id if len(config.stores) == 1 else None
-
-
 def store_name(config: Config, store_id: str) -> str:
     return next((s.name or s.id for s in config.stores if s.id == store_id), store_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from bot import staff
 from bot.message import Attachment, Reply
 from bot.router import Router
 from bot.scheduler import Job
@@ -31,8 +32,7 @@ def _scope(config, userid: str, role: str) -> list[str] | None | bool:
     """Store ids the user may see: None = all; False = a guide listed under no store."""
     if role in ("buyer", "admin"):
         return None
-    mine = [s.id for s in config.stores if userid in s.guides]
-    return mine or False
+    return list(staff.stores_of(config, userid)) or False
 
 
 def _parse(args: str, config, today: str, tz) -> tuple[str | None, str | None, str | None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot import conversation
+from bot import conversation, staff
 from bot.message import Reply
 from bot.router import SKIP, Router
 from bot.scheduler import Job
@@ -96,7 +96,9 @@ async def groups(args, msg, store, config, role):
     """/团 [团号] — 正在接龙的团；带团号看完整接龙名单"""
     gbs = store.groupbuys
     if not args.strip():
-        stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+        stores = None if role == "admin" else staff.stores_of(config, msg.sender)
+        if stores == ():
+            return Reply("errors/no_store.txt.j2", action="看团")
         found = []
         for s in stores or [None]:
             found += await gbs.open_groups(s)
@@ -184,7 +186,9 @@ async def collect(args, msg, store, config, role, now):
     if not tag:
         return Reply("groupbuy/usage.txt.j2", command="提货")
     # A tag alone: look in the store's recently closed 团, newest first.
-    stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+    stores = None if role == "admin" else staff.stores_of(config, msg.sender)
+    if stores == ():
+        return Reply("errors/no_store.txt.j2", action="提货")
     ids: list[int] = []
     for s in stores or [None]:
         ids += await gbs.recent_ids(s, now)

@@ -12,6 +12,7 @@ import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
 from bot.wecom_api import WeComError
@@ -114,16 +115,8 @@ async def store_of_scene(store: Store, scene: str, scene_param: str = "") -> str
 
 
 # -- staff --------------------------------------------------------------------------------------
-def guide_stores(config: Config, userid: str) -> list[str]:
-    """Store ids a guide runs; a guide or admin listed globally runs them all."""
-    mine = [s.id for s in config.stores if userid in s.guides]
-    if mine:
-        return mine
-    return [s.id for s in config.stores] or ["default"]
-
-
 def may_manage(config: Config, userid: str, role: str, gb: GroupBuy) -> bool:
-    return role == "admin" or gb.guide == userid or gb.store_id in guide_stores(config, userid)
+    return role == "admin" or gb.guide == userid or staff.runs(config, userid, gb.store_id)
 
 
 # -- catalog --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import InvalidOperation
 
+from bot import staff
 from bot.config import Config
 from bot.limits import limits
 from bot.message import Message, Reply
@@ -102,7 +103,7 @@ async def _crossed_groups(store: Store, config: Config, scope: str | None, sku: 
 def _scope(args: str, user: str, role: str, config: Config) -> tuple[str | None, str]:
     """(the store the change is for, None = every store; the rest of the arguments)."""
     ids = {s.id.upper(): s.id for s in config.stores}
-    own = [s.id for s in config.stores if user in s.guides]
+    own = list(staff.stores_of(config, user))
     head, _, rest = args.strip().partition(" ")
     if head.upper() in ids and rest.strip():
         named = ids[head.upper()]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from bot import staff
 from bot.config import Config
 from bot.message import Message
 from bot.router import Router
@@ -102,7 +103,7 @@ class GroupDirectory:
         meta = await self.store.groups.meta(chat_id)
         if meta is None or meta.status != "live":
             return None
-        return next((s.id for s in self.cfg.stores if meta.owner in s.guides), None)
+        return staff.home_store(self.cfg, meta.owner)
 
     async def store_groups(self, store_id: str) -> list[str]:
         """The store's customer groups: configured ones, then live tracked groups its guides own."""

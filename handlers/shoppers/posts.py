@@ -189,8 +189,7 @@ async def post_to_groups(shoppers: Shoppers, store_id: str, post: Reply | str, *
 @router.command("群发", roles=("guide",), strict=True)
 async def group_post(msg: Message, args: str, shoppers: Shoppers, now: float):
     """/群发 内容 — 给本店客户群建一条群发（在企业微信里确认后发出）"""
-    only = shoppers.cfg.stores[0].id if len(shoppers.cfg.stores) == 1 else None
-    store_id = shoppers.store_of_guide(msg.sender) or only
+    store_id = shoppers.store_of_guide(msg.sender)
     if store_id is None:
         return Reply("shoppers/post_usage.txt.j2", no_store=True)
     if not args.strip():
