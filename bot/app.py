@@ -24,7 +24,8 @@ from bot.consumer import PartitionConsumer, consumer_name
 from bot.crypto import Crypto
 from bot.loops import supervise
 from bot.redis_server import EmbeddedRedis
-from bot.render import set_timezone
+from bot.outbox import Emitter
+from bot.render import renderer
 from bot.router import Dispatcher
 from bot.scheduler import Scheduler
 from bot.sender import Sender
@@ -50,7 +51,6 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
     app[FEATURES] = features
     app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
     app[CRYPTO_AIBOT] = _crypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
-    set_timezone(config.bot.timezone)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         embedded = supervisor = None
@@ -83,7 +83,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
         client = WeComClient(session, store.r, store.keys, corp_id=config.wecom.corp_id,
                              api_base=config.wecom.api_base, timeout=config.sender.timeout_seconds)
         sender = Sender(config, store, client)
-        deps = {"store": store, "config": config, "api": client, "sender": sender}
+        deps = {"store": store, "config": config, "api": client, "sender": sender,
+                "emit": Emitter(store, renderer(config))}
         # A handler asks for its feature's settings by parameter name: `<feature>_settings`.
         deps.update({f"{name}_settings": st for name, st in typed_settings.items()})
         await contract.setup(features, deps)

@@ -9,7 +9,9 @@ import re
 from datetime import date, datetime
 
 from bot import staff
-from bot.message import Attachment, Reply
+from bot.config import Config
+from bot.message import Attachment, Message, Reply
+from bot.outbox import Emit
 from bot.router import Router
 from bot.scheduler import Job
 from bot.split import limit_for
@@ -17,6 +19,7 @@ from handlers.digest import deliver, parts, sheet
 from handlers.digest.day import business_day, last_closed_day, shift
 from handlers.digest.load import digest_for, store_facts
 from handlers.digest.settings import settings
+from store import Store
 
 router = Router(__name__, title="采购日报")
 
@@ -117,5 +120,5 @@ async def daily(args, msg, store, config, role, now):
 
 
 @router.schedule("digest_tick")
-async def tick(msg, store, worker, config, now):
-    await deliver.tick(store, worker, config, settings(config), now)
+async def tick(msg: Message, store: Store, emit: Emit, config: Config, now: float) -> None:
+    await deliver.tick(store, emit, config, settings(config), now)

@@ -78,14 +78,14 @@ async def bare_price(match, msg, store):
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))
-async def confirm(msg, store, config, api, worker, now):
+async def confirm(msg, store, config, api, emit, shoppers, now):
     """确认 — 确认开团、结团或撤团（发 /开团、/结团、/撤团 之后）"""
     offer = await confirming.meant(store, msg, "groupbuy")  # handlers/confirm.py decided what it means
     if offer is None:
         return SKIP
     if offer["action"] in ("close", "cancel"):
-        return await closing.confirmed(store, worker, config, msg, offer, now)
-    replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
+        return await closing.confirmed(store, emit, config, msg, offer, now)
+    replies = await launch.confirm(msg, store, config, api, now, shoppers)
     if await store.groupbuys.draft(msg.sender) is None:
         await store.confirmations.withdraw(msg.sender, "开团")
     return SKIP if replies is None else replies
@@ -211,17 +211,17 @@ def _collected(gb, out, ref: str) -> Reply:
 
 # -- scheduler ------------------------------------------------------------------------------------
 @router.schedule("groupbuy_cutoff")
-async def cutoff(msg, store, worker, config, now):
-    await closing.sweep(msg, store, worker, config, now)
+async def cutoff(msg, store, emit, config, now):
+    await closing.sweep(msg, store, emit, config, now)
 
 
 # -- shoppers -------------------------------------------------------------------------------------
 @router.any_text(roles=("shopper",))
-async def shopper(msg, store, role, worker, config, now):
+async def shopper(msg, store, role, shoppers, config, now):
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
         return SKIP
-    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker),
+    replies = await shopping.handle(msg, store, now, shoppers,
                                     conversation.settings(config).pending_seconds)
     return SKIP if replies is None else replies
 

@@ -16,7 +16,7 @@ from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
 from bot.wecom_api import WeComError
-from bot.worker import default_target
+from bot.outbox import default_target
 from handlers.groupbuy.names import CatalogNames, OtherNames
 
 if TYPE_CHECKING:
@@ -44,11 +44,6 @@ def target_of(msg: Message) -> str:
 def target_from(stored: str) -> Target | None:
     channel, sep, to = stored.partition(":")
     return Target(channel, to) if sep and to else None
-
-
-def shoppers_of(worker) -> object | None:
-    """The shopper-channel services (issue 3) when wired into deps, else None."""
-    return getattr(worker, "deps", {}).get("shoppers")
 
 
 async def shopper_context(shoppers, msg: Message):

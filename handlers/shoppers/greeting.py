@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from bot.message import Message, Reply
-from bot.render import render
+from bot.render import renderer
 from bot.router import Router
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.wecom_calls import send_once
@@ -30,7 +30,7 @@ async def greet(msg: Message, shoppers: Shoppers, api, config, now: float) -> No
         return None
     ctx = await shoppers.context(msg)
     s = shoppers.store_config(ctx.store_id) if ctx else None
-    text = render(Reply("shoppers/kf_greeting.txt.j2", store_name=s.name if s else ""))
+    text = renderer(config)(Reply("shoppers/kf_greeting.txt.j2", store_name=s.name if s else ""))
     await send_once(api, "kf/send_msg_on_event", config.wecom.app.secret,
                     {"code": code, "msgtype": "text", "text": {"content": text}}, f"kf greeting for {msg.sender}",
                     EXPECTED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from bot.message import Message, Reply
-from bot.render import render
+from bot.render import renderer
 from bot.router import Router
 from handlers.shoppers import scenes
 from handlers.shoppers.context import Shoppers
@@ -32,6 +32,7 @@ async def link_attachment(shoppers: Shoppers, store_id: str, scene: str = "") ->
         return None
     s = shoppers.store_config(store_id)
     name = (s.name if s else "") or store_id
+    render = renderer(shoppers.cfg)
     return {"msgtype": "link", "link": {
         "title": render(Reply("shoppers/link_title.txt.j2", store_name=name)),
         "desc": render(Reply("shoppers/link_desc.txt.j2", store_name=name)), "url": url}}
@@ -49,7 +50,7 @@ async def welcome_body(shoppers: Shoppers, store_id: str, user: str, guide: str)
             extras.append(line)
     link = await link_attachment(shoppers, store_id) if shoppers.settings.welcome_link else None
     s = shoppers.store_config(store_id)
-    text = render(Reply("shoppers/welcome.txt.j2", store_name=(s.name if s else "") or store_id,
+    text = renderer(shoppers.cfg)(Reply("shoppers/welcome.txt.j2", store_name=(s.name if s else "") or store_id,
                         guide_name="", has_link=link is not None, extras=extras))
     return {"text": {"content": text}, "attachments": [link] if link else []}
 
