@@ -217,11 +217,11 @@ async def cutoff(msg, store, emit, config, now):
 
 # -- shoppers -------------------------------------------------------------------------------------
 @router.any_text(roles=("shopper",))
-async def shopper(msg, store, role, shoppers, config, now):
+async def shopper(msg, store, role, shoppers, catalog_names, config, now):
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
         return SKIP
-    replies = await shopping.handle(msg, store, now, shoppers,
+    replies = await shopping.handle(msg, store, now, shoppers, catalog_names,
                                     conversation.settings(config).pending_seconds)
     return SKIP if replies is None else replies
 
@@ -231,5 +231,6 @@ async def setup(deps: dict) -> None:
     """Call after the shopper channel's setup: its kf links with scene "gb<团>" then resolve to
     the 团's store."""
     shoppers, store = deps.get("shoppers"), deps["store"]
+    deps["catalog_names"] = context.CatalogNamesCache()
     if shoppers is not None:
         shoppers.add_scene_resolver(lambda scene, param: context.store_of_scene(store, scene, param))
