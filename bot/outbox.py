@@ -13,12 +13,14 @@ import base64
 import contextvars
 import json
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.message import Message, Reply, Target
 from bot.render import Renderer
-from store import Store
-from store.streams import Entry
+
+if TYPE_CHECKING:
+    from store import Store
+    from store.streams import Entry
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from bot import metrics
 from bot.message import Message, Reply
@@ -27,9 +27,19 @@ log = logging.getLogger(__name__)
 CallNext = Callable[[Message, dict[str, Any]], Awaitable[list[Reply]]]
 Middleware = Callable[[Message, dict[str, Any], CallNext], Awaitable[Any]]
 
-ROLES = ("shopper", "guide", "buyer", "admin")
 PREFIXES = ("/", "／")
-SKIP = object()
+
+
+class Skip:
+    """The type of SKIP: "not mine after all", the next handler gets a try."""
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+SKIP: Final = Skip()
+# What a handler returns: one reply, several, None (handled, nothing to say) or SKIP.
+Handled = Reply | Sequence[Reply] | None | Skip
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from bot import staff
 from bot.config import Config
 from bot.message import Attachment, Message, Reply
 from bot.outbox import Emit
-from bot.router import Router
+from bot.router import Handled, Router
 from bot.scheduler import Job
 from bot.split import limit_for
 from handlers.digest import deliver, parts, sheet
@@ -90,7 +90,7 @@ async def _answer(msg, store, config, role, now, day: str, args_store: str | Non
 
 
 @router.command("需求", "需求速览", roles=("buyer", "guide"))
-async def demand_now(args, msg, store, config, role, now):
+async def demand_now(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/需求 [门店] — 今天截至现在的顾客需求：成团、缺货问询、心愿单（未截单，实时）"""
     st = settings(config)
     day = business_day(now, st.cutoff, st.tz)
@@ -103,7 +103,7 @@ async def demand_now(args, msg, store, config, role, now):
 
 
 @router.command("日报", "采购日报", roles=("buyer", "guide"), strict=True)
-async def daily(args, msg, store, config, role, now):
+async def daily(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/日报 [日期] [门店] — 某天的采购需求日报（默认最近一次截单；日期如 06-13、昨天）"""
     st = settings(config)
     latest = last_closed_day(now, st.cutoff, st.tz)

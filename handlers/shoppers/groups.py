@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from bot import staff
 from bot.config import Config
@@ -22,6 +23,9 @@ from bot.wecom_api import WeComClient, WeComError
 from handlers.shoppers.settings import Settings
 from handlers.shoppers.wecom_calls import contact_secret
 from store import Store
+
+if TYPE_CHECKING:
+    from handlers.shoppers.context import Shoppers
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -172,7 +176,7 @@ class GroupDirectory:
 
 
 @router.schedule("group_resync")
-async def group_resync(shoppers) -> None:
+async def group_resync(shoppers: Shoppers) -> None:
     """Re-reads groups whose membership may have drifted (a lost event nothing later revealed)."""
     n = await shoppers.groups.resync_stale(shoppers.settings.group_sync_batch)
     if n:
@@ -180,6 +184,6 @@ async def group_resync(shoppers) -> None:
 
 
 @router.event("change_external_chat")
-async def group_changed(msg: Message, shoppers, now: float) -> None:
+async def group_changed(msg: Message, shoppers: Shoppers, now: float) -> None:
     outcome = await shoppers.groups.on_change(msg.raw, msg.time, now)
     log.debug("change_external_chat %s: %s", msg.raw.get("ChatId"), outcome)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.message import Message, Reply, Target
 from bot.outbox import Emitter
 from bot.render import renderer
-from bot.router import Router
+from bot.router import Handled, Router
 from bot.wecom_api import RateLimited, Transient, WeComError
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.welcome import link_attachment
@@ -188,7 +188,7 @@ async def post_to_groups(shoppers: Shoppers, store_id: str, post: Reply | str, *
 
 
 @router.command("群发", roles=("guide",), strict=True)
-async def group_post(msg: Message, args: str, shoppers: Shoppers, now: float):
+async def group_post(msg: Message, args: str, shoppers: Shoppers, now: float) -> Handled:
     """/群发 内容 — 给本店客户群建一条群发（在企业微信里确认后发出）"""
     store_id = shoppers.store_of_guide(msg.sender)
     if store_id is None:

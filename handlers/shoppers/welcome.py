@@ -8,7 +8,9 @@ ordinary outcomes. The contact is remembered, so the shopper's store is known wh
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
+from bot.config import Config
 from bot.message import Message, Reply
 from bot.render import renderer
 from bot.router import Router
@@ -16,6 +18,9 @@ from handlers.shoppers import scenes
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.wecom_calls import contact_secret, send_once
 from store import Store
+
+if TYPE_CHECKING:
+    from bot.wecom_api import WeComClient
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -56,7 +61,8 @@ async def welcome_body(shoppers: Shoppers, store_id: str, user: str, guide: str)
 
 
 @router.event("change_external_contact")
-async def new_contact(msg: Message, shoppers: Shoppers, store: Store, api, config, now: float) -> None:
+async def new_contact(msg: Message, shoppers: Shoppers, store: Store, api: WeComClient, config: Config,
+                      now: float) -> None:
     raw = msg.raw
     if raw.get("ChangeType") not in NEW_CONTACT:
         return None
