@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -24,7 +26,8 @@ from bot.consumer import PartitionConsumer, consumer_name
 from bot.crypto import Crypto
 from bot.loops import supervise
 from bot.redis_server import EmbeddedRedis
-from bot.render import set_timezone
+from bot.outbox import Emitter
+from bot.render import renderer
 from bot.router import Dispatcher
 from bot.scheduler import Scheduler
 from bot.sender import Sender
@@ -50,7 +53,6 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
     app[FEATURES] = features
     app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
     app[CRYPTO_AIBOT] = _crypto(config.wecom.aibot.token, config.wecom.aibot.encoding_aes_key, "")
-    set_timezone(config.bot.timezone)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         embedded = supervisor = None
@@ -83,7 +85,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
         client = WeComClient(session, store.r, store.keys, corp_id=config.wecom.corp_id,
                              api_base=config.wecom.api_base, timeout=config.sender.timeout_seconds)
         sender = Sender(config, store, client)
-        deps = {"store": store, "config": config, "api": client, "sender": sender}
+        deps = {"store": store, "config": config, "api": client, "sender": sender,
+                "emit": Emitter(store, renderer(config))}
         # A handler asks for its feature's settings by parameter name: `<feature>_settings`.
         deps.update({f"{name}_settings": st for name, st in typed_settings.items()})
         await contract.setup(features, deps)
@@ -97,15 +100,9 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
         await session.close()
 
     async def worker_ctx(app: web.Application) -> AsyncIterator[None]:
-        from bot.worker import Worker
-        deps, store, w = app[DEPS], app[STORE], config.worker
-        dispatcher = Dispatcher(contract.routers(features))
-        worker = Worker(config, store, dispatcher, deps)
-        deps["worker"] = worker
-        opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
-        inbox = PartitionConsumer(store.inbox, worker.handle, name=consumer_name("worker"), **opts)
-        outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=consumer_name("sender"), **opts)
-        scheduler = Scheduler(config, store, contract.jobs(features))
+        deps, store = app[DEPS], app[STORE]
+        p = pipeline(config, deps, features)
+        inbox, outbox, scheduler = p.inbox, p.outbox, p.scheduler
         # supervise(): a consumer's run() handles Redis errors itself; this restarts it after a bug.
         consumers = [(c, asyncio.create_task(supervise(f"{c.stream.name}_consumer", c.run))) for c in (inbox, outbox)]
         app[CONSUMERS] = consumers
@@ -153,6 +150,31 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
             fake_archive.install(fake, fake_archive.for_config(config))
         app.add_subapp("/fake", fake)
     return app
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What a worker process runs over the services in `deps`: handlers, sender, scheduled jobs."""
+
+    worker: Any  # bot.worker.Worker
+    inbox: PartitionConsumer
+    outbox: PartitionConsumer
+    scheduler: Scheduler
+
+
+def pipeline(config: Config, deps: dict[str, Any], features: list[contract.Feature], *, worker_name: str = "",
+             sender_name: str = "") -> Pipeline:
+    """The worker, its inbox and outbox consumers and the scheduler, wired to `deps` (the tests'
+    harness drives the same pieces in burst mode)."""
+    from bot.worker import Worker  # bot.worker imports the router and store layers; only workers need it
+    store, w = deps["store"], config.worker
+    worker = Worker(config, store, Dispatcher(contract.routers(features)), deps)
+    deps["worker"] = worker
+    opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
+    inbox = PartitionConsumer(store.inbox, worker.handle, name=worker_name or consumer_name("worker"), **opts)
+    outbox = PartitionConsumer(store.outbox, deps["sender"].handle, name=sender_name or consumer_name("sender"),
+                               **opts)
+    return Pipeline(worker, inbox, outbox, Scheduler(config, store, contract.jobs(features)))
 
 
 async def metrics_route(request: web.Request) -> web.Response:

@@ -3,6 +3,11 @@
 Handlers get their dependencies by parameter name (msg, args, match, store, config, role, now, …)
 and return a Reply, a list of Replies, None (handled, nothing to say) or SKIP (not mine after all;
 the next handler gets a try). The docstring of a command handler is its help line.
+
+A router may also declare outer middlewares (as aiogram's): `async def mw(msg, deps, call_next)`,
+called for every message in router order, after the role gate on commands and before any route.
+One may answer itself (return replies), pass the message on (`await call_next(msg, deps)`, with
+changed deps if it likes), or run the rest of the chain for another message too (a held question).
 """
 from __future__ import annotations
 
@@ -10,18 +15,31 @@ import inspect
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from bot import metrics
 from bot.message import Message, Reply
 
 log = logging.getLogger(__name__)
 
-ROLES = ("shopper", "guide", "buyer", "admin")
+CallNext = Callable[[Message, dict[str, Any]], Awaitable[list[Reply]]]
+Middleware = Callable[[Message, dict[str, Any], CallNext], Awaitable[Any]]
+
 PREFIXES = ("/", "／")
-SKIP = object()
+
+
+class Skip:
+    """The type of SKIP: "not mine after all", the next handler gets a try."""
+
+    def __repr__(self) -> str:
+        return "SKIP"
+
+
+SKIP: Final = Skip()
+# What a handler returns: one reply, several, None (handled, nothing to say) or SKIP.
+Handled = Reply | Sequence[Reply] | None | Skip
 
 
 @dataclass(frozen=True)
@@ -42,17 +60,34 @@ class Route:
         return self.roles is None or role in self.roles or role == "admin"
 
 
+def _feature_of(fn: Callable, default: str) -> str:
+    """The metrics label of a handler: handlers.<feature>.… of its module."""
+    parts = fn.__module__.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "handlers" else default
+
+
+def _replies(result: Any) -> list[Reply]:
+    if result is None or result is SKIP:
+        return []
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
 @dataclass
 class Router:
     name: str
     routes: list[Route] = field(default_factory=list)
     title: str = ""  # the feature's name in 帮助 (user-facing, so it comes from the feature)
+    middlewares: list[Middleware] = field(default_factory=list)
+
+    def outer_middleware(self, fn: Middleware) -> Middleware:
+        """Register `fn(msg, deps, call_next)` to see every message before any route (see above)."""
+        self.middlewares.append(fn)
+        return fn
 
     def _add(self, kind: str, fn: Callable, **kw: Any) -> Callable:
         params = tuple(inspect.signature(fn).parameters)
         doc = inspect.getdoc(fn) or ""
-        parts = fn.__module__.split(".")
-        feature = parts[1] if len(parts) > 1 and parts[0] == "handlers" else self.name
+        feature = _feature_of(fn, self.name)
         self.routes.append(Route(kind, fn, params=params, help=doc.splitlines()[0] if doc else "", feature=feature,
                                  **kw))
         return fn
@@ -119,6 +154,7 @@ class Dispatcher:
     def __init__(self, routers: list[Router]) -> None:
         self.routers = routers
         self.routes = [r for router in routers for r in router.routes]
+        self.middlewares = [(m, _feature_of(m, router.name)) for router in routers for m in router.middlewares]
         self.commands: dict[str, list[Route]] = {}  # command name -> its routes, in priority order
         for r in self.routes:
             for n in r.names if r.kind == "command" else ():
@@ -147,15 +183,40 @@ class Dispatcher:
         return replies
 
     async def _dispatch(self, msg: Message, deps: dict[str, Any]) -> tuple[str, list[Reply]]:
-        """The replies and the feature that gave them (the first route that did not SKIP)."""
+        """The replies and the feature that gave them (a middleware, or the first route that did not SKIP)."""
         role = deps.get("role", "shopper")
-        cmd = split_command(msg.text, self.command_names) if msg.kind == "text" and msg.text else None
+        cmd = self._command(msg)
         if cmd:
             # Refused before any feature sees it: a shopper's "/改价 草莓 1" must not become a 团 order.
             routes = self.commands[cmd[0]]
             if not any(r.allows(role) for r in routes) and (cmd[2] or any(r.strict for r in routes)):
                 return routes[0].feature, [Reply("errors/forbidden.txt.j2", command=cmd[0])]
-        for route, extra in self._candidates(msg, cmd):
+        answered = ["none"]  # the feature the metrics count this message under
+
+        def link(i: int) -> CallNext:
+            async def call_next(m: Message, d: dict[str, Any]) -> list[Reply]:
+                if i == len(self.middlewares):
+                    feature, replies = await self._routes(m, d)
+                    if m is msg:
+                        answered[0] = feature
+                    return replies
+                mw, feature = self.middlewares[i]
+                result = await mw(m, d, link(i + 1))
+                if m is msg and answered[0] == "none" and result:
+                    answered[0] = feature  # answered (or held) by the middleware itself
+                return _replies(result)
+            return call_next
+
+        replies = await link(0)(msg, deps)
+        return answered[0], replies
+
+    def _command(self, msg: Message) -> tuple[str, str, bool] | None:
+        return split_command(msg.text, self.command_names) if msg.kind == "text" and msg.text else None
+
+    async def _routes(self, msg: Message, deps: dict[str, Any]) -> tuple[str, list[Reply]]:
+        """The replies of the first route that did not SKIP, and its feature."""
+        role = deps.get("role", "shopper")
+        for route, extra in self._candidates(msg, self._command(msg)):
             if not route.allows(role):
                 continue
             kwargs = {**deps, **extra, "msg": msg, "dispatcher": self}
@@ -166,9 +227,7 @@ class Dispatcher:
             if result is SKIP:
                 continue
             log.debug("%s handled by %s", msg.id, route.fn.__qualname__)
-            if result is None:
-                return route.feature, []
-            return route.feature, list(result) if isinstance(result, (list, tuple)) else [result]
+            return route.feature, _replies(result)
         return "none", []
 
     def _candidates(self, msg: Message, cmd: tuple[str, str, bool] | None):

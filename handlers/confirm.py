@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 
 from bot import conversation
+from bot.config import Config
 from bot.feature import Feature
-from bot.message import Reply
-from bot.router import SKIP, Router, split_command
+from bot.message import Message, Reply
+from bot.router import SKIP, Handled, Router, split_command
+from store import Store
 
 router = Router(__name__)
 
@@ -41,7 +43,7 @@ def offer_name(command: str, args: str) -> str | None:
 
 
 @router.any_text(roles=("guide",))
-async def interrupted(msg, store):
+async def interrupted(msg: Message, store: Store) -> Handled:
     # Every other guide message in the chat where a draft was shown: a bare 确认 no longer means it.
     if msg.kind == "text" and not split_command(msg.text or "", NAMES):
         await store.confirmations.interrupted(msg.sender, msg.conversation, msg.id)
@@ -49,7 +51,7 @@ async def interrupted(msg, store):
 
 
 @router.command(*NAMES, roles=("guide",))
-async def which(command, args, msg, store, config, now):
+async def which(command: str, args: str, msg: Message, store: Store, config: Config, now: float) -> Handled:
     conf = store.confirmations
     if await conf.routed(msg.id) is not None:
         return SKIP  # redelivered: the feature finds the same draft under this message id

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.config import feature_settings
 from bot.feature import Feature
 from bot.message import Message, Reply
-from bot.router import SKIP, Router
+from bot.router import SKIP, Handled, Router
 from store import Store
 
 router = Router(__name__)
@@ -54,7 +54,7 @@ async def setup(deps: dict) -> None:
 
 
 @router.any_text()
-async def small_talk(msg: Message, role: str, store: Store, smalltalk_settings: Settings):
+async def small_talk(msg: Message, role: str, store: Store, smalltalk_settings: Settings) -> Handled:
     if msg.kind != "text" or msg.chat_type == "group" or msg.channel == "aibot":
         return SKIP
     kind = kind_of(msg.text or "")

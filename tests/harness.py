@@ -4,12 +4,8 @@ from __future__ import annotations
 import json
 import time
 
-import handlers
-from bot.app import create_app
-from bot.appkeys import DEPS, STORE
-from bot.consumer import PartitionConsumer
-from bot.router import Dispatcher
-from bot.worker import Worker
+from bot.app import create_app, pipeline
+from bot.appkeys import DEPS, FEATURES, STORE
 from tests import factories as f
 
 
@@ -18,15 +14,13 @@ class Harness:
     async def start(cls, aiohttp_client, redis, config, fake) -> "Harness":
         h = cls()
         h.config, h.fake, h.redis = config, fake, redis
+        # The web app serves the callbacks; the worker's pieces come from the same factory as in
+        # production (bot.app.pipeline), run here in burst mode by drain() instead of as tasks.
         h.client = await aiohttp_client(create_app(config, role="web", redis=redis))
         h.app = h.client.server.app
         h.store, h.deps = h.app[STORE], h.app[DEPS]
-        h.worker = Worker(config, h.store, Dispatcher(handlers.ROUTERS), h.deps)
-        h.deps["worker"] = h.worker
-        w = config.worker
-        opts = dict(lease_ms=w.lease_ms, retry_after_ms=w.retry_after_ms, max_deliveries=w.max_deliveries)
-        h.inbox = PartitionConsumer(h.store.inbox, h.worker.handle, name="test-worker", **opts)
-        h.outbox = PartitionConsumer(h.store.outbox, h.deps["sender"].handle, name="test-sender", **opts)
+        p = pipeline(config, h.deps, h.app[FEATURES], worker_name="test-worker", sender_name="test-sender")
+        h.worker, h.inbox, h.outbox, h.scheduler = p.worker, p.inbox, p.outbox, p.scheduler
         # The sender's clock runs `skew` seconds ahead, so retries minutes away are due at once.
         h.skew = 0.0
         h.sender = h.deps["sender"]

@@ -117,3 +117,49 @@ async def test_unknown_dependency_is_a_loud_error():
 def test_split_command_prefers_the_longest_glued_name():
     assert split_command("/结团3", ["结", "结团"]) == ("结团", "3", True)
     assert split_command("hello", ["帮助"]) is None
+
+
+# -- outer middlewares ------------------------------------------------------------------------------
+def with_middlewares() -> tuple[Dispatcher, list[tuple]]:
+    d, calls = build()
+    front, back = Router("front"), Router("back")
+
+    @front.outer_middleware
+    async def hush(m: Message, deps: dict, call_next) -> list[Reply]:
+        calls.append(("front", m.text))
+        if m.text == "嘘":
+            return [Reply("_raw.txt.j2", text="shh")]  # answered here: no route runs
+        if m.text == "两条":  # the rest of the chain for a held message, then for this one
+            held = Message(id="held", channel="app", conversation="u", sender="u", text="+7")
+            return [*await call_next(held, {**deps, "role": "shopper"}), *await call_next(m, deps)]
+        return await call_next(m, {**deps, "tagged": True})
+
+    @back.outer_middleware
+    async def sees(m: Message, deps: dict, call_next) -> list[Reply]:
+        calls.append(("back", m.text, deps.get("tagged")))
+        return await call_next(m, deps)
+
+    return Dispatcher([front, *d.routers, back]), calls
+
+
+async def test_middlewares_run_in_router_order_and_may_answer_or_pass_changed_deps():
+    d, calls = with_middlewares()
+    assert [r.ctx["text"] for r in await d.dispatch(msg("嘘"), {"role": "guide"})] == ["shh"]
+    assert calls == [("front", "嘘")]
+    calls.clear()
+    assert len(await d.dispatch(msg("+3"), {"role": "guide"})) == 2
+    assert calls == [("front", "+3"), ("back", "+3", True), ("plus", "3")]
+
+
+async def test_a_middleware_runs_the_chain_for_another_message_too():
+    d, calls = with_middlewares()
+    out = await d.dispatch(msg("两条"), {"role": "guide"})
+    assert [r.ctx["text"] for r in out] == ["a", "b", "?"]
+    assert calls == [("front", "两条"), ("back", "+7", None), ("plus", "7"),
+                     ("back", "两条", None), ("skip", "两条"), ("fallback", "两条")]
+
+
+async def test_a_refused_command_never_reaches_a_middleware():
+    d, calls = with_middlewares()
+    refused = await d.dispatch(msg("/改价 草莓 1"), {"role": "shopper"})
+    assert refused[0].template == "errors/forbidden.txt.j2" and calls == []

@@ -105,7 +105,10 @@ async def test_kf_95001_waits_for_the_shopper_not_the_partition(service):
     assert await service.store.parking.waiting() == 1  # held until the quota frees up
 
 
-async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix, fake):
+async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix, fake, monkeypatch):
+    import types
+
+    import bot.sender
     from tests.conftest import make_config
     from tests.harness import Harness
     h = await Harness.start(aiohttp_client, redis, make_config(prefix, fake.base_url, sender={
@@ -113,13 +116,19 @@ async def test_app_budget_waits_instead_of_failing(aiohttp_client, redis, prefix
     # Shrink the window so the test waits 0.3 s instead of a minute: waited for in place.
     take = h.store.budget.take_call
     h.store.budget.take_call = lambda scope, who, limit, window_ms=60_000: take(scope, who, limit, 300)
-    loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    waits: list[float] = []
+
+    async def sleep(seconds: float, *a, **kw):
+        waits.append(seconds)
+        return await asyncio.sleep(seconds, *a, **kw)
+    monkeypatch.setattr(bot.sender, "asyncio", types.SimpleNamespace(**{**vars(asyncio), "sleep": sleep}))
     for i in range(3):
         await h.worker.emit(_msg(i), [Reply("errors/oops.txt.j2")])
     await h.outbox.drain()
     assert len(fake.sent("message/send", ok=True)) == 3
-    assert loop.time() - t0 >= 0.25
+    # The third message found the budget used up and waited for it in place: not parked, not failed.
+    assert waits and all(0 < w <= 0.3 for w in waits)
+    assert await h.store.parking.waiting() == 0 and await h.store.outbox.pending_count() == 0
 
 
 async def test_a_used_up_budget_parks_that_member_only(aiohttp_client, redis, prefix, fake):

@@ -8,7 +8,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from bot.message import Reply
-from bot.render import TEMPLATES, render
+from bot.render import TEMPLATES, renderer
+
+render = renderer()
 
 ROOT = Path(__file__).parent
 

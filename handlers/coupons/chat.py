@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot import staff
 from bot.config import Config
 from bot.limits import limits
 from bot.message import Message, Reply
-from bot.render import render
+from bot.outbox import Emit
+from bot.render import renderer
 from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers import confirm as confirming
@@ -48,7 +50,7 @@ def _problem(problem: str, **ctx: Any) -> Reply:
 
 
 def _own_store(config: Config, msg: Message) -> str | None:
-    return service.guide_store(config, msg.sender)
+    return staff.home_store(config, msg.sender)
 
 
 def _admin_store_arg(config: Config, args: str) -> tuple[str | None, str]:
@@ -234,7 +236,7 @@ async def staff_line(msg: Message) -> object:
 
 
 @router.text(COUPON_LINE, roles=("shopper",))
-async def shopper_line(msg: Message, store: Store, config: Config, shoppers: Shoppers, worker: Any,
+async def shopper_line(msg: Message, store: Store, config: Config, shoppers: Shoppers, emit: Emit,
                        now: float) -> object:
     """领券 / 新人券 — 领本店的优惠券；我的券 — 看领过的券"""
     ask = classify(msg.text)
@@ -248,7 +250,7 @@ async def shopper_line(msg: Message, store: Store, config: Config, shoppers: Sho
     if ask.intent == "claim":
         return await _claim(msg, ask, shopper, store, config, now)
     await store.coupons.touch_seen(shopper.id, shopper.target, now)
-    await _greet_new_member(msg, shopper, store, config, worker, now)
+    await _greet_new_member(msg, shopper, store, config, emit, now)
     if ask.intent == "proxy":
         return Reply("coupons/proxy.txt.j2")
     codes = await service.my_codes(store, config, shopper.id, now)
@@ -278,17 +280,17 @@ async def _claim(msg: Message, ask: Ask, shopper: Shopper, store: Store, config:
     return Reply("coupons/claim.txt.j2", **report.context())
 
 
-async def _greet_new_member(msg: Message, shopper: Shopper, store: Store, config: Config, worker: Any,
+async def _greet_new_member(msg: Message, shopper: Shopper, store: Store, config: Config, emit: Emit,
                             now: float) -> None:
     """A new group member's first words to the bot bring the store's welcome coupon, sent on its own."""
     report = await service.first_talk_grant(store, config, shopper, msg_id=msg.id, now=now)
     if report is not None:
-        await worker.emit(msg, [Reply("coupons/welcome.txt.j2", **report.context())], tag="!coupon-welcome")
+        await emit(msg, [Reply("coupons/welcome.txt.j2", **report.context())], tag="!coupon-welcome")
         await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
 
 
 @router.any_text()
-async def first_talk(msg: Message, store: Store, config: Config, shoppers: Shoppers, worker: Any,
+async def first_talk(msg: Message, store: Store, config: Config, shoppers: Shoppers, emit: Emit,
                      now: float) -> object:
     # Not a coupon line: note when a kf shopper last wrote (reminders need the 48 h window) and give a
     # new group member the welcome coupon the first time they talk; the message goes on to others.
@@ -300,7 +302,7 @@ async def first_talk(msg: Message, store: Store, config: Config, shoppers: Shopp
         return SKIP  # the common case costs one write and one read
     shopper = await shopper_of(msg, shoppers)
     if shopper is not None:
-        await _greet_new_member(msg, shopper, store, config, worker, now)
+        await _greet_new_member(msg, shopper, store, config, emit, now)
     return SKIP
 
 
@@ -310,12 +312,12 @@ def welcome_extra(store: Store, config: Config):
     async def line(store_id: str, external_userid: str, guide: str) -> str | None:
         got = await service.welcome_code_for(store, config, store_id, external_userid,
                                              msg_id=f"contact:{store_id}:{external_userid}")
-        return render(Reply("coupons/welcome_line.txt.j2", **got)) if got else None
+        return renderer(config)(Reply("coupons/welcome_line.txt.j2", **got)) if got else None
     return line
 
 
 @router.schedule("coupon_reminders")
-async def reminders(msg: Message, store: Store, config: Config, worker: Any, now: float) -> None:
-    await send_reminders(store, config, worker, msg, now=float(msg.time or now))
+async def reminders(msg: Message, store: Store, config: Config, emit: Emit, now: float) -> None:
+    await send_reminders(store, config, emit, msg, now=float(msg.time or now))
     # The daily pass also forgets codes past expiry + grace (store/keys.py coupon_code_index).
     await store.coupons.prune_code_index(float(msg.time or now), ALPHABET)

@@ -8,10 +8,9 @@ reminded twice about a code). One message per shopper lists all of their codes d
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from bot.config import Config
 from bot.message import Message, Reply, Target
+from bot.outbox import Emit
 from handlers.coupons import service
 from handlers.coupons.codes import format_code
 from store import Store
@@ -19,7 +18,7 @@ from store import Store
 log = logging.getLogger(__name__)
 
 
-async def send_reminders(store: Store, config: Config, worker: Any, msg: Message, *, now: float) -> dict[str, int]:
+async def send_reminders(store: Store, config: Config, emit: Emit, msg: Message, *, now: float) -> dict[str, int]:
     """Queue tomorrow's reminders; returns counts {sent, unreachable, codes} for logs and tests."""
     start, end = service.day_bounds(1, now, config)
     records = [r for r in await store.coupons.expiring(start, end) if not r.get("reminded")]
@@ -37,8 +36,8 @@ async def send_reminders(store: Store, config: Config, worker: Any, msg: Message
         codes = [{"campaign": statics[r["campaign"]], "code": r["code"], "display": format_code(r["code"]),
                   "expires_at": int(r["expires_at"])} for r in recs if r["campaign"] in statics]
         # Queue first, then mark: a crash in between re-queues under the same outbox id (deduped).
-        await worker.emit(msg, [Reply("coupons/reminder.txt.j2", to=Target("kf", seen[1]), codes=codes)],
-                          tag=f"!remind:{holder}")
+        await emit(msg, [Reply("coupons/reminder.txt.j2", to=Target("kf", seen[1]), codes=codes)],
+                   tag=f"!remind:{holder}")
         await store.coupons.mark_reminded(recs, f"sent:{int(now)}")
         sent += 1
     if records:

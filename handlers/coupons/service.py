@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, time as dtime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
@@ -43,14 +44,6 @@ def day_bounds(day_offset: int, now: float, config: Config) -> tuple[int, int]:
     start = int(datetime.combine(day, dtime(0, 0), tzinfo=tz).timestamp())
     end = int(datetime.combine(day + timedelta(days=1), dtime(0, 0), tzinfo=tz).timestamp()) - 1
     return start, end
-
-
-def guide_store(config: Config, userid: str) -> str | None:
-    """The store a guide works in (the first whose `guides` lists them); the only store if just one."""
-    for s in config.stores:
-        if userid in s.guides:
-            return s.id
-    return config.stores[0].id if len(config.stores) == 1 else None
 
 
 def store_name(config: Config, store_id: str) -> str:
@@ -108,28 +101,30 @@ async def store_views(store: Store, config: Config, store_id: str, now: float) -
     return [view(m, config, now) for m in metas]
 
 
-# Campaign rules never change after creation, so a process keeps them instead of re-reading them
-# on every claim (keyed by key prefix too: tests run many stores in one process).
-_STATIC: dict[tuple[str, str], dict[str, Any]] = {}
+# Campaign rules never change after creation, so a service keeps them instead of re-reading them
+# on every claim. Kept per Store object (one per service, dropped with it), not per key prefix: two
+# services in one process may share a prefix on different Redis servers (campaign ids restart at C1).
+_STATIC: WeakKeyDictionary[Store, dict[str, dict[str, Any]]] = WeakKeyDictionary()
 _STATIC_MAX = 4096
 
 
 async def campaign_statics(store: Store, config: Config, cids: list[str]) -> dict[str, dict[str, Any]]:
+    kept = _STATIC.setdefault(store, {})
     out, missing = {}, []
     for cid in cids:
-        hit = _STATIC.get((store.keys.p, cid))
+        hit = kept.get(cid)
         if hit is None:
             missing.append(cid)
         else:
             out[cid] = hit
     if missing:
-        if len(_STATIC) > _STATIC_MAX:
-            _STATIC.clear()
+        if len(kept) > _STATIC_MAX:
+            kept.clear()
         for meta in await store.coupons.campaigns(missing):
             v = view(meta, config)
             for k in ("state", "issued", "redeemed", "left", "live_at", "stopped_at", "ended"):
                 v.pop(k, None)
-            _STATIC[(store.keys.p, meta["id"])] = out[meta["id"]] = v
+            kept[meta["id"]] = out[meta["id"]] = v
     return out
 
 

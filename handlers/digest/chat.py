@@ -8,14 +8,18 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from bot.message import Attachment, Reply
-from bot.router import Router
+from bot import staff
+from bot.config import Config
+from bot.message import Attachment, Message, Reply
+from bot.outbox import Emit
+from bot.router import Handled, Router
 from bot.scheduler import Job
 from bot.split import limit_for
 from handlers.digest import deliver, parts, sheet
 from handlers.digest.day import business_day, last_closed_day, shift
 from handlers.digest.load import digest_for, store_facts
 from handlers.digest.settings import settings
+from store import Store
 
 router = Router(__name__, title="采购日报")
 
@@ -31,8 +35,7 @@ def _scope(config, userid: str, role: str) -> list[str] | None | bool:
     """Store ids the user may see: None = all; False = a guide listed under no store."""
     if role in ("buyer", "admin"):
         return None
-    mine = [s.id for s in config.stores if userid in s.guides]
-    return mine or False
+    return list(staff.stores_of(config, userid)) or False
 
 
 def _parse(args: str, config, today: str, tz) -> tuple[str | None, str | None, str | None]:
@@ -87,7 +90,7 @@ async def _answer(msg, store, config, role, now, day: str, args_store: str | Non
 
 
 @router.command("需求", "需求速览", roles=("buyer", "guide"))
-async def demand_now(args, msg, store, config, role, now):
+async def demand_now(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/需求 [门店] — 今天截至现在的顾客需求：成团、缺货问询、心愿单（未截单，实时）"""
     st = settings(config)
     day = business_day(now, st.cutoff, st.tz)
@@ -100,7 +103,7 @@ async def demand_now(args, msg, store, config, role, now):
 
 
 @router.command("日报", "采购日报", roles=("buyer", "guide"), strict=True)
-async def daily(args, msg, store, config, role, now):
+async def daily(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/日报 [日期] [门店] — 某天的采购需求日报（默认最近一次截单；日期如 06-13、昨天）"""
     st = settings(config)
     latest = last_closed_day(now, st.cutoff, st.tz)
@@ -117,5 +120,5 @@ async def daily(args, msg, store, config, role, now):
 
 
 @router.schedule("digest_tick")
-async def tick(msg, store, worker, config, now):
-    await deliver.tick(store, worker, config, settings(config), now)
+async def tick(msg: Message, store: Store, emit: Emit, config: Config, now: float) -> None:
+    await deliver.tick(store, emit, config, settings(config), now)

@@ -22,7 +22,8 @@ from pathlib import Path
 from bot.config import Config
 from bot.feature import CliCommand
 from bot.message import Reply
-from bot.render import render, set_timezone
+from bot.outbox import Emitter
+from bot.render import renderer
 from bot.runtime import open_store
 from handlers.digest import deliver, parts, sheet
 from handlers.digest.day import cutoff_ts, last_closed_day
@@ -34,7 +35,6 @@ from store.keys import DAY
 async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: str | None,
                  stdout=None) -> int:
     stdout = stdout or sys.stdout
-    set_timezone(cfg.bot.timezone)
     try:
         st = settings(cfg)
     except DigestConfigError as exc:
@@ -63,6 +63,7 @@ async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: st
     if fmt == "json":
         text = json.dumps(d, ensure_ascii=False, indent=2)
     else:
+        render = renderer(cfg)
         ctxs = parts.message_parts(d, limit=1 << 30, top=1 << 30)
         text = "\n\n".join(render(Reply(parts.TEMPLATE, **c)) for c in ctxs)
     if out:
@@ -75,9 +76,7 @@ async def digest(cfg: Config, date: str | None, dry_run: bool, fmt: str, out: st
 
 async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str]:
     """Queue the day's deliveries whose scheduled time has passed and that were never sent."""
-    from bot.worker import Worker  # the outbox writer the service's own job uses
-
-    worker = Worker(cfg, store, None, {})
+    emit = Emitter(store, renderer(cfg))  # the outbox writer the service's own job uses
     specs = {r.name: r.send or st.send for r in st.recipients}
     if st.purchasing_url:
         specs[deliver.PURCHASING] = st.send
@@ -90,16 +89,16 @@ async def _deliver_due(store, cfg: Config, st, day: str, now: float) -> list[str
         fire = next((f for f in deliver.fires(spec, st, start, start + 8 * DAY)
                      if last_closed_day(f, st.cutoff, st.tz) == day), None)
         if name == deliver.PURCHASING and name in sent:
-            again = await deliver.requeue_purchasing(store, worker, day, now, force=True)
+            again = await deliver.requeue_purchasing(store, emit, day, now, force=True)
             queued += [f"{deliver.PURCHASING} {scope} (again, never accepted)" for scope in again]
             continue
         if name in sent or fire is None or fire > now:
             continue
         late = now - fire > st.late_after
         if name == deliver.PURCHASING:
-            ok = await deliver.post_purchasing(store, worker, cfg, st, day, late, now, prepared)
+            ok = await deliver.post_purchasing(store, emit, cfg, st, day, late, now, prepared)
         else:
-            ok = await deliver.deliver_one(store, worker, cfg, st, recipients[name], day, late, now, prepared)
+            ok = await deliver.deliver_one(store, emit, cfg, st, recipients[name], day, late, now, prepared)
         if ok:
             queued.append(name)
     return queued

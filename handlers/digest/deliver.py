@@ -31,11 +31,13 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Config
 from bot.message import Attachment, Message, Reply, Target
+from bot.outbox import Emit
 from bot.split import limit_for
 from handlers.digest import parts, purchasing, sheet
 from handlers.digest.day import cutoff_ts, last_closed_day, shift
 from handlers.digest.load import build_for, freeze_day, prepare, store_facts
 from handlers.digest.settings import Recipient, Settings
+from store import Store
 from store.keys import DAY
 
 log = logging.getLogger(__name__)
@@ -126,20 +128,20 @@ class Prepared:
         return self.days[day]
 
 
-async def deliver_one(store, worker, config: Config, settings: Settings, rec: Recipient, day: str, late: bool,
+async def deliver_one(store: Store, emit: Emit, config: Config, settings: Settings, rec: Recipient, day: str, late: bool,
                       now: float, prepared: Prepared | None = None) -> bool:
     prepared = prepared or Prepared(store, settings, now)
 
     async def build() -> None:
         digest = build_for(await prepared(day), config, settings, now, scope=rec.stores, late=late)
         replies = recipient_replies(digest, rec, settings, config)
-        await worker.emit(origin(day, rec.name), replies)
+        await emit(origin(day, rec.name), replies)
         await store.digest.mark_sent(day, rec.name, now, late)
         log.info("digest %s queued for %s (%d messages%s)", day, rec.name, len(replies), ", late" if late else "")
     return await _once(store, day, rec.name, build)
 
 
-async def post_purchasing(store, worker, config: Config, settings: Settings, day: str, late: bool,
+async def post_purchasing(store: Store, emit: Emit, config: Config, settings: Settings, day: str, late: bool,
                           now: float, prepared: Prepared | None = None) -> bool:
     prepared = prepared or Prepared(store, settings, now)
 
@@ -155,7 +157,7 @@ async def post_purchasing(store, worker, config: Config, settings: Settings, day
                 continue  # nothing for this store today: no request
             await store.digest.put_request(day, scope, purchasing.encode(purchasing.payload(digest, day, scope)))
             replies.append(_purchasing_reply(day, scope))
-        await worker.emit(origin(day, PURCHASING), replies)
+        await emit(origin(day, PURCHASING), replies)
         await store.digest.mark_sent(day, PURCHASING, now, late)
     return await _once(store, day, PURCHASING, build)
 
@@ -165,7 +167,7 @@ def _purchasing_reply(day: str, scope: str) -> Reply:
     return Reply("digest/purchasing.txt.j2", to=Target(purchasing.CHANNEL, key), key=key)
 
 
-async def requeue_purchasing(store, worker, day: str, now: float, *, force: bool = False) -> list[str]:
+async def requeue_purchasing(store: Store, emit: Emit, day: str, now: float, *, force: bool = False) -> list[str]:
     """Queue the day's purchasing requests again that were queued but never settled (the outbox
     gave up on them): at the retry slots of purchasing.retry_slot, claimed once across replicas,
     or at once with `force` (the CLI). Returns the scopes queued."""
@@ -182,14 +184,14 @@ async def requeue_purchasing(store, worker, day: str, now: float, *, force: bool
             tag = f":retry{slot}:{scope}"
         else:
             continue
-        await worker.emit(origin(day, PURCHASING), [_purchasing_reply(day, scope)], tag=tag)
+        await emit(origin(day, PURCHASING), [_purchasing_reply(day, scope)], tag=tag)
         log.warning("purchasing request %s not accepted yet; queued again (%s)", purchasing.idempotency_key(day, scope),
                     tag.split(":")[1])
         out.append(scope)
     return out
 
 
-async def tick(store, worker, config: Config, settings: Settings, now: float) -> dict:
+async def tick(store: Store, emit: Emit, config: Config, settings: Settings, now: float) -> dict:
     """One run of the job; returns what it did (for logs and tests)."""
     done = {"frozen": [], "sent": [], "requeued": []}
     days = due_days(settings, now)
@@ -210,13 +212,13 @@ async def tick(store, worker, config: Config, settings: Settings, now: float) ->
             if x.day != d or x.recipient in sent:
                 continue
             if x.recipient == PURCHASING:
-                ok = await post_purchasing(store, worker, config, settings, d, x.late, now, prepared)
+                ok = await post_purchasing(store, emit, config, settings, d, x.late, now, prepared)
             else:
-                ok = await deliver_one(store, worker, config, settings, recipients[x.recipient], d, x.late, now,
+                ok = await deliver_one(store, emit, config, settings, recipients[x.recipient], d, x.late, now,
                                        prepared)
             if ok:
                 done["sent"].append((d, x.recipient, x.late))
     if settings.purchasing_url:
         for d in days:
-            done["requeued"] += [(d, scope) for scope in await requeue_purchasing(store, worker, d, now)]
+            done["requeued"] += [(d, scope) for scope in await requeue_purchasing(store, emit, d, now)]
     return done

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.message import Reply
-from bot.render import render
+from bot.render import renderer
 from handlers.digest.model import UNKNOWN_STORE
 
 TEMPLATE = "digest/digest.md.j2"
@@ -86,6 +86,9 @@ def message_parts(digest: dict, *, limit: int, top: int = 15, attachment: str = 
 
     def ctx(secs: list[dict]) -> dict:
         return {**base, "head": not out, "sections": secs}
+
+    # Sizes only: a time takes as many bytes in any timezone, so the default renderer measures right.
+    render = renderer()
 
     def fits(secs: list[dict]) -> bool:
         return len(render(Reply(TEMPLATE, **ctx(secs))).encode()) <= budget

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import re
 
-from bot import conversation
-from bot.message import Reply
-from bot.router import SKIP, Router
+from bot import conversation, staff
+from typing import TYPE_CHECKING
+
+from bot.config import Config
+from bot.message import Message, Reply
+from bot.outbox import Emit
+from bot.router import SKIP, Handled, Router
 from bot.scheduler import Job
 from handlers import confirm as confirming
 from handlers.groupbuy import closing, context, launch, shopping, views
 from handlers.groupbuy.numerals import CLASSIFIERS, convert, parse_number
 from handlers.groupbuy.opening import to_fen
+from handlers.groupbuy.context import CatalogNamesCache
 from handlers.groupbuy.text import clean
+from store import Store
+
+if TYPE_CHECKING:
+    from bot.wecom_api import WeComClient
+    from handlers.shoppers import Shoppers
 
 router = Router(__name__, title="接龙团购")
 
@@ -53,7 +63,7 @@ async def _managed(store, config, msg, role, gid: int | None, command: str):
 
 # -- guides ---------------------------------------------------------------------------------------
 @router.command("开团", "開團", roles=("guide",), strict=True)
-async def open_group(args, msg, store, config, now):
+async def open_group(args: str, msg: Message, store: Store, config: Config, now: float) -> Handled:
     """/开团 商品 价格 限量 每人限购 成团数 截止时间 自提 — 发起接龙团购"""
     return await launch.propose(args, msg, store, config, now)
 
@@ -65,12 +75,12 @@ _BARE_PRICE = r"^\s*[¥￥]?\s*(?P<p>\d{1,6}\.\d{1,2}|\d{1,6}(?:\.\d{1,2})?\s*[�
 
 
 @router.text(_LOOSE_OPEN, roles=("guide",))
-async def open_loosely(msg, store, config, now):
+async def open_loosely(msg: Message, store: Store, config: Config, now: float) -> Handled:
     return await launch.propose(msg.text, msg, store, config, now)
 
 
 @router.text(_BARE_PRICE, roles=("guide",))
-async def bare_price(match, msg, store):
+async def bare_price(match: re.Match[str], msg: Message, store: Store) -> Handled:
     draft = await store.groupbuys.draft(msg.sender)
     fen = to_fen(match.group("p").rstrip("元块 "))
     return Reply("groupbuy/bare_price.txt.j2", price_fen=fen, draft=(draft or {}).get("product", ""),
@@ -78,25 +88,28 @@ async def bare_price(match, msg, store):
 
 
 @router.command("确认", "确定", "确认开团", roles=("guide",))
-async def confirm(msg, store, config, api, worker, now):
+async def confirm(msg: Message, store: Store, config: Config, api: WeComClient, emit: Emit, shoppers: Shoppers,
+                  now: float) -> Handled:
     """确认 — 确认开团、结团或撤团（发 /开团、/结团、/撤团 之后）"""
     offer = await confirming.meant(store, msg, "groupbuy")  # handlers/confirm.py decided what it means
     if offer is None:
         return SKIP
     if offer["action"] in ("close", "cancel"):
-        return await closing.confirmed(store, worker, config, msg, offer, now)
-    replies = await launch.confirm(msg, store, config, api, now, context.shoppers_of(worker))
+        return await closing.confirmed(store, emit, config, msg, offer, now)
+    replies = await launch.confirm(msg, store, config, api, now, shoppers)
     if await store.groupbuys.draft(msg.sender) is None:
         await store.confirmations.withdraw(msg.sender, "开团")
     return SKIP if replies is None else replies
 
 
 @router.command("团", roles=("guide",))
-async def groups(args, msg, store, config, role):
+async def groups(args: str, msg: Message, store: Store, config: Config, role: str) -> Handled:
     """/团 [团号] — 正在接龙的团；带团号看完整接龙名单"""
     gbs = store.groupbuys
     if not args.strip():
-        stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+        stores = None if role == "admin" else staff.stores_of(config, msg.sender)
+        if stores == ():
+            return Reply("errors/no_store.txt.j2", action="看团")
         found = []
         for s in stores or [None]:
             found += await gbs.open_groups(s)
@@ -108,7 +121,7 @@ async def groups(args, msg, store, config, role):
 
 
 @router.command("代报", "帮报", roles=("guide",), strict=True)
-async def proxy(args, msg, store, config, role, now):
+async def proxy(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/代报 团号 姓名 数量 [提货标记] — 替电话下单的顾客接龙（数量0为取消）"""
     parsed = _proxy_args(clean(args or ""))
     if parsed is None:
@@ -138,7 +151,7 @@ def _proxy_args(text: str):
 
 
 @router.command("结团", "截团", roles=("guide",), strict=True)
-async def close_early(args, msg, store, config, role, now):
+async def close_early(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/结团 团号 — 提前截单（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "结团")
     if refusal:
@@ -147,7 +160,7 @@ async def close_early(args, msg, store, config, role, now):
 
 
 @router.command("撤团", roles=("guide",), strict=True)
-async def cancel_group(args, msg, store, config, role, now):
+async def cancel_group(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/撤团 团号 — 撤销这个团（先看会通知谁，回复确认后执行）"""
     gb, refusal = await _managed(store, config, msg, role, _gid(args), "撤团")
     if refusal:
@@ -156,7 +169,7 @@ async def cancel_group(args, msg, store, config, role, now):
 
 
 @router.command("提货", "核销接龙", roles=("guide",))
-async def collect(args, msg, store, config, role, now):
+async def collect(args: str, msg: Message, store: Store, config: Config, role: str, now: float) -> Handled:
     """/提货 团号-接龙号 或 /提货 团号 提货标记 — 核销提货"""
     gbs = store.groupbuys
     m = _PICK_NO.match(args or "")
@@ -184,7 +197,9 @@ async def collect(args, msg, store, config, role, now):
     if not tag:
         return Reply("groupbuy/usage.txt.j2", command="提货")
     # A tag alone: look in the store's recently closed 团, newest first.
-    stores = None if role == "admin" else context.guide_stores(config, msg.sender)
+    stores = None if role == "admin" else staff.stores_of(config, msg.sender)
+    if stores == ():
+        return Reply("errors/no_store.txt.j2", action="提货")
     ids: list[int] = []
     for s in stores or [None]:
         ids += await gbs.recent_ids(s, now)
@@ -207,17 +222,18 @@ def _collected(gb, out, ref: str) -> Reply:
 
 # -- scheduler ------------------------------------------------------------------------------------
 @router.schedule("groupbuy_cutoff")
-async def cutoff(msg, store, worker, config, now):
-    await closing.sweep(msg, store, worker, config, now)
+async def cutoff(msg: Message, store: Store, emit: Emit, config: Config, now: float) -> None:
+    await closing.sweep(msg, store, emit, config, now)
 
 
 # -- shoppers -------------------------------------------------------------------------------------
 @router.any_text(roles=("shopper",))
-async def shopper(msg, store, role, worker, config, now):
+async def shopper(msg: Message, store: Store, role: str, shoppers: Shoppers, catalog_names: CatalogNamesCache,
+                  config: Config, now: float) -> Handled:
     """+1 / 我要2盒 / 改成3份 / 取消 / 我报了几份 — 参加接龙团购"""
     if role != "shopper" or msg.kind != "text" or not (msg.text or "").strip():
         return SKIP
-    replies = await shopping.handle(msg, store, now, context.shoppers_of(worker),
+    replies = await shopping.handle(msg, store, now, shoppers, catalog_names,
                                     conversation.settings(config).pending_seconds)
     return SKIP if replies is None else replies
 
@@ -227,5 +243,6 @@ async def setup(deps: dict) -> None:
     """Call after the shopper channel's setup: its kf links with scene "gb<团>" then resolve to
     the 团's store."""
     shoppers, store = deps.get("shoppers"), deps["store"]
+    deps["catalog_names"] = context.CatalogNamesCache()
     if shoppers is not None:
         shoppers.add_scene_resolver(lambda scene, param: context.store_of_scene(store, scene, param))

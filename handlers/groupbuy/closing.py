@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from bot.config import Config
 from bot.message import Attachment, Message, Reply, Target
+from bot.outbox import Emit
 from handlers.groupbuy import context, pickup_sheet, views
 from store.groupbuy import GroupBuy, Line
 
 if TYPE_CHECKING:
-    from bot.worker import Worker
     from store import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def cancel_replies(gb: GroupBuy, lines: list[Line]) -> list[Reply]:
     return [Reply("groupbuy/group_cancelled.txt.j2", to=target, g=g) for target, _ in _by_target(lines)]
 
 
-async def settle(store: Store, worker: Worker, config: Config, gid: int, now: float) -> tuple[GroupBuy | None, int]:
+async def settle(store: Store, emit: Emit, config: Config, gid: int, now: float) -> tuple[GroupBuy | None, int]:
     """Queue the notices of a closed or cancelled 团 (once), then retire it from the open index.
     Returns the 团 and how many participants were reached."""
     gbs = store.groupbuys
@@ -78,14 +78,14 @@ async def settle(store: Store, worker: Worker, config: Config, gid: int, now: fl
             replies = result_replies(gb, lines, config)
         else:
             replies = cancel_replies(gb, lines)
-        await worker.emit(origin(gid, gb.status), replies)
+        await emit(origin(gid, gb.status), replies)
         await gbs.note(gid, f"announced_{gb.status}", str(int(now)))
         log.info("团 %s %s: notices queued for the guide and %d participants", gid, gb.status, reached)
     await gbs.retire(gb, now)
     return gb, reached
 
 
-async def sweep(msg: Message, store: Store, worker: Worker, config: Config, now: float) -> int:
+async def sweep(msg: Message, store: Store, emit: Emit, config: Config, now: float) -> int:
     """Close every open 团 whose cutoff has passed and settle every closed one not yet settled."""
     gbs = store.groupbuys
     closed = 0
@@ -100,7 +100,7 @@ async def sweep(msg: Message, store: Store, worker: Worker, config: Config, now:
             closed += out.closed_now
             if out.closed_now:
                 log.info("团 %s closed at cutoff (%s, total %s)", gid, out.result, out.total)
-        await settle(store, worker, config, gid, now)
+        await settle(store, emit, config, gid, now)
     return closed
 
 
@@ -128,7 +128,7 @@ async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, acti
     return Reply("groupbuy/close_preview.txt.j2", minutes=CONFIRM_TTL // 60, **ctx)
 
 
-async def confirmed(store: Store, worker: Worker, config: Config, msg: Message, offer: dict,
+async def confirmed(store: Store, emit: Emit, config: Config, msg: Message, offer: dict,
                     now: float) -> list[Reply]:
     """Carry out a confirmed /结团 or /撤团. The notices (and the guide's result with the 提货单)
     come from settle(); the guide's direct answer only adds what settle() does not say, so a 团
@@ -140,7 +140,7 @@ async def confirmed(store: Store, worker: Worker, config: Config, msg: Message, 
     else:
         out = await gbs.cancel_group(gid, msg.id, now, by=msg.sender)
         done = out.cancelled_now
-    gb, reached = await settle(store, worker, config, gid, now)
+    gb, reached = await settle(store, emit, config, gid, now)
     await store.confirmations.withdraw(msg.sender, f"团{gid}")
     if gb is None:
         return [Reply("groupbuy/guide_done.txt.j2", what="not_found", gid=gid, g=None)]

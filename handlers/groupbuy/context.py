@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
 from bot.wecom_api import WeComError
-from bot.worker import default_target
+from bot.outbox import default_target
 from handlers.groupbuy.names import CatalogNames, OtherNames
 
 if TYPE_CHECKING:
@@ -43,11 +43,6 @@ def target_of(msg: Message) -> str:
 def target_from(stored: str) -> Target | None:
     channel, sep, to = stored.partition(":")
     return Target(channel, to) if sep and to else None
-
-
-def shoppers_of(worker) -> object | None:
-    """The shopper-channel services (issue 3) when wired into deps, else None."""
-    return getattr(worker, "deps", {}).get("shoppers")
 
 
 async def shopper_context(shoppers, msg: Message):
@@ -114,16 +109,8 @@ async def store_of_scene(store: Store, scene: str, scene_param: str = "") -> str
 
 
 # -- staff --------------------------------------------------------------------------------------
-def guide_stores(config: Config, userid: str) -> list[str]:
-    """Store ids a guide runs; a guide or admin listed globally runs them all."""
-    mine = [s.id for s in config.stores if userid in s.guides]
-    if mine:
-        return mine
-    return [s.id for s in config.stores] or ["default"]
-
-
 def may_manage(config: Config, userid: str, role: str, gb: GroupBuy) -> bool:
-    return role == "admin" or gb.guide == userid or gb.store_id in guide_stores(config, userid)
+    return role == "admin" or gb.guide == userid or staff.runs(config, userid, gb.store_id)
 
 
 # -- catalog --------------------------------------------------------------------------------------
@@ -188,11 +175,32 @@ async def kf_link(api, config: Config, store_id: str, gid: int, shoppers=None) -
     return res.get("url", "")
 
 
-CATALOGS_KEPT = 8  # catalogs indexed per process: one per key prefix (tests run many in one process)
-_catalogs: OrderedDict[str, tuple[int, CatalogNames]] = OrderedDict()
+class CatalogNamesCache:
+    """The catalog's cleaned, indexed names, kept per service (the `catalog_names` dependency) for
+    the catalog version they were read at; not per process, so two services in one process (tests,
+    the sandbox) never read each other's catalog."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[int, CatalogNames] | None = None
+
+    async def names(self, store: Store, version: int) -> CatalogNames:
+        hit = self._kept
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        if hit is not None and await _names_kept(store, hit[1], hit[0]):
+            # A guide's price/stock/promo edit moved the version: read the rows it wrote, not a chain's
+            # half a million rows (about 14 s of CPU on the next 接龙 line otherwise).
+            self._kept = (version, hit[1])
+            return hit[1]
+        _, products, _ = await store.catalog.load()
+        rows = tuple((p.sku, (p.name, *p.aliases)) for p in products)
+        names = hit[1] if hit is not None and hit[1].rows == rows else CatalogNames(rows)
+        self._kept = (version, names)
+        return names
 
 
-async def other_products(store: Store, groups: list[GroupBuy], version: int | None = None) -> OtherNames:
+async def other_products(store: Store, cache: CatalogNamesCache, groups: list[GroupBuy],
+                         version: int | None = None) -> OtherNames:
     """Catalog names that are not one of these 团, so "我要两斤五花肉" is not read as a 草莓 join.
 
     The catalog's names are cleaned and indexed once per catalog (a price edit bumps the version
@@ -200,29 +208,9 @@ async def other_products(store: Store, groups: list[GroupBuy], version: int | No
     once per set; pass `version` when it was already read with something else."""
     try:
         version = await store.catalog.version() if version is None else version
-        names = await _catalog_names(store, version)
+        names = await cache.names(store, version)
     except Exception:
         log.exception("catalog unavailable for 接龙 parsing")
         return OtherNames.of(())
     own = [t for g in groups for t in (g.product, *g.aliases) if t]
     return names.others((g.sku for g in groups if g.sku), own)
-
-
-async def _catalog_names(store: Store, version: int) -> CatalogNames:
-    key = store.keys.p
-    hit = _catalogs.get(key)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    if hit is not None and await _names_kept(store, hit[1], hit[0]):
-        # A guide's price/stock/promo edit moved the version: read the rows it wrote, not a chain's
-        # half a million rows (about 14 s of CPU on the next 接龙 line otherwise).
-        _catalogs[key] = (version, hit[1])
-        return hit[1]
-    _, products, _ = await store.catalog.load()
-    rows = tuple((p.sku, (p.name, *p.aliases)) for p in products)
-    names = hit[1] if hit is not None and hit[1].rows == rows else CatalogNames(rows)
-    _catalogs[key] = (version, names)
-    _catalogs.move_to_end(key)
-    while len(_catalogs) > CATALOGS_KEPT:
-        _catalogs.popitem(last=False)
-    return names

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot import staff
 from bot.config import Config
 from bot.limits import Limits, limits
 from bot.message import Message, Reply
@@ -93,7 +94,10 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
             "per_person_limit": d.per_person_limit or 0, "min_to_form": d.min_to_form or 0,
             "pickup": d.pickup or "", "price_fen": d.price_fen or 0, "unit": d.unit or "",
             "units": list(getattr(d, "units", ()))})
-    store_id = context.guide_stores(config, msg.sender)[0]
+    mine = staff.stores_of(config, msg.sender)
+    if not mine:
+        return Reply("errors/no_store.txt.j2", action="开团")
+    store_id = mine[0]
     product = await context.resolve_product(store, spec.title, store_id)
     if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
         # 团购价198 for a product sold by the 盒, counted in 份 (or 箱 from 限20箱): one question

@@ -19,6 +19,7 @@ from store.groupbuy import GroupBuy, Line, Outcome
 from store.pending import usable
 
 if TYPE_CHECKING:
+    from handlers.shoppers import Shoppers
     from store import Store
 
 CHANGES = ("join", "multi", "set", "add", "cancel", "list_paste")  # intents that write the ledger
@@ -104,7 +105,8 @@ class Turn:
         return tuple(have) if have else None
 
 
-async def handle(msg: Message, store: Store, now: float, shoppers=None, ask_ttl: int = 300) -> list[Reply] | None:
+async def handle(msg: Message, store: Store, now: float, shoppers: Shoppers | None,
+                 names: context.CatalogNamesCache, ask_ttl: int = 300) -> list[Reply] | None:
     """Replies for a shopper message, or None when it is not about 接龙 (the next handler tries)."""
     gbs = store.groupbuys
     sctx = await context.shopper_context(shoppers, msg)
@@ -145,7 +147,7 @@ async def handle(msg: Message, store: Store, now: float, shoppers=None, ask_ttl:
             return turn.replies
         await store.pending.drop(msg.conversation, "groupbuy")
 
-    others = await context.other_products(store, groups, version)
+    others = await context.other_products(store, names, groups, version)
     intent = parse_shopper(msg.text, [ref(g) for g in groups], other_products=others)
     if intent.kind == "none":
         return None

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.render import render
+from bot.render import renderer
 from handlers.qa.answer import reply_for
 from handlers.qa.catalog import parse_catalog, parse_faq_csv
 from handlers.qa.engine import QAIndex
@@ -42,7 +42,7 @@ def answer_line(index: QAIndex, q: str) -> dict:
         "candidates": m.candidate_skus if m.intent == "clarify" else [],
         "faq": m.faq.id if m.intent == "faq" and m.faq else None,
         "term": m.term if m.intent == "unknown_product" else None,
-        "reply": render(reply) if reply else None,
+        "reply": renderer()(reply) if reply else None,  # an offline tool: no config, default timezone
     }
 
 

@@ -22,7 +22,7 @@ import re
 from bot import conversation
 from bot.config import Config
 from bot.message import Message, Reply
-from bot.router import PREFIXES, SKIP, Router
+from bot.router import PREFIXES, SKIP, Handled, Router
 from handlers.digest import demand_day
 from handlers.qa.answer import reply_for
 from handlers.qa.cache import QACache
@@ -58,7 +58,7 @@ def _picked(text: str) -> int | None:
 
 @router.any_text()
 async def answer(msg: Message, role: str, qa: QACache, qa_state: QAState, qa_settings: Settings,
-                 shoppers: Shoppers, store: Store, config: Config, now: float):
+                 shoppers: Shoppers, store: Store, config: Config, now: float) -> Handled:
     """草莓多少钱 / 车厘子有货吗 / 几点关门 — 直接问商品的价格、库存、规格、产地、保质期和活动"""
     text = (msg.text or "").strip()
     staff = role != "shopper"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from decimal import InvalidOperation
 
+from bot import staff
 from bot.config import Config
 from bot.limits import limits
 from bot.message import Message, Reply
-from bot.router import SKIP, Router
+from bot.router import SKIP, Handled, Router
 from handlers.qa.answer import guessed
 from handlers.qa.cache import QACache
 from handlers.qa.catalog import Product, parse_count, parse_yuan
@@ -39,21 +40,21 @@ class Problem(Exception):
 
 @router.command("改价", "gaijia", roles=("guide",), strict=True)
 async def set_price(args: str, had_prefix: bool, msg: Message, role: str, qa: QACache, store: Store,
-                    config: Config):
+                    config: Config) -> Handled:
     """/改价 商品 价格 — 改本店售价，如 /改价 草莓 35.9"""
     return await _edit("改价", "price_fen", args, had_prefix, msg, role, qa, store, config)
 
 
 @router.command("库存", "kucun", roles=("guide",))
 async def set_stock(args: str, had_prefix: bool, msg: Message, role: str, qa: QACache, store: Store,
-                    config: Config):
+                    config: Config) -> Handled:
     """/库存 商品 数量 — 改本店库存（0 为缺货），如 /库存 草莓 0"""
     return await _edit("库存", "stock", args, had_prefix, msg, role, qa, store, config)
 
 
 @router.command("促销", "cuxiao", roles=("guide",))
 async def set_promo(args: str, had_prefix: bool, msg: Message, role: str, qa: QACache, store: Store,
-                    config: Config):
+                    config: Config) -> Handled:
     """/促销 商品 活动 — 设置本店活动（写“无”取消），如 /促销 草莓 第二盒半价"""
     return await _edit("促销", "promo", args, had_prefix, msg, role, qa, store, config)
 
@@ -102,7 +103,7 @@ async def _crossed_groups(store: Store, config: Config, scope: str | None, sku: 
 def _scope(args: str, user: str, role: str, config: Config) -> tuple[str | None, str]:
     """(the store the change is for, None = every store; the rest of the arguments)."""
     ids = {s.id.upper(): s.id for s in config.stores}
-    own = [s.id for s in config.stores if user in s.guides]
+    own = list(staff.stores_of(config, user))
     head, _, rest = args.strip().partition(" ")
     if head.upper() in ids and rest.strip():
         named = ids[head.upper()]

@@ -28,6 +28,7 @@ router = Router(__name__, title="顾客服务")
 # The gate first: it must see every kf message before any other handler may answer it.
 for _module in (gate, handoff, posts, kf_pull, groups, welcome, greeting):
     router.routes.extend(_module.router.routes)
+    router.middlewares.extend(_module.router.middlewares)
 
 # Cron, not "@every": every replica computes the same fire times, so each runs once (job:name:time).
 JOBS = [Job("kf_safety_pull", "* * * * *"), Job("group_resync", "*/10 * * * *")]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
 from bot.wecom_api import WeComClient
@@ -203,7 +204,7 @@ class Shoppers:
         return list(self._kf_stores.get(open_kfid, ())) if open_kfid else []
 
     def store_of_guide(self, userid: str) -> str | None:
-        return next((s.id for s in self.cfg.stores if userid in s.guides), None)
+        return staff.home_store(self.cfg, userid)
 
     def guides_of(self, store_id: str | None) -> list[str]:
         s = self.store_config(store_id)

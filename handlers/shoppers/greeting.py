@@ -6,12 +6,17 @@ to and says what the bot can do, so the first thing a shopper sees is not silenc
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
+from bot.config import Config
 from bot.message import Message, Reply
-from bot.render import render
+from bot.render import renderer
 from bot.router import Router
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.wecom_calls import send_once
+
+if TYPE_CHECKING:
+    from bot.wecom_api import WeComClient
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -21,7 +26,7 @@ EXPECTED = {40029: "welcome code used or expired", 95018: "session state does no
 
 
 @router.event("kf_enter_session")
-async def greet(msg: Message, shoppers: Shoppers, api, config, now: float) -> None:
+async def greet(msg: Message, shoppers: Shoppers, api: WeComClient, config: Config, now: float) -> None:
     code = str(msg.raw.get("welcome_code") or "")
     if not code or not shoppers.settings.kf_greeting:
         return None
@@ -30,7 +35,7 @@ async def greet(msg: Message, shoppers: Shoppers, api, config, now: float) -> No
         return None
     ctx = await shoppers.context(msg)
     s = shoppers.store_config(ctx.store_id) if ctx else None
-    text = render(Reply("shoppers/kf_greeting.txt.j2", store_name=s.name if s else ""))
+    text = renderer(config)(Reply("shoppers/kf_greeting.txt.j2", store_name=s.name if s else ""))
     await send_once(api, "kf/send_msg_on_event", config.wecom.app.secret,
                     {"code": code, "msgtype": "text", "text": {"content": text}}, f"kf greeting for {msg.sender}",
                     EXPECTED)

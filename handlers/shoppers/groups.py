@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
+from bot import staff
 from bot.config import Config
 from bot.message import Message
 from bot.router import Router
@@ -21,6 +23,9 @@ from bot.wecom_api import WeComClient, WeComError
 from handlers.shoppers.settings import Settings
 from handlers.shoppers.wecom_calls import contact_secret
 from store import Store
+
+if TYPE_CHECKING:
+    from handlers.shoppers.context import Shoppers
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -102,7 +107,7 @@ class GroupDirectory:
         meta = await self.store.groups.meta(chat_id)
         if meta is None or meta.status != "live":
             return None
-        return next((s.id for s in self.cfg.stores if meta.owner in s.guides), None)
+        return staff.home_store(self.cfg, meta.owner)
 
     async def store_groups(self, store_id: str) -> list[str]:
         """The store's customer groups: configured ones, then live tracked groups its guides own."""
@@ -171,7 +176,7 @@ class GroupDirectory:
 
 
 @router.schedule("group_resync")
-async def group_resync(shoppers) -> None:
+async def group_resync(shoppers: Shoppers) -> None:
     """Re-reads groups whose membership may have drifted (a lost event nothing later revealed)."""
     n = await shoppers.groups.resync_stale(shoppers.settings.group_sync_batch)
     if n:
@@ -179,6 +184,6 @@ async def group_resync(shoppers) -> None:
 
 
 @router.event("change_external_chat")
-async def group_changed(msg: Message, shoppers, now: float) -> None:
+async def group_changed(msg: Message, shoppers: Shoppers, now: float) -> None:
     outcome = await shoppers.groups.on_change(msg.raw, msg.time, now)
     log.debug("change_external_chat %s: %s", msg.raw.get("ChatId"), outcome)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.message import Message, Reply, Target
-from bot.router import SKIP, Router
+from bot.router import SKIP, Handled, Router
 from handlers.shoppers.context import Shoppers, kf_parts
 from store import Store
 from store.shoppers import Handoff
@@ -27,7 +27,7 @@ _TICKET = re.compile(r"^#?(\d{1,9})$")
 
 
 @router.text(ASK_HUMAN, channels=("kf",))
-async def ask_human(msg: Message, shoppers: Shoppers, store: Store, now: float):
+async def ask_human(msg: Message, shoppers: Shoppers, store: Store, now: float) -> Handled:
     parts = kf_parts(msg)
     if parts is None:
         return SKIP
@@ -85,7 +85,7 @@ def _kf_target(conversation: str) -> Target:
 
 
 @router.command("结束", roles=("guide",))
-async def end_handoff(msg: Message, args: str, shoppers: Shoppers, store: Store):
+async def end_handoff(msg: Message, args: str, shoppers: Shoppers, store: Store) -> Handled:
     """/结束 编号 — 结束人工服务，机器人恢复回答这位顾客"""
     who = args.strip()
     handoff = await _find(store, shoppers, msg.sender, who)
@@ -101,7 +101,7 @@ async def end_handoff(msg: Message, args: str, shoppers: Shoppers, store: Store)
 
 
 @router.command("回复", roles=("guide",))
-async def relay(msg: Message, args: str, shoppers: Shoppers, store: Store):
+async def relay(msg: Message, args: str, shoppers: Shoppers, store: Store) -> Handled:
     """/回复 编号 内容 — 把您的话发给正在人工服务的顾客"""
     who, _, text = args.strip().partition(" ")
     if not text.strip():

@@ -214,7 +214,7 @@ class KfPuller:
 
 
 @router.event("kf_msg_or_event")
-async def kf_callback(msg: Message, shoppers, received_ms: int | None) -> None:
+async def kf_callback(msg: Message, shoppers: Shoppers, received_ms: int | None) -> None:
     open_kfid = str(msg.raw.get("OpenKfId") or msg.conversation.removeprefix("kf:"))
     if not open_kfid:
         return
@@ -235,7 +235,7 @@ async def kf_callback(msg: Message, shoppers, received_ms: int | None) -> None:
 
 
 @router.schedule("kf_safety_pull")
-async def kf_safety_pull(shoppers) -> None:
+async def kf_safety_pull(shoppers: Shoppers) -> None:
     """Catches messages whose callback never arrived (tokenless pulls are rate-limited: keep it slow)."""
     for kf in shoppers.puller.kf_accounts():
         try:

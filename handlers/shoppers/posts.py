@@ -11,7 +11,6 @@ owners a post awaits their confirmation (with the text, for a guide who prefers 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,8 +18,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.message import Message, Reply, Target
-from bot.render import render
-from bot.router import Router
+from bot.outbox import Emitter
+from bot.render import renderer
+from bot.router import Handled, Router
 from bot.wecom_api import RateLimited, Transient, WeComError
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.welcome import link_attachment
@@ -54,6 +54,9 @@ class GroupPosts:
         self.sh = shoppers
         self.store, self.cfg, self.api = shoppers.store, shoppers.cfg, shoppers.api
         self.tz = ZoneInfo(self.cfg.bot.timezone)
+        self.render = renderer(self.cfg)
+        # Runs in the sender too (the "group_post" channel), where no handler deps exist.
+        self.emit = Emitter(self.store, self.render)
 
     def day(self, now: float) -> str:
         return datetime.fromtimestamp(now, self.tz).strftime("%Y%m%d")
@@ -65,7 +68,7 @@ class GroupPosts:
     async def create(self, store_id: str, post: Reply | str, *, origin: Message, scene: str = "",
                      now: float | None = None) -> PostResult:
         now = now if now is not None else time.time()
-        text = trim(render(post) if isinstance(post, Reply) else str(post).strip())
+        text = trim(self.render(post) if isinstance(post, Reply) else str(post).strip())
         requester = origin.sender if origin.sender_kind == "staff" and origin.channel != "schedule" else ""
         notify = requester or "|".join(self.sh.guides_of(store_id))
         name = self._store_name(store_id)
@@ -175,9 +178,7 @@ class GroupPosts:
             await self.store.groups.release_post_day(chat, plan["day"], plan["post"])
 
     async def _notify(self, origin: str, tag: str, reply: Reply) -> None:
-        out = {"channel": reply.to.channel, "to": reply.to.to, "msgtype": reply.msgtype, "content": render(reply),
-               "origin": origin, "id": f"{origin}#gpost:{tag}"}
-        await self.store.outbox.put(f"{out['channel']}:{out['to']}", out["id"], json.dumps(out, ensure_ascii=False))
+        await self.emit(origin, [reply], tag=f"#gpost:{tag}")
 
 
 async def post_to_groups(shoppers: Shoppers, store_id: str, post: Reply | str, *, origin: Message,
@@ -187,10 +188,9 @@ async def post_to_groups(shoppers: Shoppers, store_id: str, post: Reply | str, *
 
 
 @router.command("群发", roles=("guide",), strict=True)
-async def group_post(msg: Message, args: str, shoppers: Shoppers, now: float):
+async def group_post(msg: Message, args: str, shoppers: Shoppers, now: float) -> Handled:
     """/群发 内容 — 给本店客户群建一条群发（在企业微信里确认后发出）"""
-    only = shoppers.cfg.stores[0].id if len(shoppers.cfg.stores) == 1 else None
-    store_id = shoppers.store_of_guide(msg.sender) or only
+    store_id = shoppers.store_of_guide(msg.sender)
     if store_id is None:
         return Reply("shoppers/post_usage.txt.j2", no_store=True)
     if not args.strip():

@@ -8,14 +8,19 @@ ordinary outcomes. The contact is remembered, so the shopper's store is known wh
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
+from bot.config import Config
 from bot.message import Message, Reply
-from bot.render import render
+from bot.render import renderer
 from bot.router import Router
 from handlers.shoppers import scenes
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.wecom_calls import contact_secret, send_once
 from store import Store
+
+if TYPE_CHECKING:
+    from bot.wecom_api import WeComClient
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -32,6 +37,7 @@ async def link_attachment(shoppers: Shoppers, store_id: str, scene: str = "") ->
         return None
     s = shoppers.store_config(store_id)
     name = (s.name if s else "") or store_id
+    render = renderer(shoppers.cfg)
     return {"msgtype": "link", "link": {
         "title": render(Reply("shoppers/link_title.txt.j2", store_name=name)),
         "desc": render(Reply("shoppers/link_desc.txt.j2", store_name=name)), "url": url}}
@@ -49,13 +55,14 @@ async def welcome_body(shoppers: Shoppers, store_id: str, user: str, guide: str)
             extras.append(line)
     link = await link_attachment(shoppers, store_id) if shoppers.settings.welcome_link else None
     s = shoppers.store_config(store_id)
-    text = render(Reply("shoppers/welcome.txt.j2", store_name=(s.name if s else "") or store_id,
+    text = renderer(shoppers.cfg)(Reply("shoppers/welcome.txt.j2", store_name=(s.name if s else "") or store_id,
                         guide_name="", has_link=link is not None, extras=extras))
     return {"text": {"content": text}, "attachments": [link] if link else []}
 
 
 @router.event("change_external_contact")
-async def new_contact(msg: Message, shoppers: Shoppers, store: Store, api, config, now: float) -> None:
+async def new_contact(msg: Message, shoppers: Shoppers, store: Store, api: WeComClient, config: Config,
+                      now: float) -> None:
     raw = msg.raw
     if raw.get("ChangeType") not in NEW_CONTACT:
         return None

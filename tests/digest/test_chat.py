@@ -92,7 +92,8 @@ async def test_relative_dates_read_on_the_calendar_and_future_days_are_refused(a
     from datetime import datetime
 
     from bot.message import Message
-    from bot.render import render
+    from bot.render import renderer
+    render = renderer()
     from handlers.digest.chat import daily
     h = await start(aiohttp_client, redis, fake, digest_config(prefix, fake.base_url))
     msg = Message(id="m1", channel="app", conversation="buyer1", sender="buyer1")
@@ -123,7 +124,8 @@ async def test_api_normalises_the_date_and_checks_the_format(svc):
 
 async def test_an_at_bot_question_gets_one_message_within_the_response_url_limit(svc):
     from bot.message import Message
-    from bot.render import render
+    from bot.render import renderer
+    render = renderer()
     from handlers.digest.chat import daily
     msg = Message(id="ab1", channel="aibot", conversation="wrInternal", sender="buyer1", chat_type="group",
                   raw={"response_url": "http://x/resp"})

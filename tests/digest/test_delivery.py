@@ -115,7 +115,7 @@ async def test_two_workers_and_repeated_fires_deliver_each_digest_once(aiohttp_c
     await asyncio.gather(*(c.drain() for c in two_workers(svc)))
     # and two more ticks running at the very same moment in two processes
     extra = [Worker(svc.config, svc.store, svc.worker.dispatcher, svc.deps) for _ in (1, 2)]
-    await asyncio.gather(*(deliver.tick(svc.store, w, svc.config, settings(svc.config), time.time()) for w in extra))
+    await asyncio.gather(*(deliver.tick(svc.store, w.emit, svc.config, settings(svc.config), time.time()) for w in extra))
     await settle(svc)
 
     check_one_digest(svc, "buyer1", limit=2048, files=1, late=False)
@@ -153,17 +153,17 @@ async def test_an_outage_of_days_delivers_each_missed_day_once_late(aiohttp_clie
     worker = svc.worker
     t0 = time.time() - 3 * 86400 - 1800 + 120  # three days ago, two minutes after that day's send time
     await configured_since(svc, t0 - 3600)
-    first = await deliver.tick(svc.store, worker, svc.config, st, t0)
+    first = await deliver.tick(svc.store, worker.emit, svc.config, st, t0)
     day0 = last_closed_day(t0, st.cutoff, st.tz)
     assert {(d, r) for d, r, _ in first["sent"]} == {(day0, r["name"]) for r in recipients()}
     # Down for two and a half days, then back: the two missed days go out, late, oldest first.
     back = t0 + 2.5 * 86400
-    done = await deliver.tick(svc.store, worker, svc.config, st, back)
+    done = await deliver.tick(svc.store, worker.emit, svc.config, st, back)
     missed = [last_closed_day(t0 + 86400, st.cutoff, st.tz), last_closed_day(t0 + 2 * 86400, st.cutoff, st.tz)]
     assert sorted(done["frozen"]) == missed
     assert sorted((d, r, late) for d, r, late in done["sent"]) == \
         sorted((d, r["name"], True) for d in missed for r in recipients())
-    assert (await deliver.tick(svc.store, worker, svc.config, st, back + 60))["sent"] == []
+    assert (await deliver.tick(svc.store, worker.emit, svc.config, st, back + 60))["sent"] == []
     await settle(svc)
     heads = [t for t in digests(svc, "buyer1")[0] if t.startswith("## ")]
     assert len(heads) == 3 and sum("补发" in t for t in heads) == 2
@@ -172,7 +172,7 @@ async def test_an_outage_of_days_delivers_each_missed_day_once_late(aiohttp_clie
 async def test_a_recipient_added_later_gets_no_old_digests(aiohttp_client, redis, prefix, fake):
     svc = await service(aiohttp_client, redis, prefix, fake, cutoff_ago=3600, send_ago=1800)
     await svc.store.r.hdel(svc.store.keys.digest_seen(), "buyer2")  # never seen before this tick
-    done = await deliver.tick(svc.store, svc.worker, svc.config, settings(svc.config), time.time())
+    done = await deliver.tick(svc.store, svc.worker.emit, svc.config, settings(svc.config), time.time())
     assert {r for _, r, _ in done["sent"]} == {"buyer1", "S01群"}
 
 

@@ -7,10 +7,12 @@ import random
 import pytest
 
 from bot.message import Reply
-from bot.render import render
+from bot.render import renderer
 from handlers.digest.build import StoreFacts, build_digest
 from handlers.digest.model import DayInputs, ProductInfo, Signal, Tuan
 from handlers.digest.parts import TEMPLATE, message_parts
+
+render = renderer()
 
 
 def big_digest(n_skus: int = 120, n_stores: int = 30) -> dict:

@@ -67,7 +67,7 @@ async def test_retried_through_failures_into_one_purchase_request(aiohttp_client
     svc, system, day = await run(aiohttp_client, aiohttp_server, redis, prefix, fake, po_server(fail=2))
     st = settings(svc.config)
     for _ in range(3):  # the job runs again and again, on other replicas too
-        await deliver.tick(svc.store, svc.worker, svc.config, st, time.time())
+        await deliver.tick(svc.store, svc.worker.emit, svc.config, st, time.time())
         await settle(svc)
     key = f"{day}:all"
     assert [r["key"] for r in system.requests] == [key] * 3  # two failures, then accepted
@@ -90,7 +90,7 @@ async def test_one_request_per_store_and_day_with_store_scope(aiohttp_client, ai
                                                               po_server):
     svc, system, day = await run(aiohttp_client, aiohttp_server, redis, prefix, fake, po_server(fail=0),
                                  scope="store")
-    await deliver.tick(svc.store, svc.worker, svc.config, settings(svc.config), time.time())
+    await deliver.tick(svc.store, svc.worker.emit, svc.config, settings(svc.config), time.time())
     await settle(svc)
     keys = sorted(system.created)
     assert keys and all(k.startswith(f"{day}:S0") for k in keys) and set(system.created.values()) == {1}
@@ -104,13 +104,13 @@ async def test_a_refusal_is_logged_and_not_retried(aiohttp_client, aiohttp_serve
     svc, system, day = await run(aiohttp_client, aiohttp_server, redis, prefix, fake,
                                  po_server(fail=100, status=422))
     with caplog.at_level(logging.ERROR):
-        await deliver.tick(svc.store, svc.worker, svc.config, settings(svc.config), time.time())
+        await deliver.tick(svc.store, svc.worker.emit, svc.config, settings(svc.config), time.time())
         await settle(svc)
     assert len(system.requests) == 1
     assert any("purchasing system refused" in r.message for r in caplog.records)
     assert (await svc.store.digest.settled(day, "all"))["status"] == 422
     # the job's later retries leave a refused request alone
-    done = await deliver.tick(svc.store, svc.worker, svc.config, settings(svc.config), time.time() + 3 * 3600)
+    done = await deliver.tick(svc.store, svc.worker.emit, svc.config, settings(svc.config), time.time() + 3 * 3600)
     await settle(svc)
     assert done["requeued"] == [] and len(system.requests) == 1
 
@@ -123,29 +123,29 @@ async def test_a_long_outage_of_the_purchasing_system_is_retried_by_the_job(aioh
     svc, system, day = await run(aiohttp_client, aiohttp_server, redis, prefix, fake, po_server(fail=100))
     st = settings(svc.config)
     t0 = time.time()
-    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0))["sent"]
+    assert (await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t0))["sent"]
     await settle(svc)
     n = len(system.requests)
     assert n >= svc.config.sender.max_attempts and not system.created
     assert await svc.store.r.xlen(svc.store.keys.dead("outbox")) == 1
 
     later = [t0 + 60, t0 + 299]  # before the first retry slot: nothing
-    assert [(await deliver.tick(svc.store, svc.worker, svc.config, st, t))["requeued"] for t in later] == [[], []]
+    assert [(await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t))["requeued"] for t in later] == [[], []]
     # the first slot, seen by two replicas in the same minute: queued once, fails again
-    got = [(await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + s))["requeued"] for s in (300, 330)]
+    got = [(await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t0 + s))["requeued"] for s in (300, 330)]
     assert got == [[(day, "all")], []]
     await settle(svc)
     assert len(system.requests) > n and not system.created
     n = len(system.requests)
-    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + 600))["requeued"] == []  # next at 900
+    assert (await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t0 + 600))["requeued"] == []  # next at 900
     system.fail = 0  # back up
-    assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + 900))["requeued"] == [(day, "all")]
+    assert (await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t0 + 900))["requeued"] == [(day, "all")]
     await settle(svc)
     assert len(system.requests) == n + 1 and system.created == {f"{day}:all": 1}
     assert all(r["signed"] for r in system.requests)
     assert len({json.dumps(r["body"], sort_keys=True) for r in system.requests}) == 1
     for s in (2100, 4500, 8100):  # later slots of the same day (a day later, the next day has its own key)
-        assert (await deliver.tick(svc.store, svc.worker, svc.config, st, t0 + s))["requeued"] == []
+        assert (await deliver.tick(svc.store, svc.worker.emit, svc.config, st, t0 + s))["requeued"] == []
     await settle(svc)
     assert len(system.requests) == n + 1
 

@@ -190,7 +190,7 @@ async def test_the_job_runs_with_no_buyer_configured(service):
     import dataclasses
     from bot.config import Roles
     cfg = dataclasses.replace(service.config, roles=Roles(guides=("xiaowang",)), extra={})
-    done = await deliver.tick(service.store, service.worker, cfg, settings(cfg), time.time())
+    done = await deliver.tick(service.store, service.worker.emit, cfg, settings(cfg), time.time())
     assert done["sent"] == [] and done["requeued"] == []
 
 

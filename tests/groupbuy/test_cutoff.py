@@ -89,7 +89,7 @@ async def test_two_workers_close_once_and_send_one_result(svc):
     # Two more sweeps running at the same moment, as two processes would after a lease handover.
     extra = [Worker(svc.config, store, svc.worker.dispatcher, svc.deps) for _ in (1, 2)]
     await asyncio.gather(*(closing.sweep(fire_message("groupbuy_cutoff", now + timedelta(seconds=30 * i)), store,
-                                         x, svc.config, time.time()) for i, x in enumerate(extra, 1)))
+                                         x.emit, svc.config, time.time()) for i, x in enumerate(extra, 1)))
     await settle_all(svc)
 
     gbs = store.groupbuys

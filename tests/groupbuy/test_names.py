@@ -131,10 +131,11 @@ async def test_a_price_edit_keeps_the_catalog_names_without_reading_the_catalog(
     from tests.groupbuy.helpers import load_catalog
     await load_catalog(service)
     store = service.store
-    first = await context._catalog_names(store, await store.catalog.version())
+    cache = context.CatalogNamesCache()
+    first = await cache.names(store, await store.catalog.version())
     await store.catalog.edit("F001", "S01", "price_fen", 3590, "m:edit-keeps-names")
 
     async def no_full_read():
         raise AssertionError("a price edit must not re-read the whole catalog")
     monkeypatch.setattr(store.catalog, "load", no_full_read)
-    assert await context._catalog_names(store, await store.catalog.version()) is first
+    assert await cache.names(store, await store.catalog.version()) is first

@@ -1,9 +1,11 @@
 import pytest
 
-from bot.render import render
+from bot.render import renderer
 from handlers.qa.answer import reply_for
 from handlers.qa.catalog import Product
 from handlers.qa.engine import Match
+
+render = renderer()
 
 
 def answer(index, q):

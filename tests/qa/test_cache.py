@@ -130,7 +130,8 @@ def test_bad_qa_settings_name_the_key(prefix):
 async def test_a_cold_process_answers_every_concurrent_question(service):
     """Issue 11: the first questions of a fresh worker raced the cache load; an empty index was
     built, the handler passed on them and they were acked unanswered."""
-    from bot.render import render
+    from bot.render import renderer
+    render = renderer()
     from tests.qa.helpers import dispatch, kf_message
 
     cache = service.deps["qa"]
