@@ -9,6 +9,7 @@ from store.coupons import Coupons
 from store.groupbuy import GroupBuys
 from store.catalog import Catalog
 from store.confirmations import Confirmations
+from store.delivery import Delivery
 from store.demand import Demand
 from store.digest import DigestState
 from store.groups import Groups
@@ -16,6 +17,7 @@ from store.keys import Keys, RetentionSettings
 from store.kf import KfState
 from store.parking import Parking
 from store.pending import Pending
+from store.schedule import Schedule
 from store.shoppers import ShopperState
 from store.smalltalk import SmallTalk
 from store.streams import PartitionedStream
@@ -38,6 +40,8 @@ class Store:
         self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.parking = Parking(redis, self.keys, "outbox", partitions)  # outbox entries waiting for a retry
+        self.delivery = Delivery(redis, self.keys, self.parking)
+        self.schedule = Schedule(redis, self.keys)
         self.budget = Budget(redis, self.keys)
         self.retention = retention  # [retention]: how long long-lived state is kept
         self.coupons = Coupons(redis, self.keys, retention)
