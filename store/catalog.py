@@ -1,9 +1,9 @@
-"""The catalog and FAQ in Redis: all-or-nothing imports, idempotent guide edits, a version counter."""
+"""The catalog and FAQ: their row types, and their Redis state (all-or-nothing imports, idempotent
+guide edits, a version counter)."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
@@ -11,8 +11,40 @@ from redis.exceptions import WatchError
 from store.keys import DAY, Keys
 from store.lua import bind
 
-if TYPE_CHECKING:
-    from handlers.qa.catalog import FaqEntry, Product
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """One catalog row: a product as sold in `stores` (all stores when empty). Money in fen."""
+
+    sku: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    category: str = ""
+    spec: str = ""
+    unit: str = ""
+    price_fen: int = 0
+    stock: int = 0
+    origin: str = ""
+    shelf_life_days: int | None = None
+    promo: str = ""
+    stores: tuple[str, ...] = ()  # empty: sold in every store
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    def carried_by(self, store: str | None) -> bool:
+        return not self.stores or store is None or store in self.stores
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One FAQ answer and the keywords that find it."""
+
+    id: str
+    keywords: tuple[str, ...]
+    answer: str
+
 
 EDITABLE = ("price_fen", "stock", "promo")
 
@@ -35,9 +67,6 @@ def to_json(p: Product) -> str:
 def from_json(raw: bytes | str, memo: dict | None = None) -> Product:
     """A row from its JSON. With `memo` (one per load), equal strings and tuples of many rows are
     one object: a chain's per-store rows repeat the shared row's texts, 1,000 times over."""
-    # Imported here, not at the top: handlers/ imports store/, so store/ must load without handlers/.
-    from handlers.qa.catalog import Product
-
     d = json.loads(raw)
     names = Product.__dataclass_fields__
     d = {k: v for k, v in d.items() if k in names}
@@ -55,8 +84,6 @@ def _sorted(products) -> list[Product]:
 
 
 def _faqs(raw: list[bytes]) -> list[FaqEntry]:
-    from handlers.qa.catalog import FaqEntry
-
     faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, raw)]
     return sorted(faq, key=lambda f: f.id)
 

@@ -6,7 +6,6 @@ feature's nickname cache and conversation context) is a one-line change.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -86,11 +85,7 @@ async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] |
 async def pending_and_version(store: Store, conversation: str) -> tuple[dict | None, int]:
     """The conversation's "which 团?" record (store/pending.py, read it with pending.usable) and the
     catalog version, in one round trip: every line that may mean a 团 needs both."""
-    async with store.r.pipeline(transaction=False) as p:
-        p.get(store.keys.pending(conversation, "groupbuy"))
-        p.get(store.keys.catalog_version())
-        ask, version = await p.execute()
-    return (json.loads(ask) if ask else None), int(version or 0)
+    return await store.pending_with_catalog_version(conversation, "groupbuy")
 
 
 async def bind_scene(store: Store, conversation: str, scene: str) -> int | None:
