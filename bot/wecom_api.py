@@ -1,4 +1,5 @@
-"""Async WeCom API client: one access token per secret shared through Redis, errcode reactions (§5.12)."""
+"""Async WeCom API client: one access token per secret shared through Redis, errcode reactions
+(docs/wecom.md §4 and §9)."""
 from __future__ import annotations
 
 import asyncio

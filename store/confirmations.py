@@ -1,4 +1,4 @@
-"""Drafts a staff member may answer with 确认, and which one a bare 确认 means (issue 13).
+"""Drafts a staff member may answer with 确认, and which one a bare 确认 means.
 
 Every feature that shows a draft (开团, 结团/撤团 previews, /发券, /停券) `offer`s it under a name
 (the words that confirm it by name: "开团", "团6", "C12"). A bare 确认 means the draft shown in the

@@ -293,7 +293,7 @@ class Keys:
         """Hash guide -> askers attributed to that guide's groups."""
         return f"{self.p}:{{dm:{day}}}:guide:{kind}:{store}:{item}"
 
-    # -- digest (issue 7): one hash tag per business day ------------------------------------------
+    # -- digest: one hash tag per business day ----------------------------------------------------
     @ttl("60 days of history; a recipient's send lock two minutes")
     def digest_day(self, day: str, part: str) -> str:
         """A business day's digest keys, all under {dg:<day>}: snap (hash: inputs, totals, frozen_at;
@@ -307,7 +307,7 @@ class Keys:
         """Hash recipient -> when it was first configured: catch-up never sends it older digests."""
         return f"{self.p}:dg:seen"
 
-    # -- coupons (issue 5) ----------------------------------------------------------------------
+    # -- coupons ------------------------------------------------------------------------------------
     # Everything one campaign's claim/redeem/stop scripts touch shares the hash tag {cp:<id>}, so each
     # script runs in one slot. Cross-campaign indexes (code -> campaign, a shopper's wallet, a store's
     # campaigns) live in their own slots and are written outside the scripts; see store/coupons.py.
@@ -401,7 +401,7 @@ class Keys:
         """Where and when a kf shopper last wrote; TTL just under kf's 48 h reply window."""
         return f"{self.p}:cpseen:{shopper}"
 
-    # -- shopper channels: kf pull, customer groups, handoff, group posts (issue 3) ---------------
+    # -- shopper channels: kf pull, customer groups, handoff, group posts --------------------------
     # Per kf account {kf:<open_kfid>}: the pull cursor, its lock and the "pull again" flag, so the
     # lock scripts touch one slot. Per conversation {kfc:kf:<open_kfid>:<external_userid>}: the
     # shopper's context, reply window and handoff. Per customer group {grp:<chat_id>}: members,

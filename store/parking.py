@@ -77,9 +77,6 @@ class Parking:
                 pipe.zcard(self.due_key(part))
             return sum(await pipe.execute())
 
-    async def is_parked(self, part: int, target: str) -> bool:
-        return await self.r.zscore(self.due_key(part), target) is not None
-
 
 def item_of(entry_id: str, data: str) -> bytes:
     """How an outbox entry sits in a held list: the same bytes for every delivery of that entry."""

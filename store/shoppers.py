@@ -93,10 +93,6 @@ class ShopperState:
         """Record where the shopper came from (a call for KfState.record_page)."""
         return self._scene.call([self.k.shopper(conversation, "ctx")], [scene, scene_param, at, CTX_TTL])
 
-    async def set_scene(self, conversation: str, scene: str, scene_param: str, at: int) -> None:
-        c = self.set_scene_call(conversation, scene, scene_param, at)
-        await c.run(self.r)
-
     async def choose_store(self, conversation: str, store_id: str) -> None:
         key = self.k.shopper(conversation, "ctx")
         async with self.r.pipeline(transaction=True) as pipe:

@@ -1,5 +1,5 @@
 """Redis round trips of the handle stage (Worker.handle: every router, the replies rendered and
-staged to ride on the entry's ack) per shopper message: at most six, the issue-10 budget, for a
+staged to ride on the entry's ack) per shopper message: at most six, the budget, for a
 product question, +1, 我要两份 and 领券.
 
 Counted with an instrumented connection (bench/roundtrips.py): a pipeline or an EVALSHA is one.
