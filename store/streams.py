@@ -375,6 +375,19 @@ class PartitionedStream:
                 out[part] = int(group["lag"]) + int(group["pending"])
         return out
 
+    async def dead_letters(self, ids: list[str] | None = None, limit: int = 1000) -> list[tuple[str, dict[str, str]]]:
+        """Dead letters (id, fields), oldest first: those with the given stream ids, or the first `limit`."""
+        key = self.k.dead(self.name)
+        if ids:
+            rows = [row for i in ids for row in await self.r.xrange(key, min=i, max=i)]
+        else:
+            rows = await self.r.xrange(key, count=limit)
+        return [(_s(eid), {_s(k): _s(v) for k, v in f.items()}) for eid, f in rows]
+
+    async def drop_dead(self, entry_id: str) -> None:
+        """Delete one dead letter (replayed, or not worth replaying)."""
+        await self.r.xdel(self.k.dead(self.name), entry_id)
+
     async def dead_count(self) -> int:
         return int(await self.r.xlen(self.k.dead(self.name)))
 
