@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
-from store.lua import bind, run_all
+from store.lua import bind, run_all, same_slot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,6 +169,7 @@ class PartitionedStream:
         chunks: list[bytes] = []
         for call in calls:
             n = len(call)
+            same_slot([self.key(call[0][0]), *(seen for _, seen, *_ in call)], "streams_put (group commit)")
             stream_key = _bulk(self.key(call[0][0]).encode())
             chunks += (b"*%d\r\n" % (4 + 4 * n), head, _bulk(b"%d" % (2 * n)))
             for _, seen, _, _, _ in call:
