@@ -58,7 +58,7 @@ class PartitionedStream:
         self.r, self.k, self.name, self.n = redis, keys, name, partitions
         self.dedupe_ttl, self.dead_max, self.dead_days = dedupe_ttl, dead_max, dead_days
         self._put_many = bind(redis, "streams_put")
-        self._claim = bind(redis, "streams_claim_lease")
+        self._claim = bind(redis, "lease_claim")
         self._release = bind(redis, "compare_and_delete")
         self._heartbeat = bind(redis, "streams_heartbeat")
         self._dead_letter = bind(redis, "streams_dead_letter")
