@@ -127,7 +127,12 @@ class KfState:
     async def names(self, external_userids: list[str]) -> dict[str, str]:
         if not external_userids:
             return {}
-        vals = await self.r.mget([self.k.kf_name(u) for u in external_userids])
+        # GETs in a pipeline, not one MGET: each shopper's key is its own hash slot, and a Redis
+        # Cluster refuses a multi-key command across slots (a plain pipeline is split by slot).
+        async with self.r.pipeline(transaction=False) as pipe:
+            for u in external_userids:
+                pipe.get(self.k.kf_name(u))
+            vals = await pipe.execute()
         return {u: v.decode() for u, v in zip(external_userids, vals) if v is not None}
 
     async def remember_names(self, names: dict[str, str], ttl: int) -> None:
