@@ -1,4 +1,4 @@
-"""Fault scenarios against a real web + 2 workers (issue 11): does anything acked get lost or doubled?
+"""Fault scenarios against a real web + 2 workers: does anything acked get lost or doubled?
 
 Each scenario starts a fresh cluster (bench/faultlab.py: its own redis-server on a free port, the fake
 WeCom with fault modes in this process), warms it with a few questions, then runs a bounded load of

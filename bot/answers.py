@@ -1,4 +1,4 @@
-"""What counts as an answer to a question the bot asked (issue 13, store/pending.py).
+"""What counts as an answer to a question the bot asked (store/pending.py).
 
 Deliberately narrow: a number in range, or a reply that is nothing but one option's name (a few
 filler characters allowed). "草莓多少钱" names 草莓 but is a question of its own, so it is no answer

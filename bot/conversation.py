@@ -4,7 +4,7 @@
     pending_minutes = 5   # "which 团?", a numbered list, "which store?": answerable this long
     confirm_minutes = 5   # a bare 确认 confirms the draft shown in the previous exchange this long
 
-Both are short on purpose (issue 13): a question left open for half an hour catches the next
+Both are short on purpose: a question left open for half an hour catches the next
 unrelated line, and a 确认 typed ten minutes after an abandoned draft was meant for something else.
 A named 确认 (`确认 开团`, `确认 团6`, `确认 C12`) works as long as the draft itself lives.
 """

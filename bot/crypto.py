@@ -1,4 +1,4 @@
-"""WeCom callback crypto (wecom-protocol.md §1): SHA-1 signature and AES-256-CBC with 32-byte PKCS#7.
+"""WeCom callback crypto (docs/wecom.md §1): SHA-1 signature and AES-256-CBC with 32-byte PKCS#7.
 
 Decryption is strict on purpose: wechatpy trusts the pad byte and the length prefix, so a tampered
 body decrypts to garbage instead of failing. Here every field is range-checked before it is used.

@@ -61,25 +61,18 @@ class DeadLetter:
         return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def _s(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+def _stream(store: Store, name: str):
+    return store.outbox if name == "outbox" else store.inbox
 
 
 async def read(store: Store, stream: str, ids: list[str] | None = None, limit: int = 1000) -> list[DeadLetter]:
-    key = store.keys.dead(stream)
     if ids:
-        rows = []
-        for i in ids:
-            if STREAM_ID.fullmatch(i):  # anything else names no dead letter (reported by the caller)
-                rows += await store.r.xrange(key, min=i, max=i)
-    else:
-        rows = await store.r.xrange(key, count=limit)
-    out = []
-    for eid, f in rows:
-        g = {_s(k): _s(v) for k, v in f.items()}
-        out.append(DeadLetter(stream, _s(eid), g.get("d", ""), g.get("reason", ""), g.get("from", ""),
-                              g.get("k", ""), float(g["since"]) if g.get("since") else None))
-    return out
+        ids = [i for i in ids if STREAM_ID.fullmatch(i)]  # anything else names no dead letter (reported by the caller)
+        if not ids:
+            return []
+    rows = await _stream(store, stream).dead_letters(ids or None, limit)
+    return [DeadLetter(stream, eid, g.get("d", ""), g.get("reason", ""), g.get("from", ""), g.get("k", ""),
+                       float(g["since"]) if g.get("since") else None) for eid, g in rows]
 
 
 def _route(dl: DeadLetter) -> str:
@@ -93,12 +86,12 @@ def _route(dl: DeadLetter) -> str:
 
 async def replay(store: Store, dl: DeadLetter) -> bool:
     """Put one dead letter back on its stream; False if it was not queued (already replayed)."""
-    stream = store.outbox if dl.stream == "outbox" else store.inbox
+    stream = _stream(store, dl.stream)
     data, dedupe = dl.data, f"replay:{dl.id}"
     if dl.stream == "outbox":
         out = json.loads(dl.data)
         if "resume" in out:  # a retry timer's marker the consumer gave up on: the timer issues another
-            await store.r.xdel(store.keys.dead(dl.stream), dl.id)
+            await stream.drop_dead(dl.id)
             return False
         out.setdefault("id", dl.origin)  # entries dead-lettered by the consumer: keep the kf msgid
         out["replayed"] = True  # its first send may have arrived: a refused repeat msgid is success
@@ -106,7 +99,7 @@ async def replay(store: Store, dl: DeadLetter) -> bool:
     else:
         dedupe = Message.from_json(dl.data).id + "!" + dedupe
     added = await stream.put(_route(dl), dedupe, data)
-    await store.r.xdel(store.keys.dead(dl.stream), dl.id)
+    await stream.drop_dead(dl.id)
     return added is not None
 
 
@@ -137,11 +130,8 @@ def table(letters: list[DeadLetter], now: float | None = None) -> str:
 def refresher(store: Store):
     """Set DEAD_LETTERS per stream, and OUTBOX_WAITING, from Redis at each scrape."""
     async def refresh() -> None:
-        async with store.r.pipeline(transaction=False) as pipe:
-            for name in STREAMS:
-                pipe.xlen(store.keys.dead(name))
-            for name, n in zip(STREAMS, await pipe.execute()):
-                metrics.DEAD_LETTERS.labels(name).set(n)
+        for name in STREAMS:
+            metrics.DEAD_LETTERS.labels(name).set(await _stream(store, name).dead_count())
         metrics.OUTBOX_WAITING.set(await store.parking.waiting())
     return refresh
 
@@ -182,7 +172,7 @@ async def cli_replay(cfg, stream: str, ids: list[str], everything: bool, stdout,
         for dl in letters:
             key = (dl.stream, dl.origin)  # one message dead-lettered twice is replayed once
             if key in seen and dl.origin:
-                await store.r.xdel(store.keys.dead(dl.stream), dl.id)
+                await _stream(store, dl.stream).drop_dead(dl.id)
                 continue
             seen.add(key)
             queued += await replay(store, dl)

@@ -2,7 +2,7 @@
 
 Tests and the demo point `[wecom] api_base` here instead of https://qyapi.weixin.qq.com. Every call is
 recorded in `FakeWeCom.calls`; `script()` queues errcodes so retry, refresh and alert paths can be driven
-without the real service. Rules follow shared/wecom-protocol.md §5; where WeCom's behaviour is unknown we
+without the real service. Rules follow docs/wecom.md; where WeCom's behaviour is unknown we
 pick the stricter answer (noted inline) so a client that passes here is safe there.
 """
 from __future__ import annotations

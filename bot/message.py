@@ -7,8 +7,6 @@ from typing import Any
 
 import orjson
 
-CHANNELS = ("app", "aibot", "kf", "archive", "schedule", "sandbox")
-
 
 @dataclass(frozen=True, slots=True)
 class Message:

@@ -58,7 +58,7 @@ class Scheduler:
     async def enqueue(self, name: str, fire: datetime, late: bool = False) -> bool:
         msg = fire_message(name, fire, late)
         added = await self.store.inbox.put(msg.conversation, msg.id, msg.to_json())
-        await self.store.r.set(self.store.keys.job_last(name), int(fire.timestamp()))
+        await self.store.schedule.fired(name, int(fire.timestamp()))
         return added is not None
 
     async def _fire(self, job: Job) -> None:
@@ -90,15 +90,14 @@ class Scheduler:
         now = now or datetime.now(self.tz)
         fired = []
         for job in self.jobs:
-            key = self.store.keys.job_last(job.name)
-            last = await self.store.r.get(key)
+            last = await self.store.schedule.last_fire(job.name)
             if last is None:
-                await self.store.r.set(key, int(now.timestamp()))
+                await self.store.schedule.fired(job.name, int(now.timestamp()))
                 continue
             if not job.catch_up:
                 continue
             trigger = trigger_for(job.spec, self.tz)
-            prev, missed = datetime.fromtimestamp(int(last), self.tz), None
+            prev, missed = datetime.fromtimestamp(last, self.tz), None
             nxt = trigger.get_next_fire_time(None, prev + timedelta(seconds=1))
             while nxt is not None and nxt <= now:
                 missed = nxt

@@ -26,13 +26,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import NoScriptError
-
 from bot import metrics
 from bot.config import Config
 from bot.split import limit_for, split_text
 from bot.wecom_api import RateLimited, Transient, WeComClient, WeComError
 from store import Store
+from store.lua import Call
 from store.parking import item_of, parse_item
 from store.streams import Entry
 
@@ -140,7 +139,7 @@ class Sender:
         # Progress of a split entry is kept in Redis only when there is more than one part, and read
         # back only on a redelivery (a crash between two parts); a held entry keeps it in its meta.
         if fresh and multi and redelivery:
-            job.done = max(job.done, int(await self.store.r.get(self._done_key(job)) or 0))
+            job.done = max(job.done, await self.store.delivery.parts_done(job.part, job.entry_id))
         i = first = job.done
         try:
             while i < len(steps):
@@ -160,7 +159,7 @@ class Sender:
                 i = job.done = i + 1
                 job.maybe_sent = False
             if multi and fresh:
-                await self.store.r.set(self._done_key(job), len(steps), ex=DAY)
+                await self.store.delivery.set_parts_done(job.part, job.entry_id, len(steps))
         except Park as p:
             if out["channel"] in self.no_park:
                 raise Transient(out["channel"], -1, p.reason) from None  # the outbox redelivers it
@@ -199,9 +198,6 @@ class Sender:
                 raise
 
     # -- one Redis round trip before each part -------------------------------------------------
-    def _done_key(self, job: Job) -> str:
-        return self.store.keys.parts_sent(job.part, job.entry_id)
-
     async def _gate(self, job: Job, *, check_parked: bool, write_done: int | None):
         """One pipelined round trip before a part: is the target parked, the progress of a split
         entry, the budget or kf reply slot.
@@ -211,32 +207,12 @@ class Sender:
         """
         out, now = job.out, self.clock()
         takes = self._takes(out, now)
-        cmds: list[tuple[str, Any]] = []
-        async with self.store.r.pipeline(transaction=False) as pipe:
-            if check_parked:
-                pipe.zscore(self.store.parking.due_key(job.part), job.route)
-                cmds.append(("parked", None))
-            if write_done is not None:
-                pipe.set(self._done_key(job), write_done, ex=DAY)
-                cmds.append(("wrote", None))
-            for kind, script, keys, args in takes:
-                # evalsha, not the Script: a Script in a pipeline costs a SCRIPT EXISTS round trip first.
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-                cmds.append((kind, (script, keys, args)))
-            res = await pipe.execute(raise_on_error=False) if cmds else []
-        verdicts, parked = [], False
-        for (kind, call), r in zip(cmds, res):
-            if isinstance(r, NoScriptError):  # the script cache was flushed (Redis restarted)
-                script, keys, args = call
-                r = await script(keys=keys, args=args)
-            elif isinstance(r, Exception):
-                raise r
-            if kind == "parked":
-                parked = r is not None
-            elif kind in ("budget", "kf"):
-                verdicts.append((kind, r.decode() if isinstance(r, bytes) else r))
+        parked, replies = await self.store.delivery.gate(
+            job.part, job.route, check_parked=check_parked,
+            done=None if write_done is None else (job.entry_id, write_done), takes=[c for _, c in takes])
+        verdicts = [(kind, r) for (kind, _), r in zip(takes, replies)]
         job.meta["slot"] = any(k == "kf" and v == "ok" for k, v in verdicts)
-        job.meta["budget"] = [args[2] for k, _, _, args in takes if k == "budget"]
+        job.meta["budget"] = [c.args[2] for k, c in takes if k == "budget"]
         if parked:
             await self._refund(job)
             wake = int(now * 1000) if out["channel"] == "kf" else None  # a reply waiting for the customer
@@ -260,17 +236,17 @@ class Sender:
                            self.cfg.sender.backoff_seconds, kind="quota")
         return None
 
-    def _takes(self, out: dict, now: float) -> list[tuple[str, Any, list, list]]:
+    def _takes(self, out: dict, now: float) -> list[tuple[str, Call]]:
         s, ch = self.cfg.sender, out["channel"]
         if ch == "app":
-            return [("budget", *self.store.budget.take_call("app", u, s.app_per_member_per_minute))
+            return [("budget", self.store.budget.take_call("app", u, s.app_per_member_per_minute))
                     for u in out["to"].split("|")]
         if ch == "webhook":
-            return [("budget", *self.store.budget.take_call("webhook", _recipient(out).split()[1],
+            return [("budget", self.store.budget.take_call("webhook", _recipient(out).split()[1],
                                                            s.webhook_per_minute))]
         if ch == "kf":
             open_kfid, _, user = out["to"].partition(":")
-            return [("kf", *self.store.kf.take_reply_call(f"kf:{open_kfid}:{user}", now))]
+            return [("kf", self.store.kf.take_reply_call(f"kf:{open_kfid}:{user}", now))]
         return []
 
     async def _refund(self, job: Job) -> None:
@@ -282,10 +258,7 @@ class Sender:
         if members:
             ch = job.out["channel"]
             whos = (job.out["to"].split("|") if ch == "app" else [_recipient(job.out).split()[1]])
-            async with self.store.r.pipeline(transaction=False) as pipe:
-                for who, member in zip(whos, members):
-                    pipe.zrem(self.store.keys.budget(ch, who), member)
-                await pipe.execute()
+            await self.store.delivery.refund_budget(ch, list(zip(whos, members)))
 
     # -- parking, resuming, giving up ------------------------------------------------------
     def _backoff(self, tries: int) -> float:
@@ -350,9 +323,9 @@ class Sender:
         out = {k: v for k, v in job.out.items() if not k.startswith("_")}
         out["done"] = job.done
         out.setdefault("id", job.oid)
-        await self.store.r.xadd(self.store.keys.dead("outbox"), {
+        await self.store.delivery.dead_letter({
             "d": json.dumps(out, ensure_ascii=False), "reason": reason, "from": job.entry_id, "k": job.route,
-            "since": str(job.since or self.clock())}, maxlen=50_000, approximate=True)
+            "since": str(job.since or self.clock())})
         metrics.SENDS.labels(out["channel"], "dead").inc()
 
     # -- the retry timer (worker role) -----------------------------------------------------

@@ -1,7 +1,7 @@
 """Split outgoing text under a channel's byte limit, on line boundaries, never inside a character."""
 from __future__ import annotations
 
-# UTF-8 byte limits per channel and msgtype (wecom-protocol.md §6).
+# UTF-8 byte limits per channel and msgtype (docs/wecom.md §6).
 LIMITS = {
     ("app", "text"): 2048, ("app", "markdown"): 2048,
     ("appchat", "text"): 2048, ("appchat", "markdown"): 2048,

@@ -15,7 +15,7 @@ class BadPayload(ValueError):
     """The decrypted (or outer) payload is not well-formed XML/JSON of the expected shape."""
 
 
-# App events we route; anything else is acknowledged and dropped (wecom-protocol.md §3).
+# App events we route; anything else is acknowledged and dropped (docs/wecom.md §3).
 APP_EVENTS = frozenset({
     "enter_agent", "kf_msg_or_event", "change_external_chat", "change_external_contact",
     "subscribe", "unsubscribe", "click", "template_card_event", "msgaudit_notify",

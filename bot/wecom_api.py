@@ -1,4 +1,5 @@
-"""Async WeCom API client: one access token per secret shared through Redis, errcode reactions (§5.12)."""
+"""Async WeCom API client: one access token per secret shared through Redis, errcode reactions
+(docs/wecom.md §4 and §9)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.metrics import WECOM_CALLS
 from store.keys import Keys
+from store.tokens import Tokens
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +65,10 @@ class RateLimited(WeComError):
     """45009/45033: wait for the window to pass, then retry."""
 
 
-_CAS_DEL = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-
 class WeComClient:
     def __init__(self, session: aiohttp.ClientSession, redis: Redis, keys: Keys, *, corp_id: str,
                  api_base: str, timeout: float = 10.0) -> None:
-        self.http, self.r, self.k = session, redis, keys
+        self.http, self.tokens = session, Tokens(redis, keys, corp_id)
         self.corp_id, self.base = corp_id, api_base.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._local: dict[str, tuple[str, float]] = {}  # secret -> (token, monotonic deadline)
@@ -89,44 +88,41 @@ class WeComClient:
         return token
 
     async def _shared_token(self, secret: str, refresh_ahead: int) -> str:
-        key, lock = self.k.token(self.corp_id, secret), self.k.token_lock(self.corp_id, secret)
-        refused = await self.r.get(self.k.token_refused(self.corp_id, secret))
+        refused = await self.tokens.refused(secret)
         if refused is not None:
-            raise WeComError("gettoken", int(refused), "refused recently; not asking again yet")
+            raise WeComError("gettoken", refused, "refused recently; not asking again yet")
         for _ in range(100):
-            async with self.r.pipeline(transaction=False) as pipe:
-                pipe.get(key)
-                pipe.ttl(key)
-                cached, ttl = await pipe.execute()
+            cached, ttl = await self.tokens.cached(secret)
             if cached and ttl > refresh_ahead:
-                return cached.decode()
+                return cached
             # One process refreshes (ahead of expiry or when missing); the others use the old
             # token meanwhile, or wait briefly for the new one.
-            if await self.r.set(lock, "1", nx=True, px=10_000):
+            owner = await self.tokens.lock(secret)
+            if owner is not None:
                 try:
-                    return await self._fetch_token(secret, key)
+                    return await self._fetch_token(secret)
                 finally:
-                    await self.r.delete(lock)
+                    await self.tokens.unlock(secret, owner)
             if cached:
-                return cached.decode()
+                return cached
             await asyncio.sleep(0.05)
         raise Transient("gettoken", -1, "timed out waiting for another process to fetch the token")
 
-    async def _fetch_token(self, secret: str, key: str) -> str:
+    async def _fetch_token(self, secret: str) -> str:
         try:
             data = await self._request("GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": secret})
         except WeComError as exc:
             if exc.errcode in REFUSED_SECRET:
-                # Repeated wrong secrets get the server's IP banned for an hour (§5.1): pause all callers.
-                await self.r.set(self.k.token_refused(self.corp_id, secret), exc.errcode, ex=REFUSED_PAUSE)
+                # Repeated wrong secrets get the server's IP banned for a while (docs/wecom.md): pause all callers.
+                await self.tokens.refuse(secret, exc.errcode, REFUSED_PAUSE)
             raise
         token, expires = data["access_token"], int(data.get("expires_in", 7200))
-        await self.r.set(key, token, ex=max(60, expires - 60))
+        await self.tokens.put(secret, token, max(60, expires - 60))
         return token
 
     async def invalidate(self, secret: str, token: str) -> None:
         self._local.pop(secret, None)
-        await self.r.eval(_CAS_DEL, 1, self.k.token(self.corp_id, secret), token)
+        await self.tokens.drop(secret, token)
 
     # -- calls ---------------------------------------------------------------------------------
     async def call(self, path: str, *, secret: str | None = None, method: str = "POST",

@@ -3,8 +3,8 @@
 Replies are written to the outbox with ids derived from the inbound message id, so a message that
 is redelivered after a crash produces no second reply (and handlers record the message id with
 every state change, so it changes nothing twice either). The replies a handler returns are staged
-on the inbox entry and written in the same round trip as its ack; replies a handler emits itself
-(the `emit` dependency, bot/outbox.py) while it runs are written at once, since it may record
+on the inbox entry and stored just before its ack (store/streams.py ack); replies a handler emits
+itself (the `emit` dependency, bot/outbox.py) while it runs are written at once, since it may record
 "done" right after.
 """
 from __future__ import annotations

@@ -13,36 +13,11 @@ import orjson
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
+from store.lua import bind
 
 POISON_KEPT = 1000
 LINES_KEPT = 2000  # per group; the features look back minutes or hours, not thousands of lines
 WAKE_TTL = 60
-
-# KEYS[1] lease; ARGV owner, ttl ms. 2: newly taken, 1: renewed, 0: someone else holds it.
-_CLAIM = """
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
-end
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-# KEYS[1] lease, KEYS[2] cursor; ARGV owner, seq, now. 1 saved (or already at/after seq), 0 not the owner.
-_SAVE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local cur = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
-if tonumber(ARGV[2]) > cur then
-  redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'at', ARGV[3])
-end
-return 1
-"""
 
 
 class LeaseLost(Exception):
@@ -69,9 +44,9 @@ class Consent:
 class ArchiveState:
     def __init__(self, redis: Redis, keys: Keys, corp_id: str) -> None:
         self.r, self.k, self.corp = redis, keys, corp_id
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(_RELEASE)
-        self._save = redis.register_script(_SAVE)
+        self._claim = bind(redis, "lease_claim")
+        self._release = bind(redis, "compare_and_delete")
+        self._save = bind(redis, "archive_save_cursor")
 
     # -- lease and cursor ----------------------------------------------------------------------
     async def claim(self, owner: str, ttl_ms: int) -> int:
@@ -114,19 +89,23 @@ class ArchiveState:
         return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in rows]
 
     # -- recent group lines ----------------------------------------------------------------------
-    def stage_lines(self, pipe, lines: list[tuple[str, int, dict]], keep_days: int) -> None:
-        """Queue (chat_id, msgtime ms, line) writes on `pipe`: idempotent (same member on a replay),
+    async def add_lines(self, lines: list[tuple[str, int, dict]], keep_days: int) -> None:
+        """Store (chat_id, msgtime ms, line) in one round trip: idempotent (same member on a replay),
         trimmed to keep_days and LINES_KEPT, expiring keep_days after the group's last line."""
+        if not lines:
+            return
         floor = int((time.time() - keep_days * DAY) * 1000)
         touched = set()
-        for chat_id, ms, line in lines:
-            key = self.k.archive_lines(chat_id)
-            pipe.zadd(key, {orjson.dumps(line): ms})
-            touched.add(key)
-        for key in touched:
-            pipe.zremrangebyscore(key, "-inf", floor)
-            pipe.zremrangebyrank(key, 0, -LINES_KEPT - 1)
-            pipe.expire(key, keep_days * DAY)
+        async with self.r.pipeline(transaction=False) as pipe:
+            for chat_id, ms, line in lines:
+                key = self.k.archive_lines(chat_id)
+                pipe.zadd(key, {orjson.dumps(line): ms})
+                touched.add(key)
+            for key in touched:
+                pipe.zremrangebyscore(key, "-inf", floor)
+                pipe.zremrangebyrank(key, 0, -LINES_KEPT - 1)
+                pipe.expire(key, keep_days * DAY)
+            await pipe.execute()
 
     async def recent_lines(self, chat_id: str, since_ms: int = 0) -> list[dict]:
         rows = await self.r.zrangebyscore(self.k.archive_lines(chat_id), since_ms, "+inf")

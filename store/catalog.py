@@ -1,118 +1,54 @@
-"""The catalog and FAQ in Redis: all-or-nothing imports, idempotent guide edits, a version counter."""
+"""The catalog and FAQ: their row types, and their Redis state (all-or-nothing imports, idempotent
+guide edits, a version counter)."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from store.keys import DAY, Keys
+from store.lua import bind
 
-if TYPE_CHECKING:
-    from handlers.qa.catalog import FaqEntry, Product
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """One catalog row: a product as sold in `stores` (all stores when empty). Money in fen."""
+
+    sku: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    category: str = ""
+    spec: str = ""
+    unit: str = ""
+    price_fen: int = 0
+    stock: int = 0
+    origin: str = ""
+    shelf_life_days: int | None = None
+    promo: str = ""
+    stores: tuple[str, ...] = ()  # empty: sold in every store
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    def carried_by(self, store: str | None) -> bool:
+        return not self.stores or store is None or store in self.stores
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One FAQ answer and the keywords that find it."""
+
+    id: str
+    keywords: tuple[str, ...]
+    answer: str
+
 
 EDITABLE = ("price_fen", "stock", "promo")
 
-# KEYS: items, version, edit record, change log. ARGV: sku, store ('' = every row of the SKU),
-# attribute, JSON value, record TTL, change log length. Logs the rows it wrote under the new version. Changes one attribute once per message id and keeps {before, after}
-# under the message id, so a redelivery gets the same confirmation and changes nothing.
-# A store's change lands on its own row "<sku>@<store>": made from the all-stores row, or split
-# off a row shared with other stores (the others keep it), so no two rows serve one store.
-_EDIT = """
-local rec = redis.call('GET', KEYS[3])
-if rec then return {0, rec} end
-local sku, store, attr = ARGV[1], ARGV[2], ARGV[3]
-local value = cjson.decode(ARGV[4])
-local prefix = sku .. '@'
-local rows = {}
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(f, 1, #prefix) == prefix then rows[#rows + 1] = f end
-end
-if #rows == 0 then return {-1, false} end
-table.sort(rows)
-local before, after, touched = {}, {}, {}
-if store == '' then
-  for _, f in ipairs(rows) do
-    local raw = redis.call('HGET', KEYS[1], f)
-    local p = cjson.decode(raw)
-    p[attr] = value
-    local out = cjson.encode(p)
-    redis.call('HSET', KEYS[1], f, out)
-    touched[#touched + 1] = f
-    before[#before + 1] = raw
-    after[#after + 1] = out
-  end
-else
-  local own, shared, star
-  for _, f in ipairs(rows) do
-    local tag = string.sub(f, #prefix + 1)
-    if tag == store then own = f
-    elseif tag == '*' then star = f
-    else
-      for s in string.gmatch(tag, '[^|]+') do if s == store then shared = f end end
-    end
-  end
-  local base = own or shared or star
-  if not base then return {-2, false} end
-  local raw = redis.call('HGET', KEYS[1], base)
-  if base == shared then
-    local rest = {}
-    for s in string.gmatch(string.sub(shared, #prefix + 1), '[^|]+') do
-      if s ~= store then rest[#rest + 1] = s end
-    end
-    local q = cjson.decode(raw)
-    q['stores'] = rest
-    redis.call('HDEL', KEYS[1], shared)
-    redis.call('HSET', KEYS[1], prefix .. table.concat(rest, '|'), cjson.encode(q))
-    touched[#touched + 1] = shared
-    touched[#touched + 1] = prefix .. table.concat(rest, '|')
-  end
-  local p = cjson.decode(raw)
-  p[attr] = value
-  p['stores'] = {store}
-  local out = cjson.encode(p)
-  redis.call('HSET', KEYS[1], prefix .. store, out)
-  touched[#touched + 1] = prefix .. store
-  before[1] = raw
-  after[1] = out
-end
-rec = cjson.encode({before = before, after = after})
-redis.call('SET', KEYS[3], rec, 'EX', ARGV[5])
-local v = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[4], cjson.encode({v = v, f = touched}))
-redis.call('LTRIM', KEYS[4], -tonumber(ARGV[6]), -1)
-return {1, rec}
-"""
 
-# KEYS: items, version, change log. ARGV: the version a process has, change log length.
-# {version} when nothing moved; {version, 0} when the log does not cover every version since
-# (an import, or too far behind): read everything; else {version, 1, field, row JSON or '' (gone), ...}.
-_CHANGES = """
-local v = tonumber(redis.call('GET', KEYS[2]) or '0')
-local since = tonumber(ARGV[1])
-local n = v - since
-if n <= 0 then return {v} end
-if n > tonumber(ARGV[2]) then return {v, 0} end
-local entries = redis.call('LRANGE', KEYS[3], -n, -1)
-if #entries ~= n then return {v, 0} end
-local out, seen = {v, 1}, {}
-for i, raw in ipairs(entries) do
-  local e = cjson.decode(raw)
-  if tonumber(e.v) ~= since + i then return {v, 0} end
-  if type(e.f) == 'table' then
-    for _, f in ipairs(e.f) do
-      if not seen[f] then
-        seen[f] = true
-        out[#out + 1] = f
-        out[#out + 1] = redis.call('HGET', KEYS[1], f) or ''
-      end
-    end
-  end
-end
-return out
-"""
 EDIT_RECORD_TTL = 3 * DAY  # longer than any redelivery
 LOAD_CHUNK = 2000   # rows per HSCAN round trip when loading
 LOAD_ATTEMPTS = 3   # chunked reads before one atomic read of everything
@@ -131,9 +67,6 @@ def to_json(p: Product) -> str:
 def from_json(raw: bytes | str, memo: dict | None = None) -> Product:
     """A row from its JSON. With `memo` (one per load), equal strings and tuples of many rows are
     one object: a chain's per-store rows repeat the shared row's texts, 1,000 times over."""
-    # Imported here, not at the top: handlers/ imports store/, so store/ must load without handlers/.
-    from handlers.qa.catalog import Product
-
     d = json.loads(raw)
     names = Product.__dataclass_fields__
     d = {k: v for k, v in d.items() if k in names}
@@ -151,8 +84,6 @@ def _sorted(products) -> list[Product]:
 
 
 def _faqs(raw: list[bytes]) -> list[FaqEntry]:
-    from handlers.qa.catalog import FaqEntry
-
     faq = [FaqEntry(d["id"], tuple(d["keywords"]), d["answer"]) for d in map(json.loads, raw)]
     return sorted(faq, key=lambda f: f.id)
 
@@ -175,8 +106,8 @@ class EditResult:
 class Catalog:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._edit = redis.register_script(_EDIT)
-        self._changes = redis.register_script(_CHANGES)
+        self._edit = bind(redis, "catalog_edit")
+        self._changes = bind(redis, "catalog_changes")
 
     async def version(self) -> int:
         return int(await self.r.get(self.k.catalog_version()) or 0)

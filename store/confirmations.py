@@ -1,4 +1,4 @@
-"""Drafts a staff member may answer with 确认, and which one a bare 确认 means (issue 13).
+"""Drafts a staff member may answer with 确认, and which one a bare 确认 means.
 
 Every feature that shows a draft (开团, 结团/撤团 previews, /发券, /停券) `offer`s it under a name
 (the words that confirm it by name: "开团", "团6", "C12"). A bare 确认 means the draft shown in the
@@ -14,23 +14,13 @@ import json
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
-
-# clear the bare-确认 pointer unless it was set by this same message (a redelivered draft command)
-_INTERRUPT = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
-local d = cjson.decode(raw)
-if d.conversation == ARGV[1] and d.shown_by ~= ARGV[2] and (d.used_by == nil or d.used_by == cjson.null) then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+from store.lua import bind
 
 
 class Confirmations:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._interrupt = redis.register_script(_INTERRUPT)
+        self._interrupt = bind(redis, "confirmations_interrupt")
 
     async def offer(self, userid: str, name: str, *, feature: str, label: str, conversation: str, msg_id: str,
                     now: float, ttl: int, window: int, **extra) -> None:

@@ -7,14 +7,9 @@ campaign (window, stock, per-person limit, eligibility, redemption state) is one
 
 Code lookup (code -> campaign, needed by /核销 and the POS) cannot live under the campaign's tag:
 the caller only knows the code. The index is a hash sharded by the code's first symbol. A shopper's
-wallet (我的券) is keyed by the shopper. The claim script writes both in the same atomic step as the
-claim itself: it refuses a candidate code any campaign already uses (the caller retries with a new
-one), and when it issues a code it records it in the index (with its removal time) and the
-shopper's wallet too. So an issued code is always findable and in its holder's wallet, no
-reservation can be left behind, and a claim costs one round trip (a redelivered claim re-files the
-code with a second step). That script is the one step touching keys of several slots: fine for
-the single Redis qunbot connects to (README, "Scaling out"); on a Redis Cluster it would have to
-be split again (reserve in the index first, claim, then the wallet).
+wallet (我的券) is keyed by the shopper. Every script touches one hash slot, so a claim is three
+steps (reserve the code in the index, decide in the campaign, file index time and wallet); `claim`
+says why that still issues each code once and answers each message once.
 
 Retention ([retention] in config, rules in store/keys.py): a code record expires at the code's
 expiry + coupon_grace_days. A campaign's own keys have no TTL while it can still issue codes; once
@@ -31,6 +26,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys, RetentionSettings
+from store.lua import Call, bind, run_all
 
 DRAFT_TTL = DAY  # an unconfirmed draft campaign disappears after a day
 CONFIRM_WINDOW = 600  # a guide has ten minutes to answer 确认
@@ -44,153 +40,6 @@ PRUNE_BATCH = 1000  # code-index entries removed per script call (keeps each cal
 # much later (a claim itself is always decided by the script), this process's own at once.
 CACHE_SECONDS = 1.0
 CACHED_STORES = 4096
-
-# Scope test shared by the claim and redeem scripts: '' = the owner store only, 'all', or a csv list.
-_IN_SCOPE = """
-local function in_scope(stores, owner, store)
-  if stores == false or stores == nil or stores == '' then return store == owner end
-  if stores == 'all' then return true end
-  return string.find(',' .. stores .. ',', ',' .. store .. ',', 1, true) ~= nil
-end
-"""
-
-# KEYS: 1 meta, 2 holders, 3 candidate code record, 4 claims memo, 5 expiry zset, 6 log,
-#       7 code index shard, 8 its removal-time zset (both of the candidate code), 9 the shopper's wallet
-# ARGV: 1 shopper, 2 msg id, 3 candidate code, 4 now, 5 end of today (local), 6 shopper's store,
-#       7 joined_at ('' unknown), 8 reply target, 9 campaign id, 10 grace seconds after expiry,
-#       11 seconds a customer's keys are kept, 12 seconds the longest-lived code lives
-_CLAIM = _IN_SCOPE + """
-local now = tonumber(ARGV[4])
-local function expiries(csv)
-  local out = {}
-  for code in string.gmatch(csv, '[^,]+') do
-    out[#out + 1] = redis.call('ZSCORE', KEYS[5], code) or ''
-  end
-  return table.concat(out, ',')
-end
-local prev = redis.call('HGET', KEYS[4], ARGV[2])
-if prev then return {'again', prev, expiries(prev)} end
-local m = redis.call('HMGET', KEYS[1], 'state', 'total', 'issued', 'per_person', 'valid_days', 'ends_at',
-                     'stores', 'owner', 'new_member_days')
-if m[1] ~= 'live' then return {'not_live'} end
-if m[6] and m[6] ~= '' and now > tonumber(m[6]) then return {'ended'} end
-if not in_scope(m[7], m[8], ARGV[6]) then return {'wrong_store'} end
-if m[9] and m[9] ~= '' then
-  if ARGV[7] == '' then return {'not_member'} end
-  if now - tonumber(ARGV[7]) > tonumber(m[9]) * 86400 then return {'not_new'} end
-end
-local held = redis.call('HGET', KEYS[2], ARGV[1])
-local count = 0
-if held then
-  local _, commas = string.gsub(held, ',', '')
-  count = commas + 1
-  if count >= tonumber(m[4]) then return {'held', held, expiries(held)} end
-end
-if tonumber(m[3] or '0') >= tonumber(m[2]) then
-  return {'sold_out', held or '', held and expiries(held) or ''}
-end
-if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('HEXISTS', KEYS[7], ARGV[3]) == 1 then
-  return {'collision'}
-end
-local expires
-if m[6] and m[6] ~= '' then
-  expires = tonumber(m[6])
-else
-  expires = tonumber(ARGV[5]) + (tonumber(m[5]) - 1) * 86400
-end
-redis.call('HSET', KEYS[3], 'campaign', ARGV[9], 'code', ARGV[3], 'holder', ARGV[1], 'store', ARGV[6],
-           'issued_at', ARGV[4], 'expires_at', expires, 'state', 'issued', 'msg', ARGV[2], 'target', ARGV[8])
-redis.call('HSET', KEYS[2], ARGV[1], held and (held .. ',' .. ARGV[3]) or ARGV[3])
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
-redis.call('ZADD', KEYS[5], expires, ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'issued', 1)
-redis.call('XADD', KEYS[6], '*', 'ev', 'issue', 'code', ARGV[3], 'who', ARGV[1], 'at', ARGV[4],
-           'store', ARGV[6], 'msg', ARGV[2])
-redis.call('EXPIRE', KEYS[3], math.max(1, expires + tonumber(ARGV[10]) - now))  -- relative: callers' clocks
-local left = redis.call('PTTL', KEYS[1])  -- a campaign with an end date expires as a whole
-if left > 0 then
-  for _, i in ipairs({2, 4, 5, 6}) do redis.call('PEXPIRE', KEYS[i], left) end
-end
--- The code index and the wallet, as Coupons._remember_code files them after a redelivery.
-local gone_at = expires + tonumber(ARGV[10])
-redis.call('HSET', KEYS[7], ARGV[3], ARGV[9])
-redis.call('ZADD', KEYS[8], gone_at, ARGV[3])
-local keep = tonumber(ARGV[11])
-redis.call('ZADD', KEYS[9], 'NX', now, ARGV[9] .. '|' .. ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', '(' .. (now - math.max(keep, tonumber(ARGV[12]) + tonumber(ARGV[10]))))
-local t = redis.call('TTL', KEYS[9])
-local want = math.max(now + keep, gone_at) - now
-if t < 0 or t < want then redis.call('EXPIRE', KEYS[9], math.max(1, want)) end
-return {'issued', ARGV[3], tostring(expires)}
-"""
-
-# KEYS: 1 meta, 2 code record, 3 log.  ARGV: 1 code, 2 store, 3 order no, 4 by, 5 now
-_REDEEM = _IN_SCOPE + """
-local c = redis.call('HMGET', KEYS[2], 'state', 'order_no', 'redeemed_at', 'redeemed_store', 'expires_at')
-local m = redis.call('HMGET', KEYS[1], 'state', 'stores', 'owner')
-if not c[1] or not m[1] then return {'unknown'} end
-if c[1] == 'redeemed' then
-  if c[2] == ARGV[3] then return {'ok', '1', c[3], c[4], c[2]} end
-  return {'already_redeemed', '0', c[3], c[4], c[2]}
-end
-if m[1] == 'stopped' then return {'stopped'} end
-if tonumber(ARGV[5]) > tonumber(c[5]) then return {'expired'} end
-if not in_scope(m[2], m[3], ARGV[2]) then return {'wrong_store'} end
-redis.call('HSET', KEYS[2], 'state', 'redeemed', 'order_no', ARGV[3], 'redeemed_at', ARGV[5],
-           'redeemed_store', ARGV[2], 'redeemed_by', ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'redeemed', 1)
-redis.call('XADD', KEYS[3], '*', 'ev', 'redeem', 'code', ARGV[1], 'who', ARGV[4], 'at', ARGV[5],
-           'store', ARGV[2], 'order', ARGV[3])
-return {'ok', '0', ARGV[5], ARGV[2], ARGV[3]}
-"""
-
-# KEYS: 1 meta, 2 log.  ARGV: 1 now, 2 by.  Returns live | already | stopped | missing.
-_CONFIRM = """
-local s = redis.call('HGET', KEYS[1], 'state')
-if not s then return 'missing' end
-if s == 'live' then return 'already' end
-if s ~= 'draft' then return s end
-redis.call('HSET', KEYS[1], 'state', 'live', 'live_at', ARGV[1], 'confirmed_by', ARGV[2])
-redis.call('PERSIST', KEYS[1])
-redis.call('XADD', KEYS[2], '*', 'ev', 'live', 'who', ARGV[2], 'at', ARGV[1])
-return 'live'
-"""
-
-# KEYS: 1 meta, 2 log.  ARGV: 1 now, 2 by.  Returns the previous state, 'already' or 'missing'.
-_STOP = """
-local s = redis.call('HGET', KEYS[1], 'state')
-if not s then return 'missing' end
-if s == 'stopped' then return 'already' end
-redis.call('HSET', KEYS[1], 'state', 'stopped', 'stopped_at', ARGV[1], 'stopped_by', ARGV[2])
-redis.call('PERSIST', KEYS[1])
-redis.call('XADD', KEYS[2], '*', 'ev', 'stop', 'who', ARGV[2], 'at', ARGV[1])
-return s
-"""
-
-
-# KEYS: wallet. ARGV: member, now, keep until, drop entries issued before. The TTL only grows.
-_WALLET = """
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
-local t = redis.call('TTL', KEYS[1])
-local want = tonumber(ARGV[3]) - tonumber(ARGV[2])
-if t < 0 or t < want then redis.call('EXPIRE', KEYS[1], math.max(1, want)) end
-"""
-
-# KEYS: greeted. ARGV: shopper, now, forget before. 1 the first time (within the retention).
-_GREET = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
-return redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-"""
-
-# KEYS: code index shard, its expiry ZSET. ARGV: now, batch. Drops index entries that are due.
-_PRUNE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #due == 0 then return 0 end
-redis.call('HDEL', KEYS[1], unpack(due))
-redis.call('ZREM', KEYS[2], unpack(due))
-return #due
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,13 +100,17 @@ class Coupons:
         self.r, self.k = redis, keys
         self.grace = retention.coupon_grace_days * DAY
         self.customer_keep = retention.customer_days * DAY
-        self._claim = redis.register_script(_CLAIM)
-        self._redeem = redis.register_script(_REDEEM)
-        self._confirm = redis.register_script(_CONFIRM)
-        self._stop = redis.register_script(_STOP)
-        self._wallet = redis.register_script(_WALLET)
-        self._greet = redis.register_script(_GREET)
-        self._prune = redis.register_script(_PRUNE)
+        self._claim = bind(redis, "coupons_claim")
+        self._redeem = bind(redis, "coupons_redeem")
+        self._confirm = bind(redis, "coupons_confirm")
+        self._stop = bind(redis, "coupons_stop")
+        self._wallet = bind(redis, "coupons_wallet")
+        self._greet = bind(redis, "coupons_greet")
+        self._prune = bind(redis, "coupons_prune")
+        self._reserve = bind(redis, "coupons_reserve")
+        self._release = bind(redis, "coupons_release")
+        self._file = bind(redis, "coupons_file")
+        self._unwelcome = bind(redis, "compare_and_hdel")
         self._live_cache: dict[str, tuple[float, list[str]]] = {}
         self._welcome_cache: tuple[float, dict[str, str]] | None = None
         self._writes = 0  # index writes of this process: a cache read across one is not kept
@@ -396,9 +249,7 @@ class Coupons:
                 pipe.zrem(self.k.coupon_live(store), cid)
             pipe.zrem(self.k.coupon_live_all(), cid)
             await pipe.execute()
-        await self.r.eval("if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
-                          "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
-                          1, self.k.coupon_welcome(), meta["owner"], cid)
+        await self._unwelcome(keys=[self.k.coupon_welcome()], args=[meta["owner"], cid])
         self._changed()
 
     async def store_campaigns(self, store_id: str) -> list[str]:
@@ -526,38 +377,48 @@ class Coupons:
     # -- claiming ------------------------------------------------------------------------------
     async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
                     joined_at: int | None, target: str, new_code: Callable[[], str]) -> Claim:
-        """One claim on one campaign: one script call with a fresh random code (another one in the
-        rare case some campaign already uses it). The script files an issued code in the index and
-        the wallet itself; a redelivered claim ("again") re-files its code here, idempotently."""
+        """One claim on one campaign, in three steps that each touch one hash slot (so they run on
+        a Redis Cluster too): reserve a fresh random code in the code index, let the campaign's
+        script decide and issue it, then file it (its index entry's real removal time and the
+        shopper's wallet), or give the reservation back when nothing was issued.
+
+        Still exactly once per message: the decision is one atomic step in the campaign's slot and
+        is stored under the message id, so a redelivered message gets "again" with the same code
+        and the filing (idempotent) is repeated. A code is never given twice: the campaign issues
+        only a code this attempt reserved, and a reservation is refused for a code any campaign
+        holds. A crash before the filing leaves the message un-acked, so the redelivery files it;
+        until then the code is findable by its reservation, which outlives any code. A crash
+        that leaves a reservation nothing issued costs an index entry that answers "unknown"."""
         k = self.k
         for _ in range(CODE_TRIES):
             code = new_code()
+            index = [k.coupon_code_index(code), k.coupon_code_expiry(code)]
+            if not await self._reserve(keys=index, args=[code, cid, int(now) + (LONGEST_CODE_DAYS + 1) * DAY + self.grace]):
+                continue  # some campaign holds this code: draw another
             res = await self._claim(
                 keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
-                      k.coupon_expiry(cid), k.coupon_log(cid), k.coupon_code_index(code),
-                      k.coupon_code_expiry(code), k.coupon_wallet(shopper)],
+                      k.coupon_expiry(cid), k.coupon_log(cid)],
                 args=[shopper, msg_id, code, int(now), day_end, store_id,
-                      "" if joined_at is None else int(joined_at), target, cid, self.grace, self.customer_keep,
-                      LONGEST_CODE_DAYS * DAY])
+                      "" if joined_at is None else int(joined_at), target, cid, self.grace])
             status = _s(res[0])
-            if status == "collision":
-                continue
             codes = _split(_s(res[1])) if len(res) > 1 else ()
             expires = tuple(int(float(x)) for x in _split(_s(res[2]))) if len(res) > 2 else ()
-            if status == "again":
-                await self._remember_code(shopper, cid, codes[0], expires[0] if expires else int(now), now)
+            calls = [] if status == "issued" else [self._release.call(index, [code, cid])]
+            if status in ("issued", "again"):
+                calls += self._file_calls(shopper, cid, codes[0], expires[0] if expires else int(now), now)
+            await run_all(self.r, calls)
+            if status == "collision":
+                continue
             return Claim(cid, status, codes, expires)
         raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")
 
-    async def _remember_code(self, shopper: str, cid: str, code: str, expires: int, now: float) -> None:
-        """After an issue (or its redelivery): the code's index entry gets its removal time, the
-        wallet the code; both idempotent."""
+    def _file_calls(self, shopper: str, cid: str, code: str, expires: int, now: float) -> list[Call]:
+        """An issued code's index entry (with its removal time) and its wallet entry; idempotent."""
         gone_at = expires + self.grace
-        await self.r.zadd(self.k.coupon_code_expiry(code), {code: gone_at})
         keep_until = max(int(now) + self.customer_keep, gone_at)
         drop_before = int(now) - max(self.customer_keep, LONGEST_CODE_DAYS * DAY + self.grace)
-        await self._wallet(keys=[self.k.coupon_wallet(shopper)], args=[f"{cid}|{code}", int(now), keep_until,
-                                                                      drop_before])
+        return [self._file.call([self.k.coupon_code_index(code), self.k.coupon_code_expiry(code)], [code, cid, gone_at]),
+                self._wallet.call([self.k.coupon_wallet(shopper)], [f"{cid}|{code}", int(now), keep_until, drop_before])]
 
     # -- lookup and redemption -----------------------------------------------------------------
     async def lookup(self, code: str) -> str | None:

@@ -8,18 +8,10 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
+from store.lua import bind
 
 TTL = 60 * DAY  # a month of history for trends, plus margin
 
-# KEYS: index, askers, examples, guides. ARGV: index member, shopper, example text, guide, ttl.
-_RECORD = """
-if redis.call('SADD', KEYS[2], ARGV[2]) == 0 then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-if ARGV[3] ~= '' and redis.call('LLEN', KEYS[3]) < 3 then redis.call('RPUSH', KEYS[3], ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[4], ARGV[4], 1) end
-for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
-return 1
-"""
 
 KINDS = {"unmet": "u", "wish": "w"}
 
@@ -27,7 +19,7 @@ KINDS = {"unmet": "u", "wish": "w"}
 class Demand:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._record = redis.register_script(_RECORD)
+        self._record = bind(redis, "demand_record")
 
     async def record(self, day: str, kind: str, store: str, item: str, shopper: str,
                      example: str = "", guide: str = "") -> bool:

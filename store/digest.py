@@ -18,24 +18,10 @@ from redis.asyncio import Redis
 
 from store.demand import KINDS
 from store.keys import DAY, Keys
+from store.lua import bind
 
 TTL = 60 * DAY  # a month of trend history plus margin; matches the demand signals' TTL
 LOCK_TTL = 120  # a sender holding a recipient's lock longer than this has died
-
-_FREEZE = """
-if redis.call('HEXISTS', KEYS[1], 'inputs') == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'inputs', ARGV[1], 'totals', ARGV[2], 'frozen_at', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
-_UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-# KEYS: the day's retry hash. ARGV: scope, slot, ttl. Claims a retry slot once across replicas.
-_CLAIM_RETRY = """
-if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
 
 
 def pack(obj) -> bytes:
@@ -53,9 +39,9 @@ def _s(v: bytes | str) -> str:
 class DigestState:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._freeze = redis.register_script(_FREEZE)
-        self._unlock = redis.register_script(_UNLOCK)
-        self._claim_retry = redis.register_script(_CLAIM_RETRY)
+        self._freeze = bind(redis, "digest_freeze")
+        self._unlock = bind(redis, "compare_and_delete")
+        self._claim_retry = bind(redis, "digest_claim_retry")
 
     # -- snapshots ----------------------------------------------------------------------------
     async def freeze(self, day: str, inputs: dict, totals: dict, now: float) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys, RetentionSettings
+from store.lua import bind
 
 DRAFT_TTL = 30 * 60  # a /开团 preview must be confirmed within half an hour
 CONFIRM_TTL = 7 * DAY  # outlives any redelivery of a 确认 message
@@ -37,320 +38,18 @@ VIEW_SECONDS = 1.0
 VIEWS_KEPT = 4096  # stores whose 团 one process keeps in view
 
 PARTS = ("meta", "lines", "owners", "wait", "msgs")
+# The ledger's step scripts, store/lua/groupbuy_<step>.lua; each includes groupbuy_prelude.lua.
+STEPS = ("join", "set", "cancel", "close", "cancel_group", "collect", "create", "note")
 LIVE = ("active", "waiting")
 
-# ARGV[1] message id ("" = not idempotent), ARGV[2] now (epoch seconds), ARGV[3] JSON arguments.
-_PRELUDE = r"""
-local META, LINES, OWNERS, WAIT, MSGS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local mid = ARGV[1]
-local now = tonumber(ARGV[2])
-local a = cjson.decode(ARGV[3])
 
-if mid ~= '' then
-  local prev = redis.call('HGET', MSGS, mid)
-  if prev then return prev end
-end
-local exists = redis.call('EXISTS', META) == 1
 
-local function num(f) return tonumber(redis.call('HGET', META, f) or '0') or 0 end
-local function getline(no)
-  local raw = redis.call('HGET', LINES, tostring(no))
-  if raw then return cjson.decode(raw) end
-  return nil
-end
-local function putline(l) redis.call('HSET', LINES, tostring(l.no), cjson.encode(l)) end
-local function live(l) return l.status == 'active' or l.status == 'waiting' end
-local function owned(owner)
-  local raw = redis.call('HGET', OWNERS, owner)
-  if raw then return cjson.decode(raw) end
-  return {}
-end
-local function mylines(owner)
-  local out = {}
-  for _, no in ipairs(owned(owner)) do
-    local l = getline(no)
-    if l and live(l) then table.insert(out, l) end
-  end
-  return out
-end
-local function owner_sum(owner)
-  local s = 0
-  for _, l in ipairs(mylines(owner)) do s = s + l.qty end
-  return s
-end
-local function show(l)
-  if l.status == 'waiting' then
-    local pos = redis.call('LPOS', WAIT, tostring(l.no))
-    l.pos = (pos or 0) + 1
-  end
-  return l
-end
-local function gate()
-  if not exists then return 'no_group' end
-  local st = redis.call('HGET', META, 'status')
-  if st ~= 'open' then return 'gb_' .. st end
-  if now >= num('cutoff') then return 'cutoff' end
-  return nil
-end
-local function finish(res)
-  if not exists then return cjson.encode(res) end
-  res.op = redis.call('HINCRBY', META, 'ops', 1)
-  res.total, res.waiting, res.cap = num('total'), num('waiting'), num('cap')
-  res.status = redis.call('HGET', META, 'status')
-  if res.owner then
-    local mine = {}
-    for _, l in ipairs(mylines(res.owner)) do table.insert(mine, show(l)) end
-    res.mine = mine
-  end
-  local out = cjson.encode(res)
-  if mid ~= '' then redis.call('HSET', MSGS, mid, out) end
-  return out
-end
-local function add_line(owner, who, qty)
-  local no = redis.call('HINCRBY', META, 'seq', 1)
-  local cap = num('cap')
-  local l = {no = no, owner = owner, who = who, name = a.name or '', tag = a.tag or '', qty = qty,
-             target = a.target or '', by = a.by or owner, created = now, updated = now}
-  if l.tag == '' then  -- a proxy line is picked up by the same household: inherit its tag
-    for _, o in ipairs(mylines(owner)) do
-      if o.tag ~= '' then l.tag = o.tag break end
-    end
-  end
-  if cap == 0 or (redis.call('LLEN', WAIT) == 0 and num('total') + qty <= cap) then
-    l.status = 'active'
-    redis.call('HINCRBY', META, 'total', qty)
-  else
-    l.status = 'waiting'
-    redis.call('RPUSH', WAIT, tostring(no))
-    redis.call('HINCRBY', META, 'waiting', qty)
-  end
-  putline(l)
-  local list = owned(owner)
-  table.insert(list, no)
-  redis.call('HSET', OWNERS, owner, cjson.encode(list))
-  return l
-end
-local function drop(l)
-  if l.status == 'active' then
-    redis.call('HINCRBY', META, 'total', -l.qty)
-  elseif l.status == 'waiting' then
-    redis.call('LREM', WAIT, 0, tostring(l.no))
-    redis.call('HINCRBY', META, 'waiting', -l.qty)
-  end
-  l.status = 'cancelled'
-  l.updated = now
-  putline(l)
-  return l
-end
-local function promote()
-  local cap, total, moved = num('cap'), num('total'), {}
-  while true do
-    local head = redis.call('LINDEX', WAIT, 0)
-    if not head then break end
-    local l = getline(head)
-    if cap > 0 and total + l.qty > cap then break end
-    redis.call('LPOP', WAIT)
-    l.status = 'active'
-    l.updated = now
-    putline(l)
-    total = total + l.qty
-    redis.call('HINCRBY', META, 'total', l.qty)
-    redis.call('HINCRBY', META, 'waiting', -l.qty)
-    table.insert(moved, l)
-  end
-  return moved
-end
-local function pick(owner, who)
-  local mine = mylines(owner)
-  if who ~= nil then
-    for _, l in ipairs(mine) do if l.who == who then return l, nil end end
-    return nil, nil
-  end
-  for _, l in ipairs(mine) do if l.who == '' then return l, nil end end
-  if #mine == 1 then return mine[1], nil end
-  if #mine == 0 then return nil, nil end
-  return nil, 'ambiguous'
-end
-local function room()
-  local cap = num('cap')
-  if cap == 0 then return -1 end
-  if redis.call('LLEN', WAIT) > 0 then return 0 end
-  return math.max(0, cap - num('total'))
-end
-local function over_limit(owner, extra)
-  local limit = num('per_person')
-  if limit == 0 then return nil end
-  local have = owner_sum(owner)
-  if have + extra > limit then return math.max(0, limit - have) end
-  return nil
-end
-local function join_new(owner, who, qty)
-  local allowed = over_limit(owner, qty)
-  if allowed then return finish({code = 'limit', allowed = allowed, owner = owner}) end
-  local l = add_line(owner, who, qty)
-  local code = 'joined'
-  if l.status == 'waiting' then code = 'waiting' end
-  return finish({code = code, line = show(l), owner = owner})
-end
--- Change one live line to qty (> 0); returns the result table (not yet finished).
-local function resize(l, qty)
-  local delta = qty - l.qty
-  if delta == 0 then return {code = 'unchanged', line = show(l), owner = l.owner} end
-  if delta > 0 then
-    local allowed = over_limit(l.owner, delta)
-    if allowed then return {code = 'limit', allowed = allowed, line = show(l), owner = l.owner} end
-    if l.status == 'active' and num('cap') > 0 and
-       (redis.call('LLEN', WAIT) > 0 or num('total') + delta > num('cap')) then
-      return {code = 'full', room = room(), line = show(l), owner = l.owner}
-    end
-  end
-  if l.status == 'active' then
-    redis.call('HINCRBY', META, 'total', delta)
-  else
-    redis.call('HINCRBY', META, 'waiting', delta)
-  end
-  local old = l.qty
-  l.qty = qty
-  l.updated = now
-  putline(l)
-  local res = {code = 'changed', from = old, owner = l.owner}
-  res.promoted = promote()
-  res.line = show(getline(l.no))
-  return res
-end
-"""
 
-_JOIN = r"""
-local g = gate()
-if g then return finish({code = g, owner = a.owner}) end
-if (a.qty or 0) < 1 then return finish({code = 'bad_qty', owner = a.owner}) end
-local who = a.who or ''
-local l = pick(a.owner, who)
-if l then return finish({code = 'exists', line = show(l), owner = a.owner}) end
-return join_new(a.owner, who, a.qty)
-"""
 
-# a.qty (absolute) or a.delta (relative); a.who absent = "the sender's line".
-_SET = r"""
-local g = gate()
-if g then return finish({code = g, owner = a.owner}) end
-local l, why = pick(a.owner, a.who)
-if why then return finish({code = why, owner = a.owner}) end
-local qty = a.qty
-if l == nil then
-  qty = qty or a.delta
-  if qty == nil or qty < 1 then return finish({code = 'no_line', owner = a.owner}) end
-  return join_new(a.owner, a.who or '', qty)
-end
-if qty == nil then qty = l.qty + a.delta end
-if qty <= 0 then
-  drop(l)
-  return finish({code = 'cancelled', changed = {l}, promoted = promote(), owner = a.owner})
-end
-return finish(resize(l, qty))
-"""
 
-_CANCEL = r"""
-local g = gate()
-if g then return finish({code = g, owner = a.owner}) end
-local gone = {}
-if a.entry then
-  local l = getline(a.entry)
-  if l == nil or not live(l) then return finish({code = 'no_line', owner = a.owner, entry = a.entry}) end
-  if l.owner ~= a.owner then return finish({code = 'not_yours', owner = a.owner, entry = a.entry}) end
-  table.insert(gone, drop(l))
-elseif a.who ~= nil then
-  local l = pick(a.owner, a.who)
-  if l then table.insert(gone, drop(l)) end
-else
-  for _, l in ipairs(mylines(a.owner)) do table.insert(gone, drop(l)) end
-end
-if #gone == 0 then return finish({code = 'no_line', owner = a.owner}) end
-return finish({code = 'cancelled', changed = gone, promoted = promote(), owner = a.owner})
-"""
 
-# Flip open -> closed exactly once; only the call that flips it reports closed_now.
-_CLOSE = r"""
-if not exists then return finish({code = 'no_group'}) end
-local st = redis.call('HGET', META, 'status')
-if st ~= 'open' then
-  return finish({code = 'gb_' .. st, closed_now = false, result = redis.call('HGET', META, 'result') or ''})
-end
-if a.reason == 'cutoff' and now < num('cutoff') then return cjson.encode({code = 'not_due'}) end
-local total, min = num('total'), num('min_to_form')
-local result = 'failed'
-if min == 0 or total >= min then result = 'formed' end
-redis.call('HSET', META, 'status', 'closed', 'closed_at', tostring(now), 'result', result,
-           'close_reason', a.reason or '', 'closed_by', a.by or '')
-for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, a.keep) end
-return finish({code = 'closed_now', closed_now = true, result = result,
-               shortfall = math.max(0, min - total)})
-"""
 
-_CANCEL_GROUP = r"""
-if not exists then return finish({code = 'no_group'}) end
-local st = redis.call('HGET', META, 'status')
-if st == 'cancelled' then return finish({code = 'gb_cancelled', cancelled_now = false}) end
-redis.call('HSET', META, 'status', 'cancelled', 'cancelled_at', tostring(now), 'cancelled_by', a.by or '',
-           'was', st)
-for _, k in ipairs(KEYS) do redis.call('EXPIRE', k, a.keep) end
-return finish({code = 'cancelled_now', cancelled_now = true, was = st})
-"""
 
-# Mark one line (a.no) or every line with a pickup tag (a.tag) collected.
-_COLLECT = r"""
-if not exists then return finish({code = 'no_group'}) end
-local st = redis.call('HGET', META, 'status')
-if st ~= 'closed' then return finish({code = 'not_closed', was = st}) end
-if redis.call('HGET', META, 'result') ~= 'formed' then return finish({code = 'failed'}) end
-local found = {}
-if a.no then
-  local l = getline(a.no)
-  if l then table.insert(found, l) end
-else
-  local all = redis.call('HVALS', LINES)
-  for _, raw in ipairs(all) do
-    local l = cjson.decode(raw)
-    if l.tag ~= '' and l.tag == a.tag and (l.status == 'active' or l.status == 'collected') then
-      table.insert(found, l)
-    end
-  end
-  table.sort(found, function(x, y) return x.no < y.no end)
-end
-local changed, already = {}, {}
-for _, l in ipairs(found) do
-  if l.status == 'active' then
-    l.status = 'collected'
-    l.collected = now
-    l.updated = now
-    l.collected_by = a.by or ''
-    putline(l)
-    table.insert(changed, l)
-  elseif l.status == 'collected' then
-    table.insert(already, l)
-  end
-end
-if #changed > 0 then return finish({code = 'collected', changed = changed, already = already}) end
-if #already > 0 then return finish({code = 'already', already = already}) end
-if #found > 0 then return finish({code = 'not_active', changed = found}) end
-return finish({code = 'no_line'})
-"""
-
-_CREATE = r"""
-if exists then return cjson.encode({code = 'exists'}) end
-for k, v in pairs(a.fields) do redis.call('HSET', META, k, tostring(v)) end
-redis.call('HSET', META, 'status', 'open', 'total', 0, 'waiting', 0, 'seq', 0, 'ops', 0)
-return cjson.encode({code = 'created'})
-"""
-
-# Bookkeeping that is not a ledger change (no message id, no op number).
-_NOTE = r"""
-if not exists then return cjson.encode({code = 'no_group'}) end
-local prev = redis.call('HGET', META, a.field)
-if a.only_new and prev then return cjson.encode({code = 'kept', value = prev}) end
-redis.call('HSET', META, a.field, a.value)
-return cjson.encode({code = 'set', value = a.value})
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,15 +224,9 @@ class GroupBuys:
         self._views: dict[str, _StoreView] = {}
         self._with_groups: tuple[float, set[str]] | None = None  # stores that ever had a 团
         self._writes = 0  # this process's ledger writes: a view read across one is not kept
-        reg = redis.register_script
-        self._join = reg(_PRELUDE + _JOIN)
-        self._set = reg(_PRELUDE + _SET)
-        self._cancel = reg(_PRELUDE + _CANCEL)
-        self._close = reg(_PRELUDE + _CLOSE)
-        self._cancel_group = reg(_PRELUDE + _CANCEL_GROUP)
-        self._collect = reg(_PRELUDE + _COLLECT)
-        self._create = reg(_PRELUDE + _CREATE)
-        self._note = reg(_PRELUDE + _NOTE)
+        self._join, self._set, self._cancel, self._close, self._cancel_group, self._collect, self._create, \
+            self._note = (bind(redis, f"groupbuy_{step}") for step in STEPS)
+        self._drop_draft = bind(redis, "groupbuy_drop_draft")
 
     def _keys(self, gid: int) -> list[str]:
         return [self.k.gb(gid, p) for p in PARTS]
@@ -817,8 +510,7 @@ class GroupBuys:
 
     async def drop_draft(self, guide: str, draft_id: str) -> None:
         """Drop the guide's draft if it is still the one confirmed (not a newer /开团)."""
-        await self.r.eval("local d = redis.call('GET', KEYS[1]) if d and cjson.decode(d).draft == ARGV[1] then "
-                          "return redis.call('DEL', KEYS[1]) end return 0", 1, self.k.gb_draft(guide), draft_id)
+        await self._drop_draft(keys=[self.k.gb_draft(guide)], args=[draft_id])
 
     async def confirmed(self, msg_id: str) -> int | None:
         """The 团 number a 确认 message already opened, if any."""

@@ -4,8 +4,9 @@ version WeCom last reported, the owner, and the one-群发-per-day claims.
 Membership events carry the version before and after the change (LastMemVer/CurMemVer). A delta is
 applied only on top of the version it was computed from; anything else (lost or reordered events,
 a group never seen) is a gap, and the caller re-syncs the whole list from groupchat/get.
-The reverse index (which groups a customer is in) is written after the group's own keys and is
-idempotent, so a crash between the two is healed by the next sync.
+The group's own keys ({grp:<chat_id>}) change in one MULTI; the set of known groups and the reverse
+index (which groups a customer is in) live in other hash slots and are written after it,
+idempotently, so a crash between the two is healed by the redelivered event or the next sync.
 """
 from __future__ import annotations
 
@@ -15,42 +16,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys, RetentionSettings
-
-# KEYS: meta, members. ARGV: op (add|del), last_ver, cur_ver, at, member ids...
-# Returns applied | dup | gap | unknown.
-_DELTA = """
-local ver = redis.call('HGET', KEYS[1], 'version')
-if not ver then return 'unknown' end
-if ARGV[3] ~= '' and ver == ARGV[3] then return 'dup' end
-if ARGV[2] == '' or ver ~= ARGV[2] then return 'gap' end
-for i = 5, #ARGV do
-  if ARGV[1] == 'add' then redis.call('HSET', KEYS[2], ARGV[i], ARGV[4]) else redis.call('HDEL', KEYS[2], ARGV[i]) end
-end
-redis.call('HSET', KEYS[1], 'version', ARGV[3])
-return 'applied'
-"""
-
-# KEYS: claim. ARGV: post id, record JSON, ttl. The same post may re-claim (redelivery).
-# Returns '' when claimed, else the record of the post that holds the day.
-_CLAIM = """
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-  return ''
-end
-local ok, rec = pcall(cjson.decode, cur)
-if ok and rec['post'] == ARGV[1] then return '' end
-return cur
-"""
-
-# KEYS: claim. ARGV: post id. Frees the day only if this post holds it (its task was refused).
-_UNCLAIM = """
-local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local ok, rec = pcall(cjson.decode, cur)
-if ok and rec['post'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+from store.lua import bind
 
 
 @dataclass(frozen=True)
@@ -67,9 +33,9 @@ class Groups:
     def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
         self.member_ttl = retention.customer_days * DAY  # a member's group index, refreshed on change and lookup
-        self._delta = redis.register_script(_DELTA)
-        self._claim = redis.register_script(_CLAIM)
-        self._unclaim = redis.register_script(_UNCLAIM)
+        self._delta = bind(redis, "groups_delta")
+        self._claim = bind(redis, "groups_claim_post_day")
+        self._unclaim = bind(redis, "groups_release_post_day")
 
     # -- reading ----------------------------------------------------------------------------------
     async def meta(self, chat_id: str) -> GroupMeta | None:
@@ -109,8 +75,8 @@ class Groups:
                     else:
                         pipe.hdel(key, m)
                 pipe.hdel(self.k.group(chat_id, "meta"), "version")  # unknown now: next event re-syncs
-                pipe.sadd(self.k.groups_known(), chat_id)
                 await pipe.execute()
+            await self.r.sadd(self.k.groups_known(), chat_id)  # another slot: after the group, idempotent
             res = "applied"
         else:
             res = await self._delta(keys=[self.k.group(chat_id, "meta"), self.k.group(chat_id, "members")],
@@ -135,8 +101,8 @@ class Groups:
             pipe.persist(self.k.group(chat_id, "meta"))  # live again if it was dismissed
             if not meta["version"]:
                 pipe.hdel(self.k.group(chat_id, "meta"), "version")
-            pipe.sadd(self.k.groups_known(), chat_id)
             await pipe.execute()
+        await self.r.sadd(self.k.groups_known(), chat_id)
         await self._index(chat_id, members, [m for m in old if m not in members])
         return members
 
@@ -150,8 +116,8 @@ class Groups:
             pipe.hset(self.k.group(chat_id, "meta"), mapping={"status": "dismissed", "synced_at": now})
             pipe.hdel(self.k.group(chat_id, "meta"), "version")
             pipe.expire(self.k.group(chat_id, "meta"), self.member_ttl)
-            pipe.srem(self.k.groups_known(), chat_id)
             await pipe.execute()
+        await self.r.srem(self.k.groups_known(), chat_id)
         await self._index(chat_id, {}, list(old))
 
     async def _index(self, chat_id: str, present: dict[str, int], gone: list[str]) -> None:

@@ -1,8 +1,10 @@
 """Every Redis key qunbot uses, and how long each lives.
 
-All keys of one entity share a Redis Cluster hash tag ({...}) and every Lua script touches one
-entity only, except the coupon claim (store/coupons.py), which also writes the code index and the
-shopper's wallet in the same atomic step: one round trip per claim on the single Redis qunbot uses.
+All keys of one entity share a Redis Cluster hash tag ({...}), and every Lua script and MULTI
+transaction touches one hash slot (store/lua.py checks script calls when the test suite turns the
+check on; tests/conftest.py checks transactions). Steps that span entities are made of one-slot
+steps, each idempotent, and say why the whole is still exactly once (store/coupons.py claim,
+store/streams.py ack and dead_letter).
 
 Redis must stay bounded, so every key family (each method of `Keys`) declares its retention:
 `@ttl("...")` when every write sets an expiry (the text says how long, or the docstring does), or
@@ -93,6 +95,12 @@ class Keys:
         (approximate cap at write time) and none older than `dead_letter_days` (trimmed by the
         partition-0 owner); replay or export them before that."""
         return f"{self.p}:{{{name}:dead}}:s"
+
+    @ttl("[worker] dedupe_ttl_seconds")
+    def dead_marker(self, name: str, part: int, entry_id: str) -> str:
+        """Set when a stream entry's dead letter is stored (beside the dead letters, one slot), so
+        an entry dead-lettered twice (a crash before its XACK) leaves one letter."""
+        return f"{self.p}:{{{name}:dead}}:from:{part}:{entry_id}"
 
     # Waiting retries of the outbox (bot/sender.py). Under the partition's hash tag, so the timer's
     # script can move a due target back into that partition's stream in one step. No TTL: a held
@@ -207,13 +215,13 @@ class Keys:
     def awaiting_confirm(self, userid: str) -> str:
         """The draft shown in this user's last exchange, which a bare 确认 means; TTL = the short
         [conversation] confirm_minutes window, and any other message in that chat clears it."""
-        return f"{self.p}:confirm:{userid}"
+        return f"{self.p}:{{confirm:{userid}}}"
 
     @ttl("a day, or the draft's own lifetime when longer (10-30 minutes today)")
     def confirm_offers(self, userid: str) -> str:
         """Hash name -> JSON of every draft this user may confirm by name (确认 开团 / 团6 / C12),
         each with its own expiry inside; the key lives as long as the longest of them."""
-        return f"{self.p}:confirm:{userid}:offers"
+        return f"{self.p}:{{confirm:{userid}}}:offers"  # the pointer's slot: offer() writes both in one MULTI
 
     @ttl("a day: longer than any redelivery of one inbound message")
     def confirm_routed(self, msg_id: str) -> str:
@@ -285,7 +293,7 @@ class Keys:
         """Hash guide -> askers attributed to that guide's groups."""
         return f"{self.p}:{{dm:{day}}}:guide:{kind}:{store}:{item}"
 
-    # -- digest (issue 7): one hash tag per business day ------------------------------------------
+    # -- digest: one hash tag per business day ----------------------------------------------------
     @ttl("60 days of history; a recipient's send lock two minutes")
     def digest_day(self, day: str, part: str) -> str:
         """A business day's digest keys, all under {dg:<day>}: snap (hash: inputs, totals, frozen_at;
@@ -299,7 +307,7 @@ class Keys:
         """Hash recipient -> when it was first configured: catch-up never sends it older digests."""
         return f"{self.p}:dg:seen"
 
-    # -- coupons (issue 5) ----------------------------------------------------------------------
+    # -- coupons ------------------------------------------------------------------------------------
     # Everything one campaign's claim/redeem/stop scripts touch shares the hash tag {cp:<id>}, so each
     # script runs in one slot. Cross-campaign indexes (code -> campaign, a shopper's wallet, a store's
     # campaigns) live in their own slots and are written outside the scripts; see store/coupons.py.
@@ -393,7 +401,7 @@ class Keys:
         """Where and when a kf shopper last wrote; TTL just under kf's 48 h reply window."""
         return f"{self.p}:cpseen:{shopper}"
 
-    # -- shopper channels: kf pull, customer groups, handoff, group posts (issue 3) ---------------
+    # -- shopper channels: kf pull, customer groups, handoff, group posts --------------------------
     # Per kf account {kf:<open_kfid>}: the pull cursor, its lock and the "pull again" flag, so the
     # lock scripts touch one slot. Per conversation {kfc:kf:<open_kfid>:<external_userid>}: the
     # shopper's context, reply window and handoff. Per customer group {grp:<chat_id>}: members,

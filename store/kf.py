@@ -15,67 +15,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from store.keys import Keys
+from store.lua import Call, bind, run_all
 
 DAY = 86400
 AGAIN_TTL = 600  # a kf sync token lives 10 minutes; the flag is useless after that
-
-# KEYS: lock, again. ARGV: owner, ttl ms, token. 1 = lock taken; 0 = held by another (flag left).
-_ACQUIRE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('DEL', KEYS[2])
-  return 1
-end
-redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-return 0
-"""
-
-# KEYS: lock, again. ARGV: owner, ttl ms. {1, token} = go again (lock kept), {0} = released, {-1} = lost.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-local again = redis.call('GET', KEYS[2])
-if again then
-  redis.call('DEL', KEYS[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, again}
-end
-redis.call('DEL', KEYS[1])
-return {0}
-"""
-
-# KEYS: lock, cursor hash. ARGV: owner, ttl ms, cursor, since, through ms ("" mid-drain). Saves only
-# while we hold the lock. `through` (when the last complete drain started) only moves forward.
-_SAVE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], 'cursor', ARGV[3], 'since', ARGV[4])
-if ARGV[5] ~= '' and tonumber(redis.call('HGET', KEYS[2], 'through') or '0') < tonumber(ARGV[5]) then
-  redis.call('HSET', KEYS[2], 'through', ARGV[5])
-end
-return 1
-"""
-
-# KEYS: window hash. ARGV: customer message time, ttl, msgid. A re-pulled older message must not
-# reset the count; two messages in the same second (send_time is in seconds) both do.
-_OPEN = """
-local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
-local at = tonumber(ARGV[1])
-if at > last or (at == last and redis.call('HGET', KEYS[1], 'msg') ~= ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'last', ARGV[1], 'replies', 0, 'msg', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
-return 1
-"""
-
-# KEYS: window hash. ARGV: now, window seconds, max replies.
-# 'ok' (counted), 'unknown' (no customer message seen: let WeCom decide), 'window', 'quota'.
-_TAKE = """
-local last = redis.call('HGET', KEYS[1], 'last')
-if not last then return 'unknown' end
-if tonumber(ARGV[1]) > tonumber(last) + tonumber(ARGV[2]) then return 'window' end
-if tonumber(redis.call('HGET', KEYS[1], 'replies') or '0') >= tonumber(ARGV[3]) then return 'quota' end
-redis.call('HINCRBY', KEYS[1], 'replies', 1)
-return 'ok'
-"""
 
 
 @dataclass(frozen=True)
@@ -90,11 +33,13 @@ class KfState:
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._acquire = redis.register_script(_ACQUIRE)
-        self._release = redis.register_script(_RELEASE)
-        self._save = redis.register_script(_SAVE)
-        self._open = redis.register_script(_OPEN)
-        self._take = redis.register_script(_TAKE)
+        self._acquire = bind(redis, "kf_acquire")
+        self._release = bind(redis, "kf_release")
+        self._save = bind(redis, "kf_save")
+        self._open = bind(redis, "kf_open_window")
+        self._take = bind(redis, "kf_take_reply")
+        self._drop = bind(redis, "compare_and_delete")
+        self._renew = bind(redis, "compare_and_expire")
 
     # -- cursor and lock -------------------------------------------------------------------------
     async def cursor(self, open_kfid: str) -> Cursor:
@@ -120,8 +65,7 @@ class KfState:
         return ("released" if res[0] == 0 else "lost"), ""
 
     async def drop_lock(self, open_kfid: str, owner: str) -> None:
-        await self.r.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
-                          "return 0", 1, self.k.kf_lock(open_kfid), owner)
+        await self._drop(keys=[self.k.kf_lock(open_kfid)], args=[owner])
 
     async def save(self, open_kfid: str, owner: str, ttl_ms: int, cursor: str, since: int,
                    through_ms: int | None = None) -> bool:
@@ -133,9 +77,7 @@ class KfState:
 
     async def renew(self, open_kfid: str, owner: str, ttl_ms: int) -> bool:
         """Extend the pull lock while we hold it (a live puller keeps it; a dead one's expires)."""
-        return bool(await self.r.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                                      "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
-                                      1, self.k.kf_lock(open_kfid), owner, ttl_ms))
+        return bool(await self._renew(keys=[self.k.kf_lock(open_kfid)], args=[owner, ttl_ms]))
 
     async def again_pending(self, open_kfid: str) -> bool:
         """A "pull again" flag is waiting: no puller has taken it up yet."""
@@ -151,19 +93,28 @@ class KfState:
         return int(await self.r.hget(self.k.kf_cursor(open_kfid), "through") or 0)
 
     # -- reply window (48 h, 5 replies per customer message) -------------------------------------
-    async def customer_wrote(self, conversation: str, at: int, msgid: str = "", pipe=None) -> None:
-        """Open a fresh reply allowance; with `pipe`, queued on that pipeline instead of sent."""
-        await self._open(keys=[self.k.shopper(conversation, "win")], args=[at, self.REPLY_WINDOW + DAY, msgid],
-                         client=pipe)
+    def customer_wrote_call(self, conversation: str, at: int, msgid: str = "") -> Call:
+        """Open a fresh reply allowance (a call for `record_page`)."""
+        return self._open.call([self.k.shopper(conversation, "win")], [at, self.REPLY_WINDOW + DAY, msgid])
 
-    def take_reply_call(self, conversation: str, now: float):
-        """(script, keys, args) of take_reply, for a caller that sends it in its own pipeline."""
-        return self._take, [self.k.shopper(conversation, "win")], [int(now), self.REPLY_WINDOW,
-                                                                   self.REPLIES_PER_MESSAGE]
+    async def customer_wrote(self, conversation: str, at: int, msgid: str = "") -> None:
+        await self.record_page([self.customer_wrote_call(conversation, at, msgid)])
+
+    async def record_page(self, calls: list[Call]) -> None:
+        """What one pulled kf page says about its conversations (reply windows, scenes), in one round
+        trip, before any of its messages is queued."""
+        if not calls:
+            return
+        await run_all(self.r, calls)
+
+    def take_reply_call(self, conversation: str, now: float) -> Call:
+        """take_reply, for a caller that sends it in its own pipeline."""
+        return self._take.call([self.k.shopper(conversation, "win")], [int(now), self.REPLY_WINDOW,
+                                                                       self.REPLIES_PER_MESSAGE])
 
     async def take_reply(self, conversation: str, now: float) -> str:
-        script, keys, args = self.take_reply_call(conversation, now)
-        res = await script(keys=keys, args=args)
+        c = self.take_reply_call(conversation, now)
+        res = await c.run(self.r)
         return res.decode() if isinstance(res, bytes) else str(res)
 
     async def refund_reply(self, conversation: str) -> None:
@@ -176,7 +127,12 @@ class KfState:
     async def names(self, external_userids: list[str]) -> dict[str, str]:
         if not external_userids:
             return {}
-        vals = await self.r.mget([self.k.kf_name(u) for u in external_userids])
+        # GETs in a pipeline, not one MGET: each shopper's key is its own hash slot, and a Redis
+        # Cluster refuses a multi-key command across slots (a plain pipeline is split by slot).
+        async with self.r.pipeline(transaction=False) as pipe:
+            for u in external_userids:
+                pipe.get(self.k.kf_name(u))
+            vals = await pipe.execute()
         return {u: v.decode() for u, v in zip(external_userids, vals) if v is not None}
 
     async def remember_names(self, names: dict[str, str], ttl: int) -> None:

@@ -1,6 +1,6 @@
 """Questions the bot asked and waits to hear answered: "which 团?", a numbered list, which store.
 
-One rule for every feature (issue 13): a pending question lives `[conversation] pending_minutes`
+One rule for every feature: a pending question lives `[conversation] pending_minutes`
 (the Redis TTL and the stored time both say so, so a restart in between changes nothing); it takes
 only a reply that answers it (the feature's acceptor, e.g. bot/answers.choice, decides); anything
 else drops it and is read as a fresh message. An answered question is kept, marked with the answering

@@ -11,35 +11,13 @@ import json
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from store.keys import Keys, RetentionSettings
+from store.lua import Call, bind
 
 DAY = 86400
 CTX_TTL = 90 * DAY  # a shopper who comes back within a quarter keeps their store choice
 LINES_TTL = 2 * DAY  # beyond kf's 48 h reply window the lines are of no use to a guide
-
-# KEYS: ctx. ARGV: scene, scene_param, at. Only a newer enter_session replaces the scene.
-_SCENE = """
-local at = tonumber(redis.call('HGET', KEYS[1], 'scene_at') or '-1')
-if tonumber(ARGV[3]) >= at then
-  redis.call('HSET', KEYS[1], 'scene', ARGV[1], 'scene_param', ARGV[2], 'scene_at', ARGV[3])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
-
-# KEYS: lines. ARGV: msg id, line JSON, keep, ttl. Skips a line already recorded (redelivery).
-_LINE = """
-local recent = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-for _, v in ipairs(recent) do
-  if string.find(v, ARGV[1], 1, true) then return 0 end
-end
-redis.call('LPUSH', KEYS[1], ARGV[2])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1
-"""
 
 
 @dataclass(frozen=True)
@@ -79,8 +57,8 @@ class ShopperState:
     def __init__(self, redis: Redis, keys: Keys, retention: RetentionSettings = RetentionSettings()) -> None:
         self.r, self.k = redis, keys
         self.contact_ttl = retention.customer_days * DAY  # refreshed on every write and lookup
-        self._scene = redis.register_script(_SCENE)
-        self._line = redis.register_script(_LINE)
+        self._scene = bind(redis, "shoppers_scene")
+        self._line = bind(redis, "shoppers_line")
 
     # -- context -----------------------------------------------------------------------------------
     async def conversation(self, conversation: str) -> Conversation:
@@ -93,9 +71,7 @@ class ShopperState:
         as add_line does. An empty `conversation` ("" open_kfid) reads as no state and no handoff."""
         async with self.r.pipeline(transaction=False) as pipe:
             if line is not None:
-                keys, args = self._line_call(conversation, *line)
-                # EVALSHA by hand: a Script object in a pipeline costs a SCRIPT EXISTS round trip first.
-                pipe.evalsha(self._line.sha, len(keys), *keys, *args)
+                call = self._line.call(*self._line_call(conversation, *line)).queue(pipe)
             if conversation:
                 pipe.hgetall(self.k.shopper(conversation, "ctx"))
                 pipe.get(self.k.shopper(conversation, "ho"))
@@ -104,12 +80,7 @@ class ShopperState:
             res = await pipe.execute(raise_on_error=False)
         added = None
         if line is not None:
-            first = res.pop(0)
-            if isinstance(first, NoScriptError):  # first use on this server: load it and run it
-                first = await self._line(keys=keys, args=args)
-            elif isinstance(first, Exception):
-                raise first
-            added = first == 1
+            added = await call.settle(self.r, res.pop(0)) == 1
         for r in res:
             if isinstance(r, Exception):
                 raise r
@@ -118,9 +89,9 @@ class ShopperState:
         groups = {_text(k): int(v) for k, v in res[0].items()}
         return Snapshot(ctx, ho, groups, None if res[1] is None else _text(res[1]), added)
 
-    async def set_scene(self, conversation: str, scene: str, scene_param: str, at: int, pipe=None) -> None:
-        await self._scene(keys=[self.k.shopper(conversation, "ctx")], args=[scene, scene_param, at, CTX_TTL],
-                          client=pipe)
+    def set_scene_call(self, conversation: str, scene: str, scene_param: str, at: int) -> Call:
+        """Record where the shopper came from (a call for KfState.record_page)."""
+        return self._scene.call([self.k.shopper(conversation, "ctx")], [scene, scene_param, at, CTX_TTL])
 
     async def choose_store(self, conversation: str, store_id: str) -> None:
         key = self.k.shopper(conversation, "ctx")

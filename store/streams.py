@@ -23,68 +23,20 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
+from store.lua import bind, run_all, same_slot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 GROUP = "workers"
 
-# KEYS[1] dedupe marker, KEYS[2] stream; ARGV: ttl, payload, route key. Returns the entry id or false.
-_PUT = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', 'k', ARGV[3], 'd', ARGV[2])
-end
-return false
-"""
 
-# The same for several entries of one partition (so every key is in one hash slot), in order.
-# KEYS: marker and stream per entry; ARGV: ttl, then payload and route key per entry. One reply
-# for the lot: reading a reply per entry was most of the group commit's Python time.
-_PUT_MANY = """
-local out = {}
-for i = 1, #KEYS / 2 do
-  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then
-    out[i] = redis.call('XADD', KEYS[2 * i], '*', 'k', ARGV[2 * i + 1], 'd', ARGV[2 * i])
-  else
-    out[i] = false
-  end
-end
-return out
-"""
 MAX_PUT_MANY = 200  # entries per script call: a kf page of 1000 does not hold Redis in one script
-
-# Take a free lease or renew our own. KEYS[1] lease; ARGV: owner, ttl ms.
-# Returns 2 (newly taken: adopt what the last owner left), 1 (renewed) or 0 (someone else's).
-_CLAIM = """
-local cur = redis.call('GET', KEYS[1])
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
-end
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-# Live consumers of a stream: ZSET member -> expiry in Redis' own clock (hosts' clocks may differ).
-# KEYS[1] members; ARGV: member, ttl ms. Returns how many are alive.
-_HEARTBEAT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('ZCARD', KEYS[1])
-"""
 
 
 @dataclass(frozen=True, slots=True)
 class Put:
-    """One dedupe+XADD, ready to run (keys and args of _PUT)."""
+    """One dedupe+XADD, ready to run (keys and args of store/lua/streams_put.lua for one entry)."""
     keys: tuple[str, str]
     args: tuple
 
@@ -105,11 +57,11 @@ class PartitionedStream:
                  dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30) -> None:
         self.r, self.k, self.name, self.n = redis, keys, name, partitions
         self.dedupe_ttl, self.dead_max, self.dead_days = dedupe_ttl, dead_max, dead_days
-        self._put = redis.register_script(_PUT)
-        self._put_many = redis.register_script(_PUT_MANY)
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(_RELEASE)
-        self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._put_many = bind(redis, "streams_put")
+        self._claim = bind(redis, "lease_claim")
+        self._release = bind(redis, "compare_and_delete")
+        self._heartbeat = bind(redis, "streams_heartbeat")
+        self._dead_letter = bind(redis, "streams_dead_letter")
         self._queue: list[tuple[list, list, asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
@@ -152,7 +104,7 @@ class PartitionedStream:
     async def put(self, route_key: str, dedupe_id: str, data: str) -> str | None:
         """Append unless dedupe_id was seen; returns the stream id, or None for a duplicate."""
         p = self.prepare(route_key, dedupe_id, data)
-        res = await self._put(keys=list(p.keys), args=list(p.args))
+        [res] = await self._put_many(keys=list(p.keys), args=list(p.args))
         return res.decode() if isinstance(res, bytes) else res
 
     async def put_batched(self, route_key: str, dedupe_id: str, data: str) -> str | None:
@@ -217,6 +169,7 @@ class PartitionedStream:
         chunks: list[bytes] = []
         for call in calls:
             n = len(call)
+            same_slot([self.key(call[0][0]), *(seen for _, seen, *_ in call)], "streams_put (group commit)")
             stream_key = _bulk(self.key(call[0][0]).encode())
             chunks += (b"*%d\r\n" % (4 + 4 * n), head, _bulk(b"%d" % (2 * n)))
             for _, seen, _, _, _ in call:
@@ -249,20 +202,9 @@ class PartitionedStream:
         return int(await self._claim(keys=[self.k.lease(self.name, part)], args=[owner, ttl_ms]))
 
     async def claim_many(self, parts: list[int], owner: str, ttl_ms: int) -> list[int]:
-        """claim() for several partitions in one round trip (EVALSHA, reloaded once on NOSCRIPT)."""
-        for attempt in (1, 2):
-            async with self.r.pipeline(transaction=False) as pipe:
-                for part in parts:
-                    pipe.evalsha(self._claim.sha, 1, self.k.lease(self.name, part), owner, ttl_ms)
-                res = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(x, NoScriptError) for x in res):
-                self._claim.sha = await self.r.script_load(_CLAIM)  # Redis restarted: load it once
-                continue
-            for x in res:
-                if isinstance(x, Exception):
-                    raise x
-            return [int(x) for x in res]
-        raise AssertionError("unreachable")
+        """claim() for several partitions in one round trip."""
+        calls = [self._claim.call([self.k.lease(self.name, part)], [owner, ttl_ms]) for part in parts]
+        return [int(x) for x in await run_all(self.r, calls)]
 
     async def holders(self, parts: list[int]) -> list[str | None]:
         """Who holds each partition's lease (None: free), in one round trip."""
@@ -353,37 +295,36 @@ class PartitionedStream:
         await self._grouped(entries[0].part, run)
 
     async def ack(self, entry: Entry) -> None:
-        """XACK the entry, together with the writes it staged (its replies), in one round trip.
+        """XACK the entry once the writes it staged (its replies) are stored.
 
-        MULTI/EXEC so Redis refuses all of it or none at queue time (OOM, a read-only replica);
-        EVAL, not EVALSHA, because a NOSCRIPT at EXEC time would let the ack through without the
-        reply. The puts are deduped, so a crash before EXEC only means the entry is handled again.
-        (On Redis Cluster the inbox and outbox partitions are different slots: this becomes puts,
-        then XACK.)
+        Two steps, not one MULTI: on a Redis Cluster the replies' outbox partitions and this inbox
+        partition are different hash slots, and a transaction cannot span slots. Still exactly
+        once: every staged put is deduped by an id derived from the inbound message id, and the
+        XACK is sent only after every put answered. A crash between the steps leaves the entry
+        pending; it is handled again, its replies find their dedupe markers (nothing is appended
+        twice), and the XACK follows. Nothing acked is lost, and no reply is sent twice.
         """
-        if not entry.staged:
-            await self._grouped(entry.part, lambda: self.r.xack(self.key(entry.part), GROUP, entry.id))
-            return
-        async with self.r.pipeline(transaction=True) as pipe:
-            for p in entry.staged:
-                pipe.eval(_PUT, 2, *p.keys, *p.args)
-            pipe.xack(self.key(entry.part), GROUP, entry.id)
-            res = await pipe.execute(raise_on_error=False)
-        for p, x in zip(entry.staged, res):
-            if isinstance(x, Exception):  # a script error at EXEC time (a bug): store it on its own, loudly
-                log.error("%s entry %s: staged write failed at EXEC (%s); writing it again", self.name,
-                          entry.id, x)
-                await self._put(keys=list(p.keys), args=list(p.args))
-        if isinstance(res[-1], ResponseError) and "NOGROUP" not in str(res[-1]):
-            raise res[-1]  # NOGROUP: the group, and this entry's pending record, went with a Redis restart
+        if entry.staged:
+            await self.put_prepared(entry.staged)
+        await self._grouped(entry.part, lambda: self.r.xack(self.key(entry.part), GROUP, entry.id))
+
+    async def put_prepared(self, puts: list[Put]) -> list[str | None]:
+        """Run prepared puts (of any partitions of any stream) in one pipelined round trip; raises
+        if any of them failed (those that did run are found by their dedupe markers on a retry)."""
+        calls = [self._put_many.call(list(p.keys), list(p.args)) for p in puts]
+        return [_s(one) if one else None for [one] in await run_all(self.r, calls)]
 
     async def dead_letter(self, entry: Entry, reason: str) -> None:
-        # One transaction: the entry leaves the pending list only if its dead letter is stored.
-        async with self.r.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.k.dead(self.name), {"d": entry.data, "reason": reason, "from": entry.id},
-                      maxlen=self.dead_max, approximate=True)
-            pipe.xack(self.key(entry.part), GROUP, entry.id)
-            await pipe.execute()
+        """Move the entry to the dead letters: store the letter, then XACK.
+
+        The dead-letter stream and the partition are different hash slots, so no MULTI: the letter
+        is written with a marker keyed by the entry (store/lua/streams_dead_letter.lua), so a crash
+        before the XACK, which leaves the entry pending and dead-lettered again, stores no second
+        letter. The entry leaves the pending list only once its letter is stored.
+        """
+        await self._dead_letter(keys=[self.k.dead_marker(self.name, entry.part, entry.id), self.k.dead(self.name)],
+                                args=[self.dedupe_ttl, self.dead_max, entry.data, reason, entry.id])
+        await self._grouped(entry.part, lambda: self.r.xack(self.key(entry.part), GROUP, entry.id))
 
     # -- retention and lag ---------------------------------------------------------------------
     async def trim(self, part: int) -> int:
@@ -434,6 +375,19 @@ class PartitionedStream:
             else:
                 out[part] = int(group["lag"]) + int(group["pending"])
         return out
+
+    async def dead_letters(self, ids: list[str] | None = None, limit: int = 1000) -> list[tuple[str, dict[str, str]]]:
+        """Dead letters (id, fields), oldest first: those with the given stream ids, or the first `limit`."""
+        key = self.k.dead(self.name)
+        if ids:
+            rows = [row for i in ids for row in await self.r.xrange(key, min=i, max=i)]
+        else:
+            rows = await self.r.xrange(key, count=limit)
+        return [(_s(eid), {_s(k): _s(v) for k, v in f.items()}) for eid, f in rows]
+
+    async def drop_dead(self, entry_id: str) -> None:
+        """Delete one dead letter (replayed, or not worth replaying)."""
+        await self.r.xdel(self.k.dead(self.name), entry_id)
 
     async def dead_count(self) -> int:
         return int(await self.r.xlen(self.k.dead(self.name)))

@@ -28,6 +28,39 @@ def _free_port() -> int:
 
 _USED: list[str] = []  # which Redis this run talked to, for the closing summary
 
+# Redis Cluster runs a script or a MULTI only when all its keys are in one hash slot. The suite
+# runs on one Redis, which does not care, so it checks it: a script call (store/lua.py) or a
+# transaction whose keys span slots fails the test that ran it.
+_MULTI_KEYS = {"DEL", "UNLINK", "EXISTS", "MGET", "TOUCH"}
+
+
+def _keys_of(args: tuple) -> list:
+    name = str(args[0]).upper()
+    if name in ("EVAL", "EVALSHA"):
+        return list(args[3:3 + int(args[2])])
+    if name in _MULTI_KEYS:
+        return list(args[1:])
+    return [args[1]] if len(args) > 1 else []
+
+
+def _guard_slots() -> None:
+    from redis.asyncio.client import Pipeline
+
+    from store import lua
+
+    lua.check_slots(True)
+    run = Pipeline._execute_transaction
+
+    async def checked(self, connection, commands, raise_on_error):
+        keys = [k for args, _ in commands for k in _keys_of(args)]
+        lua.same_slot(keys, "MULTI of " + " ".join(str(args[0]) for args, _ in commands))
+        return await run(self, connection, commands, raise_on_error)
+
+    Pipeline._execute_transaction = checked
+
+
+_guard_slots()
+
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if _USED:

@@ -18,7 +18,7 @@ def signed_get(timestamp: int) -> str:
     c = Crypto(f.APP_TOKEN, f.APP_KEY, f.CORP_ID)
     echo = c.encrypt(b"1616140317555161061")
     q = {"msg_signature": c.sign(str(timestamp), "263014780", echo), "timestamp": str(timestamp), "nonce": "263014780"}
-    # The raw '+' in echostr must survive form decoding (wecom-protocol.md §1.2).
+    # The raw '+' in echostr must survive form decoding (docs/wecom.md §1.2).
     return "/wecom/app?" + urlencode(q) + "&echostr=" + echo.replace("/", "%2F")
 
 

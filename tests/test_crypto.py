@@ -1,4 +1,4 @@
-"""WeCom crypto against the official vectors (wecom-protocol.md §1.5) and tampered input."""
+"""WeCom crypto against the official vectors (docs/wecom.md §1.5) and tampered input."""
 from __future__ import annotations
 
 import base64
@@ -128,7 +128,7 @@ V3_POST = ("cjhLUX7UU4yCSelv1vz7T0zT8huF51bAMVWriNvO1FMegHrQZNrtvRxbwf0fUPsFvwqR
 
 
 def test_v3_official_json_sample_decrypts():
-    """Decrypt-only: the official sample's plaintext is itself malformed JSON (wecom-protocol.md §1.5)."""
+    """Decrypt-only: the official sample's plaintext is itself malformed JSON (docs/wecom.md §1.5)."""
     c = Crypto(V3["token"], V3["key"], V3["corp"])
     c.verify("012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb", "1476416373", "47744683", V3_ECHO)
     assert c.decrypt(V3_ECHO) == b"1288432023552776189"

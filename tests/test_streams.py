@@ -1,7 +1,10 @@
-"""The inbox's group commit against a real Redis: one atomic dedupe+XADD per entry, shared round trips."""
+"""Durable streams against a real Redis: the inbox's group commit (one atomic dedupe+XADD per entry, shared
+round trips), and acks and dead letters that stay exactly once across a crash between their steps."""
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from store import Store
 
@@ -39,3 +42,56 @@ async def test_a_large_batch_keeps_each_conversations_order_across_script_calls(
             seen.setdefault(e.key, []).append(int(e.data))
     assert sum(map(len, seen.values())) == n
     assert all(v == sorted(v) for v in seen.values())
+
+
+async def test_a_crash_between_the_replies_and_the_ack_sends_each_reply_once(redis, prefix, monkeypatch):
+    """ack() stores the staged replies, then XACKs (two hash slots on a cluster, so no MULTI): a
+    crash in between leaves the entry pending; handling it again stages the same replies, which
+    their dedupe markers drop, and the XACK follows."""
+    from store import Store
+    from store.streams import GROUP
+
+    store = Store(redis, prefix=prefix, partitions=2)
+    await store.inbox.ensure_groups()
+    await store.inbox.put("conv", "m1", "hello")
+    [entry] = await store.inbox.read_new(store.inbox.part_of("conv"), "c1")
+    replies = [store.outbox.prepare(f"app:u{i}", f"m1#{i}", f"reply {i}") for i in range(3)]
+    entry.staged.extend(replies)
+    real_xack = redis.xack
+
+    async def crash(*a, **kw):
+        raise ConnectionError("the worker died before its XACK")
+
+    monkeypatch.setattr(redis, "xack", crash)
+    with pytest.raises(ConnectionError):
+        await store.inbox.ack(entry)
+    monkeypatch.setattr(redis, "xack", real_xack)
+    assert await store.outbox.length() == 3  # the replies are stored before anything is acked
+    assert await store.inbox.pending_count() == 1
+    [again], _, _ = await store.inbox.reclaim(entry.part, "c2", 0)  # redelivered to another worker
+    again.staged.extend(store.outbox.prepare(f"app:u{i}", f"m1#{i}", f"reply {i}") for i in range(3))
+    await store.inbox.ack(again)
+    assert await store.outbox.length() == 3
+    assert await store.inbox.pending_count() == 0
+    assert (await redis.xpending(store.inbox.key(entry.part), GROUP))["pending"] == 0
+
+
+async def test_an_entry_dead_lettered_twice_leaves_one_letter(redis, prefix, monkeypatch):
+    from store import Store
+
+    store = Store(redis, prefix=prefix, partitions=1)
+    await store.inbox.ensure_groups()
+    await store.inbox.put("conv", "m1", "poison")
+    [entry] = await store.inbox.read_new(0, "c1")
+    real_xack = redis.xack
+
+    async def crash(*a, **kw):
+        raise ConnectionError("died before the XACK")
+
+    monkeypatch.setattr(redis, "xack", crash)
+    with pytest.raises(ConnectionError):
+        await store.inbox.dead_letter(entry, "failed 3 deliveries")
+    monkeypatch.setattr(redis, "xack", real_xack)
+    await store.inbox.dead_letter(entry, "failed 4 deliveries")
+    assert await store.inbox.dead_count() == 1
+    assert await store.inbox.pending_count() == 0

@@ -48,7 +48,7 @@ async def test_a_hyperlink_nickname_stays_text_in_the_pickup_sheet(service, monk
     await shop(service, "wmEvil", "+2 =cmd|'/C calc'!A0")
     await shop(service, "wmPlus", "+1")
     await service.ask(f"/结团 {gid}")
-    await service.ask("确认")  # issue 13: /结团 shows what it will do first
+    await service.ask("确认")  # /结团 shows what it will do first
     assert len(sent) == 1, "the close sent one pickup sheet"
     assert formulas(sent[0]) == []
     cells = text_cells(sent[0])

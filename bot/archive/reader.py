@@ -142,11 +142,9 @@ class ArchiveReader:
     async def _commit(self, messages: list[Message]) -> None:
         if not messages:
             return
-        async with self.state.r.pipeline(transaction=False) as pipe:
-            self.state.stage_lines(pipe, [(m.chat_id, m.time * 1000, {"msgid": m.id, "from": m.sender,
-                                                                      "time": m.time, "text": m.text})
-                                          for m in messages], self.a.keep_days)
-            await pipe.execute()
+        await self.state.add_lines([(m.chat_id, m.time * 1000, {"msgid": m.id, "from": m.sender,
+                                                                 "time": m.time, "text": m.text})
+                                    for m in messages], self.a.keep_days)
         await asyncio.gather(*(self.inbox.put_batched(m.conversation, m.id, m.to_json()) for m in messages))
 
     async def drain(self) -> int:

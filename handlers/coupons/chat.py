@@ -307,7 +307,7 @@ async def first_talk(msg: Message, store: Store, config: Config, shoppers: Shopp
 
 
 def welcome_extra(store: Store, config: Config):
-    """Hook for the new-contact welcome (issue 3: `shoppers.add_welcome_extra(welcome_extra(store, config))`):
+    """Hook for the new-contact welcome (`shoppers.add_welcome_extra(welcome_extra(store, config))`):
     (store_id, external_userid, guide) -> a line carrying a welcome-coupon code, or None."""
     async def line(store_id: str, external_userid: str, guide: str) -> str | None:
         got = await service.welcome_code_for(store, config, store_id, external_userid,

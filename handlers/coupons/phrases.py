@@ -1,4 +1,4 @@
-"""What a shopper's coupon line asks for (domain.md §6, lines 29-34), or None when it is not ours.
+"""What a shopper's coupon line asks for, or None when it is not ours. The ways shoppers ask:
 
     classify("领券")                        -> Ask("claim")
     classify("还有满50减10的券吗？")          -> Ask("claim", hint=RuleHint(threshold_fen=5000, amount_fen=1000))

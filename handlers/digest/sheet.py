@@ -1,6 +1,6 @@
 """The full digest as an XLSX workbook (openpyxl, write-only mode so 1,000 stores stay fast).
 
-Sheets: 需求明细 (one row per SKU and store, the columns of domain.md §4.2), SKU汇总, 缺货未满足,
+Sheets: 需求明细 (one row per SKU and store, the DETAIL columns below), SKU汇总, 缺货未满足,
 心愿单, 未成团, 成团明细 (every formed 团 with its guide), 导购, 异常. Quantities are numbers so the
 buyer can sort and sum; amounts are yuan with two decimals.
 """

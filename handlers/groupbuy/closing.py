@@ -104,7 +104,7 @@ async def sweep(msg: Message, store: Store, emit: Emit, config: Config, now: flo
     return closed
 
 
-# -- /结团 and /撤团: show who will be told what, act on 确认 (issue 13) ---------------------------
+# -- /结团 and /撤团: show who will be told what, act on 确认 ---------------------------------------
 CONFIRM_TTL = 10 * 60  # a preview's numbers go stale: confirm it by name within ten minutes
 
 

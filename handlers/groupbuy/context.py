@@ -6,7 +6,6 @@ feature's nickname cache and conversation context) is a one-line change.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -14,7 +13,6 @@ from typing import TYPE_CHECKING
 from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
-from bot.wecom_api import WeComError
 from bot.outbox import default_target
 from handlers.groupbuy.names import CatalogNames, OtherNames
 
@@ -86,19 +84,7 @@ async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] |
 async def pending_and_version(store: Store, conversation: str) -> tuple[dict | None, int]:
     """The conversation's "which 团?" record (store/pending.py, read it with pending.usable) and the
     catalog version, in one round trip: every line that may mean a 团 needs both."""
-    async with store.r.pipeline(transaction=False) as p:
-        p.get(store.keys.pending(conversation, "groupbuy"))
-        p.get(store.keys.catalog_version())
-        ask, version = await p.execute()
-    return (json.loads(ask) if ask else None), int(version or 0)
-
-
-async def bind_scene(store: Store, conversation: str, scene: str) -> int | None:
-    """For a kf enter_session seen without the shopper channel: "gb12" binds the conversation."""
-    gid = scene_gid(scene)
-    if gid is not None:
-        await store.groupbuys.bind(conversation, gid)
-    return gid
+    return await store.pending_with_catalog_version(conversation, "groupbuy")
 
 
 async def store_of_scene(store: Store, scene: str, scene_param: str = "") -> str | None:
@@ -158,21 +144,10 @@ async def _names_kept(store: Store, names: CatalogNames, since: int) -> bool:
 
 
 # -- kf link and the group post -------------------------------------------------------------------
-async def kf_link(api, config: Config, store_id: str, gid: int, shoppers=None) -> str:
-    """A 微信客服 link whose scene names the 团 ("gb12"); "" when the store has no kf account or
-    WeCom refuses (the announcement then goes out without a link)."""
-    if shoppers is not None:
-        return await shoppers.kf_link(store_id, f"gb{gid}")
-    kf = next((s.kf for s in config.stores if s.id == store_id), "")
-    if not kf or api is None:
-        return ""
-    try:
-        res = await api.call("kf/add_contact_way", secret=config.wecom.app.secret,
-                             json_body={"open_kfid": kf, "scene": f"gb{gid}"})
-    except (WeComError, OSError, TimeoutError) as exc:
-        log.warning("no kf link for 团 %s: %s", gid, exc)
-        return ""
-    return res.get("url", "")
+async def kf_link(shoppers, store_id: str, gid: int) -> str:
+    """A 微信客服 link whose scene names the 团 ("gb12"), made by the shopper channel; "" when the
+    store has no kf account or WeCom refuses (the announcement then goes out without a link)."""
+    return await shoppers.kf_link(store_id, f"gb{gid}")
 
 
 class CatalogNamesCache:

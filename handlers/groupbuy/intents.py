@@ -639,7 +639,7 @@ def _change(ln: _Line) -> Intent | None:
 def _set(ln: _Line, to: Quantity, before: Quantity | None) -> Intent:
     if to.unit is None and to.text not in COLLOQUIAL:
         if before is None or before.unit is None:
-            # 改成3: 3 of what is not said; the research notes list this as a case to ask about.
+            # 改成3: 3 of what is not said (盒? 斤?); guessing would change the order, so ask.
             return AskUnit(ln.candidates, "set", to.text.strip(), _unit_of(ln, ln.candidates[0]), "no_unit")
         to = Quantity(to.value, before.unit, to.start, to.end, to.text)  # 2盒改1 = 1盒
     ids, qty, problem = _convert_for(ln, to)

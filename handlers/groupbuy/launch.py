@@ -128,7 +128,7 @@ async def confirm(msg: Message, store: Store, config: Config, api, now: float,
             return None
         gb = await gbs.create(gid, draft, now)
     if not gb.kf_link:
-        link = await context.kf_link(api, config, gb.store_id, gid, shoppers)
+        link = await context.kf_link(shoppers, gb.store_id, gid)
         if link:
             await gbs.note(gid, "kf_link", link, only_new=True)
             gb = await gbs.get(gid) or gb
@@ -138,20 +138,18 @@ async def confirm(msg: Message, store: Store, config: Config, api, now: float,
     return [Reply("groupbuy/opened.txt.j2", g=views.group(gb), **post), *posts]
 
 
-async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers=None) -> tuple[list[Reply], dict]:
+async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers) -> tuple[list[Reply], dict]:
     """The announcement of a new 团, and what the guide is told about it (opened.txt.j2's `post`).
 
-    With the shopper channel wired, the announcement becomes a staff-confirmed 群发 to the store's
-    customer groups with a kf link card whose scene is the 团 ("gb12"); the plan is keyed by the
-    确认 message, so a redelivery makes no second post, and the guide later gets the task notice
-    (with the text and link to paste). When WeCom allows no post (every group had its one 群发
-    today, or the store has no groups) or the channel is not wired, the guide gets the text to
-    paste, with the kf link written into it, and one sentence saying why: the channel's own
-    refusal is not forwarded, as it repeats the card text, which carries no link when pasted.
+    The announcement becomes a staff-confirmed 群发 to the store's customer groups with a kf link
+    card whose scene is the 团 ("gb12"); the plan is keyed by the 确认 message, so a redelivery
+    makes no second post, and the guide later gets the task notice (with the text and link to
+    paste). When WeCom allows no post (every group had its one 群发 today, or the store has no
+    groups), the guide gets the text to paste, with the kf link written into it, and one sentence
+    saying why: the channel's own refusal is not forwarded, as it repeats the card text, which
+    carries no link when pasted.
     """
     paste = Reply("groupbuy/announce.txt.j2", g=views.group(gb), store_name=store_name, card=False)
-    if shoppers is None:
-        return [paste], {"post": "paste", "earlier_at": 0, "earlier_head": ""}
     res = await shoppers.post_to_groups(gb.store_id, Reply("groupbuy/announce.txt.j2", g=views.group(gb),
                                                            store_name=store_name, card=True),
                                         origin=origin, scene=f"gb{gb.id}")

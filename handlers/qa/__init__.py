@@ -17,7 +17,6 @@ from bot.router import Router
 from handlers.qa import api, chat, cli, edit, words
 from handlers.qa.cache import QACache
 from handlers.qa.settings import Settings, resolve, settings
-from store.qa_state import QAState
 
 __all__ = ["feature", "router", "setup", "QACache"]
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ async def setup(deps: dict[str, Any]) -> QACache:
     st = settings(config)
     _extend_words(config, st)
     cache = QACache(store, st.refresh_seconds)
-    deps.update(qa=cache, qa_state=QAState(store.r, store.keys), qa_settings=st)
+    deps.update(qa=cache, qa_state=store.qa, qa_settings=st)
     files = {}
     for name in ("catalog", "faq"):
         path = getattr(st, name)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Iterator
 
 from bot.limits import DEFAULT as DEFAULT_LIMITS
+from store.catalog import FaqEntry, Product
 
 REQUIRED = ("sku", "name", "price")
 # Header spellings seen in shop spreadsheets, mapped to our column names.
@@ -23,36 +23,6 @@ HEADER_ALIASES = {
     "保质期天数": "shelf_life_days", "促销": "promo", "活动": "promo", "门店": "stores",
 }
 MAX_PRICE_FEN = DEFAULT_LIMITS.max_price_fen  # a typo above it (fen typed as yuan); see bot/limits.py
-
-
-@dataclass(frozen=True, slots=True)
-class Product:
-    sku: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    category: str = ""
-    spec: str = ""
-    unit: str = ""
-    price_fen: int = 0
-    stock: int = 0
-    origin: str = ""
-    shelf_life_days: int | None = None
-    promo: str = ""
-    stores: tuple[str, ...] = ()  # empty: sold in every store
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    def carried_by(self, store: str | None) -> bool:
-        return not self.stores or store is None or store in self.stores
-
-
-@dataclass(frozen=True, slots=True)
-class FaqEntry:
-    id: str
-    keywords: tuple[str, ...]
-    answer: str
 
 
 def _split_list(value: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ and homophone tables) and the FAQ matcher with the base when those come out the 
 """
 from __future__ import annotations
 
-from handlers.qa.catalog import FaqEntry, Product
+from store.catalog import FaqEntry, Product
 from handlers.qa.engine import QAIndex, _shape
 from handlers.qa.views import CatalogRows
 

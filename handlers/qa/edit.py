@@ -18,7 +18,8 @@ from bot.message import Message, Reply
 from bot.router import SKIP, Handled, Router
 from handlers.qa.answer import guessed
 from handlers.qa.cache import QACache
-from handlers.qa.catalog import Product, parse_count, parse_yuan
+from handlers.qa.catalog import parse_count, parse_yuan
+from store.catalog import Product
 from store import Store
 
 router = Router(__name__)

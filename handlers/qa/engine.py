@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 from handlers.qa import lexicon as lx
 from handlers.qa import pinyin as py
-from handlers.qa.catalog import FaqEntry, Product
+from store.catalog import FaqEntry, Product
 from handlers.qa.faq import FaqMatcher
 from handlers.qa.grocery import core_name, lexicon_aliases
 from handlers.qa.normalize import key, normalize

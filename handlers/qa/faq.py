@@ -14,7 +14,7 @@ import re
 from rapidfuzz import fuzz
 
 from handlers.qa import lexicon as lx
-from handlers.qa.catalog import FaqEntry
+from store.catalog import FaqEntry
 from handlers.qa.normalize import key
 
 

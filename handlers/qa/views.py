@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from handlers.qa.catalog import Product
+from store.catalog import Product
 
 View = tuple[list[Product], list[Product]]  # (carried, carried + the rest), as QAIndex._choose
 

@@ -167,26 +167,26 @@ class KfPuller:
         users = [m.get("external_userid", "") for m in fresh if m.get("origin") == 3]
         names = await self.shoppers.names(users) if users else {}
         msgs: list[Message] = []
+        calls: list = []
+        for m in fresh:
+            msg = self._message(open_kfid, m, names, calls)
+            if msg is not None:
+                msgs.append(msg)
         # Reply windows and scenes first, in one round trip, so they are in place before any
         # message of this page can be handled.
-        async with self.store.r.pipeline(transaction=False) as pipe:
-            for m in fresh:
-                msg = await self._message(open_kfid, m, names, pipe)
-                if msg is not None:
-                    msgs.append(msg)
-            await pipe.execute()
+        await self.store.kf.record_page(calls)
         # Then the messages, in WeCom's order: concurrent put_batched calls are queued in call
         # order and sent as one ordered batch, so each conversation keeps its order in the inbox.
         ids = await asyncio.gather(*(self.store.inbox.put_batched(m.conversation, m.id, m.to_json()) for m in msgs))
         result.queued += sum(1 for i in ids if i)
 
-    async def _message(self, open_kfid: str, m: dict, names: dict[str, str], pipe) -> Message | None:
+    def _message(self, open_kfid: str, m: dict, names: dict[str, str], calls: list) -> Message | None:
         at = int(m.get("send_time") or 0)
         origin = m.get("origin")
         if origin == 3:
             user = str(m.get("external_userid") or "")
             conv = conversation_of(open_kfid, user)
-            await self.store.kf.customer_wrote(conv, at, str(m.get("msgid") or ""), pipe=pipe)
+            calls.append(self.store.kf.customer_wrote_call(conv, at, str(m.get("msgid") or "")))
             msgtype = m.get("msgtype", "")
             text = str((m.get("text") or {}).get("content", "")) if msgtype == "text" else PLACEHOLDER.get(msgtype, "")
             raw = {"open_kfid": open_kfid, "msgtype": msgtype, "nickname": names.get(user, "")}
@@ -202,7 +202,7 @@ class KfPuller:
             scene, param = str(event.get("scene") or ""), str(event.get("scene_param") or "")
             # Recorded at pull time, before the shopper's next message is queued, so that message
             # already knows which store or 团 they came from.
-            await self.store.shoppers.set_scene(conv, scene, param, at, pipe=pipe)
+            calls.append(self.store.shoppers.set_scene_call(conv, scene, param, at))
             return Message(id=f"kf:{m['msgid']}", channel="kf", conversation=conv, sender=user,
                            sender_kind="customer", kind="event", event="kf_enter_session", time=at,
                            raw={"open_kfid": open_kfid, "scene": scene, "scene_param": param,

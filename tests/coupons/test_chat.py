@@ -18,7 +18,7 @@ async def test_guide_creates_confirms_and_lists(shop):
     cid = draft.split("「")[0]
     [listing] = await shop.ask("/券")
     assert "还没有券" in listing  # a draft is not a campaign yet
-    # issue 13: /券 came in between, so a bare 确认 no longer means the draft; it says how to name it
+    # /券 came in between, so a bare 确认 no longer means the draft; it says how to name it
     [pending] = await shop.ask("确认")
     assert f"回复「确认 {cid}」" in pending
     [live] = await shop.ask(f"确认 {cid}")
@@ -146,7 +146,7 @@ async def test_guide_redeems_idempotently_and_each_failure_is_distinct(shop):
     assert "过期" in (await shop.ask(f"/核销 {code3}"))[0]
     # stopped campaign voids its codes
     code4 = codes_in(await shopper_says(shop, "wmDan", "领券"))[0]
-    [preview] = await shop.ask(f"/停券 {cid}")  # issue 13: /停券 shows what it will do, 确认 does it
+    [preview] = await shop.ask(f"/停券 {cid}")  # /停券 shows what it will do, 确认 does it
     assert "已领没核销的2张券作废" in preview and "回复“确认”" in preview
     [stopped] = await shop.ask("确认")
     assert stopped.startswith(f"{cid}「新人券」已停发") and "已领4 · 已核销2" in stopped

@@ -158,6 +158,34 @@ async def test_unused_reservations_are_released(store, redis):
     assert seen and await store.coupons.lookup(seen[0]) is None
 
 
+async def test_a_crash_before_the_filing_step_is_completed_by_the_redelivery(store, monkeypatch):
+    """The claim is three one-slot steps; a crash after the campaign issued the code (before its
+    wallet entry and index time were filed) leaves the message un-acked, and its redelivery gets
+    the same code, files it, and issues nothing more."""
+    import store.coupons as ledger
+
+    cid = await live_campaign(store, "无门槛5元 10张 每人2张 有效3天", now=NOW)
+    real = ledger.run_all
+
+    async def crash(redis, calls):
+        raise ConnectionError("Redis went away after the claim")
+
+    monkeypatch.setattr(ledger, "run_all", crash)
+    with pytest.raises(ConnectionError):
+        await claim(store, cid, "wmA", "m-crash")
+    monkeypatch.setattr(ledger, "run_all", real)
+    [code] = [c.decode() for c in await store.r.hvals(store.keys.coupon_claims(cid))]
+    assert await store.coupons.lookup(code) == cid  # findable by its reservation meanwhile
+    assert await store.coupons.wallet("wmA") == []
+    again = await claim(store, cid, "wmA", "m-crash")
+    assert again.status == "again" and again.codes == (code,)
+    assert [w["code"] for w in await store.coupons.wallet("wmA")] == [code]
+    gone_at = await store.r.zscore(store.keys.coupon_code_expiry(code), code)
+    assert gone_at == again.expires[0] + store.coupons.grace  # the real removal time, not the provisional one
+    meta = await store.coupons.campaign(cid)
+    assert meta["issued"] == "1" and (await store.coupons.ledger_counts(cid))["issued"] == 1
+
+
 async def test_thousand_concurrent_claims_from_400_shoppers_at_100_codes(store, redis, redis_url):
     from redis.asyncio import BlockingConnectionPool, Redis
     # A pool of 64 connections, so scripts really interleave on the server rather than queue on one socket.

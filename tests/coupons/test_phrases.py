@@ -1,4 +1,4 @@
-"""Which shopper lines are coupon requests, and what each asks for (domain.md §6, lines 29-34)."""
+"""Which shopper lines are coupon requests, and what each asks for."""
 from __future__ import annotations
 
 import pytest

@@ -52,7 +52,7 @@ async def test_shopper_phrases_reach_coupons_not_qa_or_jielong(service):
 
 
 async def test_domain_lines_29_to_34(service):
-    """domain.md §6: 领券 / 还有满50减10的券吗 / 新人券在哪领 / 怎么用 / 过期补发 / 帮我老公也领一张."""
+    """How shoppers ask: 领券 / 还有满50减10的券吗 / 新人券在哪领 / 怎么用 / 过期补发 / 帮我老公也领一张."""
     service.fake.add_group("wrGroupA", "xiaowang", ["wmNew"])
     await live(service, "见面礼 无门槛5元 100张 有效3天 新人3天")
     # 30, before there is a 满50减10 campaign: say so and show what there is, issue nothing
@@ -112,7 +112,7 @@ async def test_guide_flow_named_confirm_list_stop_redeem(service):
     assert "已在这笔订单（T1-001）核销过" in (await service.ask(f"/核销 {code[0]} T1-001"))[0]
     assert "不能再用" in (await service.ask(f"/核销 {code[0]} T1-002"))[0]
     assert "不能在本店用" in (await service.ask(f"/核销 {code[1]}", user="xiaoli"))[0]
-    assert "要停发" in (await service.ask(f"/停券 {c2}"))[0]  # issue 13: shown first, then 确认
+    assert "要停发" in (await service.ask(f"/停券 {c2}"))[0]  # shown first, then 确认
     [stopped] = await service.ask(f"确认 {c2}")
     assert "已停发" in stopped
     assert "已停发，券已作废" in (await service.ask(f"/核销 {code[1]}"))[0]

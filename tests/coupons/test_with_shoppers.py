@@ -1,4 +1,4 @@
-"""Coupons behind the real shopper channel (issue 3), through handlers.ROUTERS: signed kf callbacks and
+"""Coupons behind the real shopper channel, through handlers.ROUTERS: signed kf callbacks and
 kf/sync_msg, the shopper's store and join time from its group events, its kf sender."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redis failing under real processes (issue 11): stopped and started again with its data, then
+"""Redis failing under real processes: stopped and started again with its data, then
 restarted empty (no persistence); every acked question must be answered exactly once. The long
 version (down 10 s at 20 msg/s) is in bench/faults.py.
 """

@@ -1,4 +1,4 @@
-"""Short faults against real processes (issue 11): a cold start, WeCom failing (-1, HTTP 5xx,
+"""Short faults against real processes: a cold start, WeCom failing (-1, HTTP 5xx,
 answering after the client timeout) and workers killed with -9, each mid-load on one shared
 cluster (tests/faults/conftest.py); every acked question must be answered exactly once.
 The long versions (WeCom down 5 min, 5 restarts, the soak) are in bench/faults.py.

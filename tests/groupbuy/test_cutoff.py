@@ -72,7 +72,7 @@ async def settle_all(svc) -> None:
 async def test_two_workers_close_once_and_send_one_result(svc):
     formed, failed = await two_due_groups(svc)
     store = svc.store
-    assert "要提前截单" in (await svc.ask(f"/结团 {formed}"))[0]  # issue 13: the guide's 确认 below closes it
+    assert "要提前截单" in (await svc.ask(f"/结团 {formed}"))[0]  # the guide's 确认 below closes it
     for part in range(store.inbox.n):
         await store.inbox.release(part, svc.inbox.name)
     w = svc.config.worker

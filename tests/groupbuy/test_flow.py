@@ -108,7 +108,7 @@ async def test_guide_proxy_close_result_pickup_sheet_and_collect(gb):
     for u in "DEFGHIJKLMN":
         await shop(gb, f"wm{u}", "+1")  # 7 + 11 = 18 < 20: not formed yet
     await shop(gb, "wmO", "+2")  # 20: formed
-    [preview] = await gb.ask(f"/结团 {gid}")  # issue 13: what will happen first, then 确认
+    [preview] = await gb.ask(f"/结团 {gid}")  # what will happen first, then 确认
     assert "按成团处理：13位顾客收到成团和提货通知" in preview and "1位电话代报" in preview
     done = await gb.ask("确认")
     assert len(done) == 1 and "已截单，成团！" in done[0]  # one result, with the 提货单
@@ -135,7 +135,7 @@ async def test_cancel_group_tells_participants_once(gb):
     gid = await open_group(gb)
     await shop(gb, "wmA", "+1")
     await shop(gb, "wmB", "+1")
-    [preview] = await gb.ask(f"/撤团 {gid}")  # issue 13: nothing happens before 确认
+    [preview] = await gb.ask(f"/撤团 {gid}")  # nothing happens before 确认
     assert "2位顾客会收到" in preview and await gb.store.groupbuys.open_ids() == [gid]
     out = await gb.ask(f"确认 团{gid}")
     assert out == ["✅ 团1 丹东99草莓已撤销，已通知2位顾客"]

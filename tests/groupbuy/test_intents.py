@@ -1,4 +1,4 @@
-"""Shopper lines -> intents: every phrasing from issue 6 and domain §6, plus the traps."""
+"""Shopper lines -> intents: every phrasing shoppers use in store groups, plus the traps."""
 import pytest
 
 from handlers.groupbuy.intents import (AddQty, AskUnit, AskWhich, Cancel, GroupRef, Item, Join, ListLine,

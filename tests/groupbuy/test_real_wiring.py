@@ -170,7 +170,7 @@ async def test_proxy_close_result_and_pickup_sheet(real):
     assert (await real.ask(f"/代报 {gid} 李阿姨 1"))[0] == "✅ 已代报：李阿姨 1盒（第2号）｜当前共3盒"
     assert "代报格式" in (await real.ask(f"/代报 {gid} 李阿姨 2斤"))[0]
     await real.ask(f"/结团 {gid}")
-    done = await real.ask("确认")  # issue 13: /结团 asks first
+    done = await real.ask("确认")  # /结团 asks first
     assert len(done) == 1 and "已截单，成团！" in done[0]
     assert sum("成团！共2人 3盒" in t for t in real.sent_texts("xiaowang")) == 1
     assert sum("已成团" in t for t in kf_sent(real, "wmA")) == 1

@@ -1,4 +1,4 @@
-"""接龙 with the shopper channel (issue 3) wired: the announcement becomes a 群发 with a kf card
+"""接龙 with the shopper channel wired: the announcement becomes a 群发 with a kf card
 whose scene is the 团, a shopper who came in through that card means that 团, and their WeChat
 nickname names their line."""
 from __future__ import annotations
@@ -40,7 +40,8 @@ async def test_scene_of_the_kf_card_picks_the_group_and_its_store(wired):
     first = await open_group(wired)
     second = await open_group(wired, "/开团 手工水饺 30元/份 截止明天20:00 自提周六服务台")
     assert "您要报哪个" in (await shop(wired, "wmB", "+1"))[0]
-    await wired.store.shoppers.set_scene("kf:wkS01:wmA", f"gb{second}", "", int(time.time()))
+    await wired.store.kf.record_page([wired.store.shoppers.set_scene_call("kf:wkS01:wmA", f"gb{second}", "",
+                                                                           int(time.time()))])
     assert (await shop(wired, "wmA", "+1"))[0].startswith("✅ 已记录：手工水饺 1份（第1号）")
     assert await wired.deps["shoppers"].context_for("wkS01", "wmA") is not None
     lines = await wired.store.groupbuys.lines(second)

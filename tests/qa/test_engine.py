@@ -340,7 +340,7 @@ def _correct(item, m):
 
 
 def test_private_generalisation_set(index):
-    """Lines written from domain.md §3/§6 and the catalog, not from the public set."""
+    """Lines written from how shoppers ask in store groups and the catalog, not from the public set."""
     items = [json.loads(line) for line in (Path(__file__).parent / "private_set.jsonl").read_text("utf-8").splitlines()
              if line.strip()]
     assert len(items) >= 150

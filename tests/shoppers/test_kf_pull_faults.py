@@ -1,4 +1,4 @@
-"""kf pull under faults (issue 11): a puller that dies holding the lock, a long pull, and callbacks
+"""kf pull under faults: a puller that dies holding the lock, a long pull, and callbacks
 that an earlier complete pull already covered."""
 from __future__ import annotations
 
