@@ -76,8 +76,11 @@ def _html(text: str, status: int = 200) -> web.Response:
 
 def error_page(request: web.Request, status: int, what: str, detail: str = "", s: sess.Session | None = None
                ) -> web.Response:
-    return _html(render_page("error.html", {"status": status, "what": what, "detail": detail[:200]},
-                             _base_context(request, s, None, "", ())), status)
+    config = request.app[CONFIG]
+    role = _role(config, s) if s and s.signed_in else None
+    ctx = _base_context(request, s, role if role in ROLES else None, s.user if role else "", ())
+    ctx.update(status=status, what=what, detail=detail[:200])
+    return _html(render_page("error.html", ctx), status)
 
 
 def _set_cookie(request: web.Request, resp: web.StreamResponse, s: sess.Session) -> None:

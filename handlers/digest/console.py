@@ -1,0 +1,123 @@
+"""The buyers' demand page: the digest of a day (the same `digest_for` as `qunbot digest` and
+/api/digest), filtered by store and category, with 7/30-day trend lines from the digest's own day
+totals, and an export (XLSX, CSV) of exactly what the filters show."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date as Date, datetime, timedelta
+
+from bot import xlsx
+from bot.feature import BadInput, Page, PageRequest, PageResult
+from handlers.digest import sheet
+from handlers.digest.day import shift
+from handlers.digest.load import digest_for, history
+from handlers.digest.settings import settings
+
+EARLIEST = Date(2000, 1, 1)
+ROLES = frozenset({"buyer", "admin"})
+SHOWN = 50  # SKU rows on the page (the export has every row)
+CSV_HEADER = ("日期", "门店编码", "门店", "商品编码", "商品", "分类", "规格", "单位", "成团数量", "缺货问询人数", "库存",
+              "缺口", "建议补货", "7日均")
+
+
+def _day(req: PageRequest, today: Date) -> str:
+    raw = req.query.get("date", "")
+    try:
+        day = Date.fromisoformat(raw) if raw else today
+    except ValueError:
+        raise BadInput(400, "date must be YYYY-MM-DD") from None
+    if not EARLIEST <= day <= today + timedelta(days=1):
+        raise BadInput(400, "date out of range")
+    return day.isoformat()
+
+
+def _scope(req: PageRequest) -> list[str] | None:
+    given = req.query.get("store", "")
+    if not given:
+        return None if len(req.stores) == len(req.deps["config"].stores) else list(req.stores)
+    if given not in req.stores:
+        raise BadInput(404, "no such store in your scope")
+    return [given]
+
+
+def filtered(d: dict, category: str) -> dict:
+    """The digest with only the SKUs (and their unmet asks) of `category`; "" keeps everything."""
+    if not category:
+        return d
+    skus = [r for r in d["skus"] if r["category"] == category]
+    keep = {r["sku"] for r in skus}
+    return {**d, "skus": skus, "unmet": [r for r in d["unmet"] if r["sku"] in keep]}
+
+
+def trends(hist: dict, day: str, today_totals: dict, scope: list[str] | None, keys: list[str], days: int) -> dict:
+    """Per day (oldest first): formed quantity chain-wide and per key in `keys`, and unmet askers,
+    from the digest's day totals (frozen ones as frozen)."""
+    days_list = [shift(day, -i) for i in range(days - 1, 0, -1)]
+    inside = (lambda s: True) if scope is None else set(scope).__contains__
+    series = {"days": [*days_list, day], "qty": [], "unmet": [], "keys": {k: [] for k in keys}}
+    for d in days_list:
+        t = hist.get(d)
+        qty = {} if t is None else t.qty
+        unmet = {} if t is None else t.unmet
+        series["qty"].append(sum(n for (s, _), n in qty.items() if inside(s)) if t else None)
+        series["unmet"].append(sum(n for (s, _), n in unmet.items() if inside(s)) if t else None)
+        for k in keys:
+            series["keys"][k].append(sum(n for (s, key), n in qty.items() if key == k and inside(s)) if t else None)
+    series["qty"].append(today_totals["qty"])
+    series["unmet"].append(today_totals["unmet"])
+    for k in keys:
+        series["keys"][k].append(today_totals["keys"].get(k, 0))
+    return series
+
+
+async def demand(req: PageRequest) -> PageResult:
+    config, store, now = req.deps["config"], req.deps["store"], req.deps["now"]
+    st = settings(config)
+    today = datetime.fromtimestamp(now, st.tz).date()
+    day = _day(req, today)
+    scope = _scope(req)
+    category = req.query.get("category", "")[:40]
+    fmt = req.query.get("format", "html")
+    span = req.query.get("days", "7")
+    if fmt not in ("html", "csv", "xlsx"):
+        raise BadInput(400, "format must be html, csv or xlsx")
+    if span not in ("7", "30"):
+        raise BadInput(400, "days must be 7 or 30")
+    full = await digest_for(store, config, st, day, now, scope=scope)
+    d = filtered(full, category)
+    if fmt == "xlsx":
+        return PageResult("", body=sheet.build(d), filename=sheet.filename(day),
+                          content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if fmt == "csv":
+        return PageResult("", body=to_csv(d), filename=f"采购需求-{day}.csv", content_type="text/csv; charset=utf-8")
+    top = [r["key"] for r in d["skus"][:3]]
+    hist = await history(store, day, st, now, days=int(span))
+    today_totals = {"qty": full["header"]["qty"],
+                    "unmet": sum(x["askers"] for r in full["unmet"] for x in r["stores"]),
+                    "keys": {r["key"]: r["qty"] for r in d["skus"][:3]}}
+    chart = trends(hist, day, today_totals, scope, top, int(span))
+    chart["names"] = {r["key"]: r["name"] for r in d["skus"][:3]}
+    categories = sorted({r["category"] for r in full["skus"] if r["category"]})
+    return PageResult("demand.html", {"d": d, "shown": d["skus"][:SHOWN], "more": max(0, len(d["skus"]) - SHOWN),
+                                      "chart": chart, "categories": categories, "span": span,
+                                      "filters": {"date": day, "store": req.query.get("store", ""),
+                                                  "category": category}})
+
+
+def to_csv(d: dict) -> bytes:
+    """One row per SKU and store, as the page's table; UTF-8 with a BOM so Excel reads the Chinese,
+    and shoppers' words made formula-safe like the XLSX."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(CSV_HEADER)
+    for r in d["skus"]:
+        for x in r["stores"]:
+            row = [d["date"], x["store"], x["store_name"], r["sku"], r["name"], r["category"], r["spec"], r["unit"],
+                   x["qty"], x["unmet_askers"], "" if x["stock"] is None else x["stock"], x["gap"], x["suggested"],
+                   "" if x["avg_7d"] is None else x["avg_7d"]]
+            w.writerow(["'" + v if isinstance(v, str) and xlsx.is_risky(v) else v for v in row])
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+PAGES = [Page("/demand", demand, ROLES, menu="demand")]
