@@ -292,8 +292,9 @@ def _respond(request: web.Request, result: PageResult, s: sess.Session, role: st
         raise web.HTTPSeeOther(_safe_next(result.redirect))
     if result.body is not None:
         name = quote(result.filename or "export")
-        return web.Response(body=result.body, content_type=result.content_type or "application/octet-stream",
-                            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        return web.Response(body=result.body, headers={
+                                "Content-Type": result.content_type or "application/octet-stream",
+                                "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
                                      "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
     ctx = _base_context(request, s, role, s.user, stores)
     ctx.update(result.context)

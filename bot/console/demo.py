@@ -133,7 +133,7 @@ async def seed(store, config: Config, now: float, days: int = 30, rng: random.Ra
         for i, who in enumerate(rng.sample(shoppers, 25)):
             at = start + rng.uniform(0, 13.5 * 86400)
             c = await store.coupons.claim(cid, shopper=who, msg_id=mid(), now=at, day_end=service.day_end(at, config),
-                                          store_id=sid, joined_at=None, target="", new_code=new_code)
+                                          store_id=sid, joined_at=int(at - 3600), target="", new_code=new_code)
             counts["claims"] += 1
             if c.codes and i % 3 == 0:
                 await store.coupons.redeem(c.codes[0], store_id=sid, order_no=f"D{i:04d}", by=f"pos:{sid}",
