@@ -191,7 +191,8 @@ async def token_login(request: web.Request) -> web.StreamResponse:
     given = fields.get("token", "")
     if not token or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
         log.warning("console token sign-in refused (from %s)", request.remote)
-        raise web.HTTPSeeOther("/console/login?" + urlencode({"failed": "token", "manual": "1"}))
+        raise web.HTTPSeeOther("/console/login?" + urlencode({"failed": "token", "manual": "1",
+                                                              "next": _safe_next(fields.get("next"))}))
     fresh = sess.Session(sess.fresh().sid, "admin", int(time.time() + settings(config)["session_hours"] * 3600),
                          "token")
     resp = web.HTTPSeeOther(_safe_next(fields.get("next")))
