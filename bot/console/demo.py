@@ -24,7 +24,7 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     if config.demo:
         app.on_startup.append(_fill_directory)
-    if config.section("console").get("demo_data"):
+    if config.demo and config.section("console").get("demo_data"):
         app.on_startup.append(_seed_on_start)
 
 
