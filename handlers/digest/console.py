@@ -10,8 +10,8 @@ from datetime import date as Date, datetime, timedelta
 from bot import xlsx
 from bot.feature import BadInput, Page, PageRequest, PageResult
 from handlers.digest import sheet
-from handlers.digest.day import shift
-from handlers.digest.load import digest_for, history
+from handlers.digest.day import business_day, last_closed_day, shift
+from handlers.digest.load import build_for, day_view, history, prepare
 from handlers.digest.settings import settings
 
 EARLIEST = Date(2000, 1, 1)
@@ -21,10 +21,12 @@ CSV_HEADER = ("日期", "门店编码", "门店", "商品编码", "商品", "分
               "缺口", "建议补货", "7日均")
 
 
-def _day(req: PageRequest, today: Date) -> str:
+def _day(req: PageRequest, today: Date, default: str) -> str:
     raw = req.query.get("date", "")
+    if not raw:
+        return default
     try:
-        day = Date.fromisoformat(raw) if raw else today
+        day = Date.fromisoformat(raw)
     except ValueError:
         raise BadInput(400, "date must be YYYY-MM-DD") from None
     if not EARLIEST <= day <= today + timedelta(days=1):
@@ -75,7 +77,9 @@ async def demand(req: PageRequest) -> PageResult:
     config, store, now = req.deps["config"], req.deps["store"], req.deps["now"]
     st = settings(config)
     today = datetime.fromtimestamp(now, st.tz).date()
-    day = _day(req, today)
+    # The default is the last day the digest went out for (frozen at its cutoff, so the page reads
+    # one snapshot); today, still moving, is read live when asked for.
+    day = _day(req, today, last_closed_day(now, st.cutoff, st.tz))
     scope = _scope(req)
     category = req.query.get("category", "")[:40]
     fmt = req.query.get("format", "html")
@@ -84,7 +88,12 @@ async def demand(req: PageRequest) -> PageResult:
         raise BadInput(400, "format must be html, csv or xlsx")
     if span not in ("7", "30"):
         raise BadInput(400, "days must be 7 or 30")
-    full = await digest_for(store, config, st, day, now, scope=scope)
+    # The digest as `qunbot digest` builds it (frozen snapshot, else live); what changed since the
+    # freeze is a fragment of its own (/console/demand/changes), loaded after the page shows.
+    inputs, hist = await prepare(store, st, day, now)
+    if int(span) > len(hist):
+        hist = await history(store, day, st, now, days=int(span))
+    full = build_for((inputs, hist), config, st, now, scope=scope)
     d = filtered(full, category)
     if fmt == "xlsx":
         return PageResult("", body=sheet.build(d), filename=sheet.filename(day),
@@ -92,7 +101,6 @@ async def demand(req: PageRequest) -> PageResult:
     if fmt == "csv":
         return PageResult("", body=to_csv(d), filename=f"采购需求-{day}.csv", content_type="text/csv; charset=utf-8")
     top = [r["key"] for r in d["skus"][:3]]
-    hist = await history(store, day, st, now, days=int(span))
     today_totals = {"qty": full["header"]["qty"],
                     "unmet": sum(x["askers"] for r in full["unmet"] for x in r["stores"]),
                     "keys": {r["key"]: r["qty"] for r in d["skus"][:3]}}
@@ -101,8 +109,22 @@ async def demand(req: PageRequest) -> PageResult:
     categories = sorted({r["category"] for r in full["skus"] if r["category"]})
     return PageResult("demand.html", {"d": d, "shown": d["skus"][:SHOWN], "more": max(0, len(d["skus"]) - SHOWN),
                                       "chart": chart, "categories": categories, "span": span,
+                                      "today": business_day(now, st.cutoff, st.tz),
                                       "filters": {"date": day, "store": req.query.get("store", ""),
                                                   "category": category}})
+
+
+async def changes(req: PageRequest) -> PageResult:
+    """What changed for a frozen day after its freeze (the list /api/digest adds), in scope."""
+    config, store, now = req.deps["config"], req.deps["store"], req.deps["now"]
+    st = settings(config)
+    today = datetime.fromtimestamp(now, st.tz).date()
+    day = _day(req, today, last_closed_day(now, st.cutoff, st.tz))
+    scope = _scope(req)
+    _, found = await day_view(store, day, st, now)
+    inside = (lambda s: True) if scope is None else set(scope).__contains__
+    return PageResult("demand_changes.html", {"changes": [c for c in found or [] if inside(c.get("store", ""))],
+                                              "frozen": found is not None})
 
 
 def to_csv(d: dict) -> bytes:
@@ -120,4 +142,4 @@ def to_csv(d: dict) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-PAGES = [Page("/demand", demand, ROLES, menu="demand")]
+PAGES = [Page("/demand", demand, ROLES, menu="demand"), Page("/demand/changes", changes, ROLES)]

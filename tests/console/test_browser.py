@@ -129,7 +129,8 @@ async def test_buyer_demand_page_in_a_browser(site):
     page, client, _ = site
     await page.sign_in_wecom("buyer1", "/console/demand")
     assert (await page.url()).split("#")[0].endswith("/console/demand")
-    digest = await api(client, "/api/digest")
+    day = (await page.attrs('input[name="date"]', "value"))[0]
+    digest = await api(client, f"/api/digest?date={day}")
     h = digest["header"]
     for key in ("tuan_formed", "tuan_failed", "qty", "unmet_askers", "wish_askers", "open"):
         assert await page.text(f'#header [data-k="{key}"]') == str(h[key]), key
@@ -144,7 +145,7 @@ async def test_buyer_demand_page_in_a_browser(site):
     await page.run(lambda: page.d.find_element(By.CSS_SELECTOR, '#f-store option[value="S02"]').click())
     await page.click("#filters button")
     await page.wait('.chart[data-drawn="1"]')
-    s02 = await api(client, "/api/digest?store=S02")
+    s02 = await api(client, f"/api/digest?store=S02&date={day}")
     assert await page.text('#header [data-k="qty"]') == str(s02["header"]["qty"])
     href = await page.attrs("#export-xlsx", "href")
     assert "store=S02" in href[0] and "format=xlsx" in href[0]
@@ -226,8 +227,10 @@ async def test_admin_signs_in_with_the_token(site):
     await page.shots("admin-stores")
     # the admin sees buyers' and guides' pages too, over every store
     await page.go("/console/demand")
-    digest = await api(client, "/api/digest")
+    day = (await page.attrs('input[name="date"]', "value"))[0]
+    digest = await api(client, f"/api/digest?date={day}")
     assert await page.text('#header [data-k="qty"]') == str(digest["header"]["qty"])
+    await page.wait("#changes-list")  # htmx loaded what changed since the freeze
 
 
 @pytest.fixture(scope="module", autouse=True)

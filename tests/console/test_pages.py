@@ -26,9 +26,11 @@ def _figures(html: str) -> dict[str, str]:
 
 async def test_demand_page_shows_the_digest(chain, fake):
     client, *_ = chain
-    api = await (await client.get("/api/digest", headers=AUTH)).json()
     await sign_in(client, fake, "buyer1")
     html = await (await client.get("/console/demand")).text()
+    day = re.search(r'name="date" value="([0-9-]+)"', html).group(1)  # the last day the digest went out for
+    api = await (await client.get(f"/api/digest?date={day}", headers=AUTH)).json()
+    assert api["frozen"]
     figures = _figures(html)
     h = api["header"]
     assert h["tuan_formed"] > 0 and h["unmet_askers"] > 0
@@ -39,28 +41,36 @@ async def test_demand_page_shows_the_digest(chain, fake):
         assert f'<td data-k="qty">{r["qty"]}</td>' in row and f'<td data-k="gap">{r["gap"]}</td>' in row
     for r in api["unmet"]:
         assert f'data-sku="{r["sku"]}"' in html and all(e in html for e in r["examples"])
+    # today, live, on request
+    today = await (await client.get("/api/digest", headers=AUTH)).json()
+    html = await (await client.get(f"/console/demand?date={today['date']}")).text()
+    assert _figures(html)["qty"] == str(today["header"]["qty"]) and _figures(html)["open"] == str(today["header"]["open"])
+    html = await (await client.get(f"/console/demand/changes?date={day}")).text()
+    assert 'id="changes-list"' in html
 
 
 async def test_filters_and_exports_match_the_api(chain, fake):
     client, *_ = chain
-    api = await (await client.get("/api/digest?store=S02", headers=AUTH)).json()
     await sign_in(client, fake, "buyer1")
     html = await (await client.get("/console/demand?store=S02&days=30")).text()
+    day = re.search(r'name="date" value="([0-9-]+)"', html).group(1)
+    api = await (await client.get(f"/api/digest?store=S02&date={day}", headers=AUTH)).json()
     assert _figures(html)["qty"] == str(api["header"]["qty"])
     assert html.count("<tr><td>") >= 30  # thirty days of trend rows
-    r = await client.get("/console/demand?store=S02&format=csv")
+    r = await client.get(f"/console/demand?store=S02&format=csv&date={day}")
     assert r.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
     assert rows[0][0] == "日期"
     expected = sorted((x["store"], r["sku"], x["qty"]) for r in api["skus"] for x in r["stores"])
     assert sorted((row[1], row[3], int(row[8])) for row in rows[1:]) == expected
-    r = await client.get("/console/demand?store=S02&format=xlsx")
+    r = await client.get(f"/console/demand?store=S02&format=xlsx&date={day}")
     wb = load_workbook(io.BytesIO(await r.read()), read_only=True)
     assert sum(1 for _ in wb["需求明细"].iter_rows()) == len(expected) + 1
     categories = sorted({r["category"] for r in api["skus"] if r["category"]})
     if categories:
         c = categories[0]
-        r = await client.get("/console/demand", params={"store": "S02", "category": c, "format": "csv"})
+        r = await client.get("/console/demand", params={"store": "S02", "category": c, "format": "csv",
+                                                           "date": day})
         rows = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
         assert rows[1:] and all(row[5] == c for row in rows[1:])
 
