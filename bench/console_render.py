@@ -103,7 +103,7 @@ async def build_chain(store, config, n_stores: int, n_skus: int, rng: random.Ran
                                tag=rng.choice(("A区", "B区", "")))
             if sid == sample["store"]:
                 sample["open"].append(gid)
-    for i in range(2, 9):  # a week of history before yesterday, as totals
+    for i in range(2, 32):  # a month of history before yesterday, as totals (the 30-day trend)
         d = shift(yesterday, -i + 1)
         start_d, end_d = window(d, st.cutoff, st.tz)
         totals = DayTotals(qty={(s, rng.choice(chain_skus)): rng.randint(1, 30) for s in stores},
@@ -124,7 +124,7 @@ async def build_chain(store, config, n_stores: int, n_skus: int, rng: random.Ran
                                           target="", new_code=new_code)
             if c.codes and j % 2 == 0:
                 await store.coupons.redeem(c.codes[0], store_id=sid, order_no=f"O{j}", by="pos", now=at + 600)
-    sample.update(yesterday=yesterday, catalog_rows=len(rows), t_catalog=t_catalog,
+    sample.update(yesterday=yesterday, today=today, catalog_rows=len(rows), t_catalog=t_catalog,
                   t_activity=time.perf_counter() - t)
     return sample
 
@@ -173,7 +173,8 @@ async def run(args) -> None:
              cookie("buyer1")),
             ("buyer: demand, one store, 30-day trend",
              f"/console/demand?date={chain['yesterday']}&store={sid}&days=30", cookie("buyer1")),
-            ("buyer: demand, whole chain, today (live)", "/console/demand", cookie("buyer1")),
+            ("buyer: demand, whole chain, today (live)", f"/console/demand?date={chain['today']}",
+             cookie("buyer1")),
             ("guide: open 团", "/console/tuans", cookie(f"g{sid}")),
             ("guide: one 团's ledger", f"/console/tuans/{gid}", cookie(f"g{sid}")),
             ("guide: 结团 preview", f"/console/tuans/{gid}/confirm?action=close", cookie(f"g{sid}")),
@@ -194,6 +195,7 @@ async def run(args) -> None:
                                         allow_redirects=False) as r:
                         body = await r.read()
                         assert r.status == 200, (label, r.status, body[:200])
+                        assert path == "/bare" or b"data-" in body, (label, body[:300])  # a page with data
                     if i == 0:
                         TIMES.clear()
                 samples = TIMES[path]
