@@ -9,10 +9,12 @@ as for chat commands, so a config change applies without signing out.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl, quote, urlencode
@@ -21,6 +23,7 @@ from aiohttp import web
 
 from bot import staff
 from bot.appkeys import CONFIG, DEPS
+from bot.config import ConfigError, feature_settings
 from bot.console import session as sess
 from bot.console.views import render_page
 from bot.feature import BadInput, Page, PageRequest, PageResult
@@ -34,16 +37,27 @@ PAGES = web.AppKey("console_pages", list)
 ROLES = ("guide", "buyer", "admin")
 
 
-def settings(config) -> dict:
-    c = config.section("console")
-    return {"authorize_url": str(c.get("authorize_url") or ""), "public_url": str(c.get("public_url") or ""),
-            "session_hours": float(c.get("session_hours") or SESSION_HOURS),
-            "demo_data": bool(c.get("demo_data", config.demo))}
+@dataclass(frozen=True)
+class Settings:
+    """`[console]`: every key optional."""
+
+    public_url: str = ""  # how browsers reach the service (WeCom's redirect_uri); default [server] public_url
+    authorize_url: str = ""  # WeCom's OAuth2 page; default open.weixin.qq.com's (the demo: the fake's)
+    secret: str = ""  # signs session cookies; default derived from [admin] token and the app secret
+    session_hours: float = SESSION_HOURS
+
+
+def settings(config) -> Settings:
+    """The `[console]` section; an unknown key or a wrong type stops the start (checked in setup)."""
+    got = feature_settings(config, "console", Settings)
+    if got.session_hours <= 0:
+        raise ConfigError("console.session_hours must be positive")
+    return got
 
 
 def authorize_base(config) -> str:
     """WeCom's OAuth2 page; the demo's fake WeCom serves one (a user picker) next to its API."""
-    given = settings(config)["authorize_url"]
+    given = settings(config).authorize_url
     if given:
         return given
     if config.demo:
@@ -53,7 +67,7 @@ def authorize_base(config) -> str:
 
 def public_base(request: web.Request) -> str:
     config = request.app[CONFIG]
-    given = settings(config)["public_url"] or config.server.public_url
+    given = settings(config).public_url or config.server.public_url
     if given:
         return given.rstrip("/")
     return f"{request.scheme}://{request.host}"
@@ -87,7 +101,7 @@ def _set_cookie(request: web.Request, resp: web.StreamResponse, s: sess.Session)
     key = sess.secret_of(request.app[CONFIG])
     secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
     resp.set_cookie(sess.COOKIE, sess.dump(key, s), path="/console", httponly=True, samesite="Lax", secure=secure,
-                    max_age=int(settings(request.app[CONFIG])["session_hours"] * 3600) + 3600)
+                    max_age=int(settings(request.app[CONFIG]).session_hours * 3600) + 3600)
 
 
 def _session(request: web.Request) -> sess.Session | None:
@@ -170,7 +184,7 @@ async def oauth_return(request: web.Request) -> web.StreamResponse:
     if not userid or config.role_of(userid) not in ROLES:
         log.warning("console sign-in refused for %r: not staff in the config", userid[:64] or "(no userid)")
         return error_page(request, 403, "not_staff", userid[:64], s)
-    fresh = sess.Session(sess.fresh().sid, userid, int(time.time() + settings(config)["session_hours"] * 3600),
+    fresh = sess.Session(sess.fresh().sid, userid, int(time.time() + settings(config).session_hours * 3600),
                          "oauth")  # a new id at sign-in: a planted cookie cannot ride into the session
     resp = web.HTTPSeeOther(_safe_next(q.get("next")))
     _set_cookie(request, resp, fresh)
@@ -193,7 +207,7 @@ async def token_login(request: web.Request) -> web.StreamResponse:
         log.warning("console token sign-in refused (from %s)", request.remote)
         raise web.HTTPSeeOther("/console/login?" + urlencode({"failed": "token", "manual": "1",
                                                               "next": _safe_next(fields.get("next"))}))
-    fresh = sess.Session(sess.fresh().sid, "admin", int(time.time() + settings(config)["session_hours"] * 3600),
+    fresh = sess.Session(sess.fresh().sid, "admin", int(time.time() + settings(config).session_hours * 3600),
                          "token")
     resp = web.HTTPSeeOther(_safe_next(fields.get("next")))
     _set_cookie(request, resp, fresh)
@@ -276,7 +290,9 @@ def _serve(page: Page):
                 log.warning("console %s %s refused: bad CSRF token (%s)", request.method, request.path, s.user)
                 return error_page(request, 403, "csrf", "", s)
         now = time.time()
-        deps = {**request.app[DEPS], "now": now, "files": files, "app": request.app}
+        key = sess.secret_of(config)
+        deps = {**request.app[DEPS], "now": now, "files": files, "app": request.app,
+                "sign": lambda data: hmac.new(key, b"page\0" + data, hashlib.sha256).hexdigest()}
         preq = PageRequest(path=dict(request.match_info), query=dict(request.query), form=fields, user=s.user,
                            role=role, stores=stores, deps=deps)
         try:
@@ -323,6 +339,7 @@ async def unknown(request: web.Request) -> web.Response:
 def setup(app: web.Application, pages: Sequence[Page]) -> None:
     """Mount the console: the core pages (bot/console/engineer.py) and `pages` from the features."""
     from bot.console import demo, engineer, static
+    settings(app[CONFIG])  # a wrong [console] key stops the start, not a sign-in
     everything = [*pages, *engineer.PAGES]
     app[PAGES] = everything
     app.router.add_get("/console", _slash)

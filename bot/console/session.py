@@ -22,7 +22,7 @@ COOKIE = "qb_console"
 def secret_of(config: Config) -> bytes:
     """`[console] secret`, else a key derived from the admin token and the app secret (both already
     secret; rotating either signs everyone out)."""
-    given = str(config.section("console").get("secret") or "")
+    given = str(config.section("console").get("secret") or "")  # checked by bot.console.settings
     if given:
         return given.encode()
     basis = f"{config.admin.token}\0{config.wecom.app.secret}\0{config.wecom.corp_id}".encode()

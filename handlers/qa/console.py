@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import hmac
 
-from bot.console.session import secret_of
 from bot.feature import BadInput, Page, PageRequest, PageResult
 from handlers.qa.catalog import parse_catalog, parse_faq_csv
 from handlers.qa.settings import settings
@@ -40,8 +39,8 @@ def _target(req: PageRequest, fields) -> tuple[str, str | None]:
 
 
 def _signature(req: PageRequest, body: bytes, kind: str, store: str | None, name: str) -> str:
-    msg = f"{hashlib.sha256(body).hexdigest()}\0{kind}\0{store or ''}\0{name}\0{req.user}".encode()
-    return hmac.new(secret_of(req.deps["config"]), b"catalog-import\0" + msg, hashlib.sha256).hexdigest()
+    msg = f"catalog-import\0{hashlib.sha256(body).hexdigest()}\0{kind}\0{store or ''}\0{name}\0{req.user}"
+    return req.deps["sign"](msg.encode())
 
 
 async def _parse(kind: str, body: bytes, name: str):

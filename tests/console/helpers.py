@@ -18,14 +18,14 @@ STORES = [{"id": "S01", "name": "梅溪湖店", "guides": ["xiaowang"], "groups"
           {"id": "S03", "name": "河西店", "guides": ["xiaozhao"], "groups": [], "kf": ""}]
 
 
-def console_config(prefix: str, api_base: str, **extra):
+def console_config(prefix: str, api_base: str, console: dict | None = None, **extra):
     return make_config(prefix, api_base, stores=STORES,
                        roles={"guides": [], "buyers": ["buyer1"], "admins": ["boss"]},
-                       console={"authorize_url": f"{api_base}/connect/oauth2/authorize"}, **extra)
+                       console={"authorize_url": f"{api_base}/connect/oauth2/authorize", **(console or {})}, **extra)
 
 
 async def seeded(store, config) -> dict:
-    from bot.console.demo import seed
+    from handlers.demo_data import seed
     rows, errors = parse_catalog((ROOT / "data" / "catalog.csv").read_bytes(), "catalog.csv")
     assert not errors
     await store.catalog.replace(rows)

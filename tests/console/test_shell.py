@@ -121,3 +121,12 @@ async def test_hostile_input_gets_clear_statuses(console, fake):
     r = await client.post("/console/catalog/preview", data=b"x" * (13 << 20),
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status == 413
+
+
+def test_a_wrong_console_key_stops_the_start(prefix):
+    from bot.app import create_app
+    from bot.config import ConfigError
+    with pytest.raises(ConfigError, match="console.sesion_hours"):
+        create_app(console_config(prefix, "http://127.0.0.1:9", console={"sesion_hours": 3}), role="web")
+    with pytest.raises(ConfigError, match="session_hours"):
+        create_app(console_config(prefix, "http://127.0.0.1:9", console={"session_hours": -1}), role="web")
