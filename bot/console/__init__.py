@@ -6,6 +6,10 @@ token for the engineer), keeps who they are in a signed cookie, checks each page
 form's CSRF token, reads bodies with limits, and turns results into HTML, redirects or files.
 Roles and stores come from the config on every request (`Config.role_of`, `bot.staff.stores_of`),
 as for chat commands, so a config change applies without signing out.
+
+A page's `PageRequest.deps` is the app's deps plus `now`, `files` (a multipart form's uploads:
+field -> (filename, bytes)), `sign` (HMAC of bytes with the session key, for data a page puts in
+its own form) and `app` (the engineer's health page reads the consumers from it).
 """
 from __future__ import annotations
 

@@ -130,3 +130,21 @@ def test_a_wrong_console_key_stops_the_start(prefix):
         create_app(console_config(prefix, "http://127.0.0.1:9", console={"sesion_hours": 3}), role="web")
     with pytest.raises(ConfigError, match="session_hours"):
         create_app(console_config(prefix, "http://127.0.0.1:9", console={"session_hours": -1}), role="web")
+
+
+async def test_fake_authorize_checks_what_wecom_checks(aiohttp_client, fake):
+    from yarl import URL
+
+    from bot.fakewecom import create_fake_app
+    fake.corpid = "wwcorp"
+    client = await aiohttp_client(create_fake_app(fake))
+    ok = {"appid": "wwcorp", "redirect_uri": "http://127.0.0.1:1/console/oauth?next=%2Fconsole%2F",
+          "response_type": "code", "scope": "snsapi_base", "state": "abc123", "agentid": "1"}
+    assert (await client.get("/connect/oauth2/authorize", params={**ok, "appid": "wwother"})).status == 400
+    assert (await client.get("/connect/oauth2/authorize", params={**ok, "state": "a-b"})).status == 400
+    assert (await client.get("/connect/oauth2/authorize", params={**ok, "redirect_uri": ""})).status == 400
+    assert (await client.get("/connect/oauth2/authorize", params=ok)).status == 200
+    r = await client.post("/connect/oauth2/authorize", data={**ok, "typed": "xiaowang"}, allow_redirects=False)
+    assert r.status == 302
+    loc = URL(r.headers["Location"])
+    assert loc.query["state"] == "abc123" and loc.query["next"] == "/console/" and loc.query["code"]
