@@ -124,9 +124,15 @@ def _stores(config, s: sess.Session, role: str) -> tuple[str, ...]:
     return staff.stores_of(config, s.user)
 
 
+MENU_ORDER = ("demand", "tuans", "coupons", "catalog", "health", "dead", "stores")  # others after these
+
+
 def _menu(request: web.Request, role: str) -> list[dict]:
-    return [{"key": p.menu, "href": "/console" + p.path} for p in request.app[PAGES]
-            if p.menu and role in p.roles and "{" not in p.path]
+    """A role's menu; its first entry is where /console/ leads."""
+    items = [{"key": p.menu, "href": "/console" + p.path} for p in request.app[PAGES]
+             if p.menu and role in p.roles and "{" not in p.path]
+    rank = {k: i for i, k in enumerate(MENU_ORDER)}
+    return sorted(items, key=lambda m: rank.get(m["key"], len(rank)))
 
 
 def _base_context(request: web.Request, s: sess.Session | None, role: str | None, user: str,

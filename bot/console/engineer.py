@@ -70,7 +70,8 @@ async def check_fragment(req: PageRequest) -> PageResult:
     lines: list[str] = []
     started = time.monotonic()
     code = await run_check(req.deps["config"], out=lines.append)
-    rows = [{"mark": line[:1], "text": line[2:] if line[:1] in "✔✘!" else line} for line in lines]
+    rows = [{"mark": line[:1], "text": line[2:]} if line[:1] in ("✔", "✘", "!") else {"mark": "", "text": line}
+            for line in lines]
     return PageResult("engineer_check.html", {"rows": rows, "ok": code == 0,
                                               "seconds": round(time.monotonic() - started, 1)})
 
