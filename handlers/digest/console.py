@@ -1,17 +1,20 @@
-"""The buyers' demand page: the digest of a day (the same `digest_for` as `qunbot digest` and
-/api/digest), filtered by store and category, with 7/30-day trend lines from the digest's own day
-totals, and an export (XLSX, CSV) of exactly what the filters show."""
+"""The buyers' demand page: the digest of a day (built by handlers/digest/load.py as `qunbot digest`
+and /api/digest build it), filtered by store and category, with 7/30-day trend lines from the
+digest's own day totals, and an export (XLSX, CSV) of exactly what the filters show."""
 from __future__ import annotations
 
 import csv
 import io
+import time
+from collections import OrderedDict
 from datetime import date as Date, datetime, timedelta
 
 from bot import xlsx
 from bot.feature import BadInput, Page, PageRequest, PageResult
 from handlers.digest import sheet
 from handlers.digest.day import business_day, last_closed_day, shift
-from handlers.digest.load import build_for, day_view, history, prepare
+from handlers.digest.load import build_for, day_view, history, load_day
+from handlers.digest.model import DayInputs
 from handlers.digest.settings import settings
 
 EARLIEST = Date(2000, 1, 1)
@@ -73,6 +76,34 @@ def trends(hist: dict, day: str, today_totals: dict, scope: list[str] | None, ke
     return series
 
 
+_KEPT: OrderedDict[tuple, tuple[float, dict, dict]] = OrderedDict()
+KEEP_SECONDS, KEEP_ENTRIES = 300, 8
+
+
+async def built(store, config, st, day: str, now: float, scope: list[str] | None, span: int) -> tuple[dict, dict]:
+    """The digest of `day` for `scope` as `qunbot digest` builds it (load.prepare's steps: the frozen
+    snapshot, else the live day; the history read once for the digest and a `span`-day chart).
+    What changed since the freeze is a fragment of its own (/console/demand/changes).
+
+    A frozen day's digest is kept in this process for a few minutes: its inputs never change, and
+    reading and building a chain's snapshot is most of the page's time (bench/console_render.py).
+    A live day is built on every view."""
+    key = (store.keys.p, day, span, tuple(scope) if scope is not None else None)
+    hit = _KEPT.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        _KEPT.move_to_end(key)
+        return hit[1], hit[2]
+    raw = await store.digest.inputs(day)
+    inputs = DayInputs.from_dict(raw) if raw else await load_day(store, day, st, now, with_open=True)
+    hist = await history(store, day, st, now, days=max(7, span))
+    full = build_for((inputs, hist), config, st, now, scope=scope)
+    if inputs.frozen:
+        _KEPT[key] = (time.monotonic() + KEEP_SECONDS, full, hist)
+        while len(_KEPT) > KEEP_ENTRIES:
+            _KEPT.popitem(last=False)
+    return full, hist
+
+
 async def demand(req: PageRequest) -> PageResult:
     config, store, now = req.deps["config"], req.deps["store"], req.deps["now"]
     st = settings(config)
@@ -88,12 +119,7 @@ async def demand(req: PageRequest) -> PageResult:
         raise BadInput(400, "format must be html, csv or xlsx")
     if span not in ("7", "30"):
         raise BadInput(400, "days must be 7 or 30")
-    # The digest as `qunbot digest` builds it (frozen snapshot, else live); what changed since the
-    # freeze is a fragment of its own (/console/demand/changes), loaded after the page shows.
-    inputs, hist = await prepare(store, st, day, now)
-    if int(span) > len(hist):
-        hist = await history(store, day, st, now, days=int(span))
-    full = build_for((inputs, hist), config, st, now, scope=scope)
+    full, hist = await built(store, config, st, day, now, scope, int(span))
     d = filtered(full, category)
     if fmt == "xlsx":
         return PageResult("", body=sheet.build(d), filename=sheet.filename(day),
