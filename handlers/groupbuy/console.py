@@ -14,6 +14,7 @@ from handlers.groupbuy import closing, pickup_sheet, views
 ROLES = frozenset({"guide", "admin"})
 ACTIONS = ("close", "cancel")
 MAX_ID = 12
+SHOWN = 200  # a chain-wide list shows the 团 closing soonest; a store filter shows the rest
 
 
 def _gid(req: PageRequest) -> int:
@@ -42,9 +43,9 @@ async def open_list(req: PageRequest) -> PageResult:
     else:  # a chain-wide view: one read of the open index, not one per store
         inside = set(scope)
         found = [g for g in await gbs.open_groups(None) if g.store_id in inside]
-    found.sort(key=lambda g: (g.cutoff, g.id))
-    rows = [{**views.group(g), "store": g.store_id} for g in found if g.status == "open"]
-    return PageResult("tuans.html", {"tuans": rows, "store": want})
+    found = sorted((g for g in found if g.status == "open"), key=lambda g: (g.cutoff, g.id))
+    rows = [{**views.group(g), "store": g.store_id} for g in found[:SHOWN]]
+    return PageResult("tuans.html", {"tuans": rows, "store": want, "total": len(found)})
 
 
 async def ledger(req: PageRequest) -> PageResult:
