@@ -98,7 +98,7 @@ def error_page(request: web.Request, status: int, what: str, detail: str = "", s
     role = _role(config, s) if s and s.signed_in else None
     ctx = _base_context(request, s, role if role in ROLES else None, s.user if role else "", ())
     ctx.update(status=status, what=what, detail=detail[:200])
-    return _html(render_page("error.html", ctx), status)
+    return _html(render_page("error.html", ctx, config.bot.timezone), status)
 
 
 def _set_cookie(request: web.Request, resp: web.StreamResponse, s: sess.Session) -> None:
@@ -164,7 +164,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     else:
         ctx = _base_context(request, s, None, "", ())
         ctx.update(oauth_url=oauth, next=nxt, failed=request.query.get("failed", "")[:20])
-        resp = _html(render_page("login.html", ctx))
+        resp = _html(render_page("login.html", ctx, config.bot.timezone))
     _set_cookie(request, resp, s)
     if isinstance(resp, web.HTTPException):
         raise resp
@@ -325,7 +325,7 @@ def _respond(request: web.Request, result: PageResult, s: sess.Session, role: st
                                      "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
     ctx = _base_context(request, s, role, s.user, stores)
     ctx.update(result.context)
-    return _html(render_page(result.template, ctx))
+    return _html(render_page(result.template, ctx, request.app[CONFIG].bot.timezone))
 
 
 async def home(request: web.Request) -> web.StreamResponse:

@@ -1,17 +1,14 @@
 """The console's HTML environment: templates/console/, autoescaped (every shopper's word is data),
-with the same filters as the chat templates."""
+with the chat templates' filters, times shown in the config's `[bot] timezone`."""
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from bot.render import TEMPLATES, clock, day, yuan
-
-env = Environment(loader=FileSystemLoader(str(TEMPLATES / "console")), undefined=StrictUndefined,
-                  autoescape=True, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(yuan=yuan, clock=clock, day=day)
+from bot.render import TEMPLATES, for_timezone, yuan
 
 
 def _chart_json(obj) -> Markup:
@@ -20,8 +17,14 @@ def _chart_json(obj) -> Markup:
                   .replace("&", "\\u0026"))
 
 
-env.filters["chart_json"] = _chart_json
+@lru_cache(maxsize=8)
+def environment(timezone: str) -> Environment:
+    clocks = for_timezone(timezone)
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES / "console")), undefined=StrictUndefined,
+                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(yuan=yuan, clock=clocks.clock, day=clocks.day, chart_json=_chart_json)
+    return env
 
 
-def render_page(template: str, context: dict) -> str:
-    return env.get_template(template).render(**context)
+def render_page(template: str, context: dict, timezone: str) -> str:
+    return environment(timezone).get_template(template).render(**context)

@@ -90,19 +90,9 @@ async def confirm(req: PageRequest) -> PageResult:
     else:
         out = await gbs.cancel_group(gb.id, msg_id, now, by=req.user)
         done = "cancelled" if out.cancelled_now else out.code or "unchanged"
-    await closing.settle(store, _emitter(deps), deps["config"], gb.id, now)
+    await closing.settle(store, deps["emit"], deps["config"], gb.id, now)
     await store.confirmations.withdraw(req.user, f"团{gb.id}")  # a chat preview of it is void now
     return PageResult("", redirect=f"/console/tuans/{gb.id}?done={done}")
-
-
-def _emitter(deps: dict):
-    """The worker queues the notices; a web-only process has none, so it builds one (it only emits)."""
-    worker = deps.get("worker")
-    if worker is None:
-        from bot.router import Dispatcher
-        from bot.worker import Worker
-        worker = Worker(deps["config"], deps["store"], Dispatcher([]), deps)
-    return worker
 
 
 async def sheet(req: PageRequest) -> PageResult:
