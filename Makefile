@@ -34,6 +34,7 @@ bench: install  ## benchmarks (each prints figures and ratios against its baseli
 	$(BIN)/python bench/handle_cost.py
 	$(BIN)/python bench/archive_ingest.py
 	$(BIN)/python bench/digest_scale.py
+	$(BIN)/python bench/console_render.py  # console pages on a 1,000-store chain
 	$(BIN)/python bench/slowloris.py
 	$(BIN)/python bench/chain_scale.py  # 1,000 stores x 5,000 SKUs on one worker (--quick: 100 stores)
 	$(BIN)/python bench/chain_scale.py --workers 2  # a second worker joins 5 s in: its share

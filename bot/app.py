@@ -18,7 +18,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 import handlers
-from bot import api, callback, dead_letters, health, metrics, server
+from bot import api, callback, console, dead_letters, health, metrics, server
 from bot import feature as contract
 from bot.appkeys import CONFIG, CONSUMERS, CRYPTO_AIBOT, CRYPTO_APP, DEPS, FEATURES, HTTP, REDIS, STORE
 from bot.config import Config, check_features
@@ -140,6 +140,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
     if role in ("all", "web"):
         callback.setup(app)
         api.setup(app, contract.api_routes(features))
+        console.setup(app, [p for f in features for p in f.pages])
     health.setup(app)
     app.router.add_get("/metrics", metrics_route)
     if config.demo:

@@ -248,8 +248,8 @@ def feature_settings(config: Config, name: str, cls: type[T]) -> T:
 
 
 # Sections of bot/ itself that live in `extra` (their dataclasses are in bot/conversation.py,
-# bot/limits.py; [schedule] names jobs).
-CORE_EXTRA = ("conversation", "limits", "schedule")
+# bot/limits.py, bot/console (checked when the web role mounts it); [schedule] names jobs).
+CORE_EXTRA = ("conversation", "limits", "schedule", "console")
 
 
 def _unknown(kind: str, name: str, known: set[str]) -> ConfigError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import html
 import itertools
 import json
 import re
@@ -17,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import BodyPartReader, web
 
@@ -675,6 +676,91 @@ def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app.router.add_post("/sandbox/group", _sandbox_group)
     app.router.add_post("/sandbox/welcome_code", _sandbox_welcome_code)
     app.router.add_get("/sandbox/media/{media_id}", _sandbox_media)
+    install_oauth(app)  # the console's sign-in (OAuth2 for self-built apps)
     from bot import fakefaults  # fault modes switchable at runtime (POST /sandbox/faults)
     fakefaults.install(app, app[FAKE_KEY])
     return app
+
+
+# -- OAuth2 sign-in for self-built apps (the console) --------------------------------------------
+# open.weixin.qq.com/connect/oauth2/authorize -> redirect_uri?code&state; cgi-bin/auth/getuserinfo
+# turns the code into a userid. Codes are single-use and expire after 5 minutes (40029 otherwise),
+# as WeCom documents. The authorize page is a picker: sign in as any user of `directory`, or type one.
+OAUTH_CODE_TTL = 300
+
+
+@dataclass
+class FakeOAuth:
+    directory: dict[str, str]  # userid -> description shown on the picker
+    codes: dict[str, tuple[str, float]]  # code -> (userid, issued at)
+
+
+def oauth_of(fake: FakeWeCom) -> FakeOAuth:
+    """The OAuth state of a fake (kept on it, made on first use)."""
+    state = fake.__dict__.get("_oauth")
+    if state is None:
+        state = fake.__dict__["_oauth"] = FakeOAuth({}, {})
+    return state
+
+
+def oauth_code(fake: FakeWeCom, userid: str) -> str:
+    """What WeCom's authorize page hands the browser for `userid` (tests skip the picker with it)."""
+    code = secrets.token_urlsafe(24)
+    oauth_of(fake).codes[code] = (userid, fake.now())
+    return code
+
+
+def _auth_getuserinfo(fake: FakeWeCom, query: dict, body: dict) -> dict:
+    found = oauth_of(fake).codes.pop(query.get("code", ""), None)
+    if found is None or fake.now() >= found[1] + OAUTH_CODE_TTL:
+        raise ApiError(40029)
+    userid = found[0]
+    if userid.startswith(("wm", "wo")):  # not a member of the corp: WeCom answers an openid instead
+        return {"openid": f"o{hashlib.sha1(userid.encode()).hexdigest()[:27]}", "external_userid": userid}
+    return {"userid": userid, "user_ticket": secrets.token_urlsafe(32)}
+
+
+ROUTES["auth/getuserinfo"] = (True, _auth_getuserinfo)
+
+
+def _authorize_problem(fake: FakeWeCom, q) -> str | None:
+    if fake.corpid is not None and q.get("appid") != fake.corpid:
+        return "appid is not this corp's CorpID"
+    if q.get("response_type") != "code" or q.get("scope") not in ("snsapi_base", "snsapi_privateinfo"):
+        return "response_type must be code and scope snsapi_base"
+    redirect = q.get("redirect_uri", "")
+    if not redirect.startswith(("http://", "https://")):
+        return "redirect_uri missing (WeCom: redirect_uri参数错误)"
+    state = q.get("state", "")
+    if len(state) > 128 or not all(c.isascii() and c.isalnum() for c in state):
+        return "state must be a-zA-Z0-9, at most 128 bytes"
+    return None
+
+
+async def _oauth_authorize(request: web.Request) -> web.Response:
+    """GET: the picker. POST (the picker's form): issue a code and send the browser back."""
+    fake = request.app[FAKE_KEY]
+    q = dict(request.query) if request.method == "GET" else dict(await request.post())
+    problem = _authorize_problem(fake, q)
+    if problem:
+        return web.Response(status=400, text=f"fake WeCom authorize: {problem}")
+    sep = "&" if "?" in q["redirect_uri"] else "?"
+    if request.method == "POST":
+        userid = str(q.get("userid") or q.get("typed") or "").strip()
+        if not userid:
+            return web.Response(status=400, text="fake WeCom authorize: pick a user")
+        target = f"{q['redirect_uri']}{sep}" + urlencode({"code": oauth_code(fake, userid), "state": q.get("state", "")})
+        raise web.HTTPFound(target)
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">' for k, v in q.items())
+    users = "".join(f'<button name="userid" value="{html.escape(u)}" id="pick-{html.escape(u)}">{html.escape(u)}'
+                    f' <small>{html.escape(d)}</small></button>' for u, d in oauth_of(fake).directory.items())
+    page = (f'<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f'<title>Fake WeCom sign-in</title><h3>Fake WeCom: sign in as</h3>'
+            f'<form method="post" style="display:grid;gap:8px;max-width:360px">{hidden}{users}'
+            f'<input name="typed" placeholder="any userid" id="userid"><button id="go">OK</button></form>')
+    return web.Response(text=page, content_type="text/html")
+
+
+def install_oauth(app: web.Application) -> None:
+    app.router.add_route("GET", "/connect/oauth2/authorize", _oauth_authorize)
+    app.router.add_route("POST", "/connect/oauth2/authorize", _oauth_authorize)

@@ -31,7 +31,12 @@ async def _redis(app: web.Application) -> dict:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    app = request.app
+    body = await report(request.app)
+    return web.json_response(body, status=200 if body["ok"] else 503)
+
+
+async def report(app: web.Application) -> dict:
+    """/healthz's body (the console's health page shows the same)."""
     w = app[CONFIG].worker
     checks = {"redis": await _redis(app)}
     consumers = app.get(CONSUMERS)
@@ -48,8 +53,7 @@ async def healthz(request: web.Request) -> web.Response:
         except Exception as exc:
             checks["inbox_lag"] = {"ok": False, "error": type(exc).__name__}
     failed = [name for name, c in checks.items() if not c["ok"]]
-    body = {"ok": not failed, "redis": checks["redis"]["ok"], "failed": failed, "checks": checks}
-    return web.json_response(body, status=503 if failed else 200)
+    return {"ok": not failed, "redis": checks["redis"]["ok"], "failed": failed, "checks": checks}
 
 
 async def readyz(request: web.Request) -> web.Response:

@@ -208,6 +208,7 @@ async def chat(cfg: Config, *, who: str | None, user: str | None, url: str | Non
         await _reachable(http, base, fake)
         print(f"以 {nickname or uid}（{'顾客' if kind == 'shopper' else cfg.role_of(uid)}）身份对话；输入 exit 退出。",
               file=out)
+        print(f"工作台：{base}/console/（浏览器打开，在假企业微信的登录页选任一演示用户）", file=out)
         room = home.groups[0] if group and kind == "shopper" and home and home.groups else ""
         if group and not room:
             raise ServiceDown("--group needs --as shopper and a store with [[stores]] groups")

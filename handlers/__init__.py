@@ -23,7 +23,7 @@ from typing import Any
 
 from bot import feature as contract
 from bot.feature import Feature
-from handlers import confirm, coupons, digest, groupbuy, help, qa, shoppers, smalltalk
+from handlers import confirm, coupons, demo_data, digest, groupbuy, help, qa, shoppers, smalltalk
 
 FEATURES: list[Feature] = [
     shoppers.feature,
@@ -34,6 +34,7 @@ FEATURES: list[Feature] = [
     digest.feature,
     smalltalk.feature,
     qa.feature,
+    demo_data.feature,  # after qa, whose setup seeds the demo catalog it makes 团 from
     help.fallback_feature,
 ]
 contract.check_unique(FEATURES)

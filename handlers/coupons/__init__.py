@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.feature import Feature
-from handlers.coupons import api
+from handlers.coupons import api, console
 from handlers.coupons.chat import JOBS, router, welcome_extra
 
 __all__ = ["feature", "router", "JOBS", "setup"]
@@ -20,4 +20,4 @@ async def setup(deps: dict[str, Any]) -> None:
         shoppers.add_welcome_extra(welcome_extra(deps["store"], deps["config"]))
 
 
-feature = Feature("coupons", routers=[router], jobs=JOBS, setup=setup, api=api.ROUTES)
+feature = Feature("coupons", routers=[router], jobs=JOBS, setup=setup, api=api.ROUTES, pages=console.PAGES)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.feature import Feature
-from handlers.digest import api, cli, purchasing
+from handlers.digest import api, cli, console, purchasing
 from handlers.digest.chat import JOBS, router
 from handlers.digest.day import business_day
 from handlers.digest.model import UNKNOWN_STORE
@@ -43,4 +43,4 @@ async def teardown(deps: dict[str, Any]) -> None:
 
 
 feature = Feature("digest", routers=[router], jobs=JOBS, settings=Section, setup=setup, teardown=teardown,
-                  api=api.ROUTES, cli=cli.COMMANDS)
+                  api=api.ROUTES, cli=cli.COMMANDS, pages=console.PAGES)

@@ -6,9 +6,9 @@ Parsing is pure and lives in `opening` (the /开团 command), `intents` (shopper
 admin API. There is no `[groupbuy]` section.
 """
 from bot.feature import Feature
-from handlers.groupbuy import api
+from handlers.groupbuy import api, console
 from handlers.groupbuy.chat import JOBS, router, setup
 
 __all__ = ["feature", "router", "JOBS", "setup"]
 
-feature = Feature("groupbuy", routers=[router], jobs=JOBS, setup=setup, api=api.ROUTES)
+feature = Feature("groupbuy", routers=[router], jobs=JOBS, setup=setup, api=api.ROUTES, pages=console.PAGES)

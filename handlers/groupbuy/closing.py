@@ -108,6 +108,16 @@ async def sweep(msg: Message, store: Store, emit: Emit, config: Config, now: flo
 CONFIRM_TTL = 10 * 60  # a preview's numbers go stale: confirm it by name within ten minutes
 
 
+def preview_facts(gb: GroupBuy, lines: list[Line]) -> dict:
+    """Who closing or cancelling `gb` now would tell what (the chat preview and the console's)."""
+    reach = _by_target(lines)
+    getting = sum(1 for _, xs in reach if any(x.status == "active" for x in xs))
+    phoned = len({x.owner for x in lines if x.live and x.owner.startswith("tel:")})
+    formed = gb.min_to_form == 0 or gb.total >= gb.min_to_form
+    return dict(g=views.group(gb), formed=formed, reached=len(reach), getting=getting, waiting=len(reach) - getting,
+                phoned=phoned, shortfall=max(gb.min_to_form - gb.total, 0))
+
+
 async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, action: str, now: float) -> Reply:
     """What closing (`close`) or cancelling (`cancel`) 团 `gb` now would tell whom; nothing changes
     until the guide confirms. A 团 that is no longer open says so instead."""
@@ -115,13 +125,7 @@ async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, acti
     if gb.status != "open":
         what = "gb_closed" if gb.status == "closed" else "gb_cancelled"
         return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=0)
-    lines = await store.groupbuys.lines(gb.id)
-    reach = _by_target(lines)
-    getting = sum(1 for _, xs in reach if any(x.status == "active" for x in xs))
-    phoned = len({x.owner for x in lines if x.live and x.owner.startswith("tel:")})
-    formed = gb.min_to_form == 0 or gb.total >= gb.min_to_form
-    ctx = dict(g=views.group(gb), action=action, formed=formed, reached=len(reach), getting=getting,
-               waiting=len(reach) - getting, phoned=phoned, shortfall=max(gb.min_to_form - gb.total, 0))
+    ctx = dict(preview_facts(gb, await store.groupbuys.lines(gb.id)), action=action)
     label = f"{'结团' if action == 'close' else '撤团'} 团{gb.id} {gb.product}"
     await confirming.offer_draft(store, config, msg, f"团{gb.id}", feature="groupbuy", label=label, ttl=CONFIRM_TTL,
                            now=now, action=action, gid=gb.id)

@@ -14,7 +14,7 @@ from typing import Any
 from bot.config import ConfigError
 from bot.feature import Feature
 from bot.router import Router
-from handlers.qa import api, chat, cli, edit, words
+from handlers.qa import api, chat, cli, console, edit, words
 from handlers.qa.cache import QACache
 from handlers.qa.settings import Settings, resolve, settings
 
@@ -61,4 +61,5 @@ async def setup(deps: dict[str, Any]) -> QACache:
     return cache
 
 
-feature = Feature("qa", routers=[commands], fallbacks=[router], settings=Settings, setup=setup, api=api.ROUTES, cli=cli.COMMANDS)
+feature = Feature("qa", routers=[commands], fallbacks=[router], settings=Settings, setup=setup, api=api.ROUTES,
+                  cli=cli.COMMANDS, pages=console.PAGES)
