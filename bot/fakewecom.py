@@ -695,6 +695,7 @@ class AibotHub:
         self.finished: set[tuple[str, str]] = set()  # (req_id, stream id) already sent with finish
         self.ignore_pings = False  # fault: stop answering pings (the client must notice and redial)
         self.connected = 0  # connections accepted so far
+        self.kicks = 0  # connections replaced by a newer subscription (disconnected_event sent)
 
     def bot(self, bot_id: str, secret: str) -> None:
         self.secrets[bot_id] = secret
@@ -787,6 +788,7 @@ class AibotHub:
         old = self.live.get(bot_id)
         self.live[bot_id] = ws
         if old is not None and not old.closed:
+            self.kicks += 1
             await old.send_str(json.dumps({"cmd": "aibot_event_callback", "headers": {"req_id": f"ev_{rid}"},
                                            "body": {"msgid": f"dc_{rid}", "create_time": int(self.fake.now()),
                                                     "aibotid": bot_id, "msgtype": "event",

@@ -4,8 +4,11 @@ on the socket). Tests written against AibotChat run unchanged in both modes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import secrets
+
+import pytest
 
 from tests import factories as f
 from tests.conftest import make_config
@@ -28,12 +31,21 @@ def aibot_section(fake, mode: str, **over) -> dict:
                     "encoding_aes_key": f.APP_KEY}, "aibot": aibot}
 
 
-def aibot_config(prefix: str, fake, mode: str, base=make_config, **aibot_over):
-    """`base`'s config (make_config, or a feature's own) with [wecom.aibot] in `mode`."""
-    import dataclasses
-    cfg = base(prefix, fake.base_url)
+def aibot_config(prefix: str, fake, mode: str, base=None, **aibot_over):
+    """`base` (a Config; make_config's by default) with [wecom.aibot] in `mode`."""
+    cfg = base or make_config(prefix, fake.base_url)
     wecom = make_config(prefix, fake.base_url, wecom=aibot_section(fake, mode, **aibot_over)).wecom
     return dataclasses.replace(cfg, wecom=wecom)
+
+
+@pytest.fixture(params=MODES)
+async def aibot(request, aiohttp_client, redis, prefix, fake, service_config):
+    """The service with [wecom.aibot] in each mode in turn (on top of the directory's own
+    service_config), and an AibotChat to talk to it. Import it into a test module to use it."""
+    from tests.harness import Harness
+    config = aibot_config(prefix, fake, request.param, base=service_config)
+    h = await Harness.start(aiohttp_client, redis, config, fake)
+    return await AibotChat(h, request.param).connected()
 
 
 async def wait_for(predicate, timeout: float = 10.0, every: float = 0.02) -> None:
