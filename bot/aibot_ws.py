@@ -34,6 +34,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.exceptions import ResponseError
 
 from bot import wecom
 from bot.config import Config
@@ -141,9 +142,8 @@ class Link:
                 await self._session.close()
 
     def stop(self) -> None:
+        """Close the connection and release the lease (run() returns); pending replies stay in Redis."""
         self._stop.set()
-        if self._ws is not None and not self._ws.closed:
-            asyncio.get_running_loop().create_task(self._ws.close())
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -186,16 +186,22 @@ class Link:
             tasks = {asyncio.create_task(self._reader(ws), name="reader"),
                      asyncio.create_task(self._heartbeat(ws), name="heartbeat"),
                      asyncio.create_task(self._keep_lease(), name="lease"),
-                     asyncio.create_task(self._pump(ws), name="pump")}
-            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            first = next(iter(done))
-            reason = first.result() if not first.cancelled() and first.exception() is None else "error"
-            if first.exception() is not None:
-                log.error("aibot_ws: %s failed", first.get_name(), exc_info=first.exception())
+                     asyncio.create_task(self._pump(ws), name="pump"),
+                     asyncio.create_task(self._stopped(), name="stop")}
+            try:
+                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when we are cancelled: nothing of this connection may outlive it
+                for t in tasks:
+                    t.cancel()
+                await asyncio.wait(tasks, timeout=5)  # bounded: a cancel swallowed in a client must not hang us
+            reason = "error"
+            for t in done:
+                if t.exception() is not None:
+                    log.error("aibot_ws: %s failed", t.get_name(), exc_info=t.exception())
+                else:
+                    reason = t.result()
             if reason == "kicked":
+                self.state = "kicked"
                 log.error("aibot_ws: WeCom handed bot %s to another connection (disconnected_event). Another "
                           "deployment with the same bot_id? Not reconnecting for %.0f s.",
                           self.a.bot_id, self.a.kicked_pause_seconds)
@@ -213,6 +219,10 @@ class Link:
             self._acks.clear()
             self._ws = None
             await ws.close()
+
+    async def _stopped(self) -> str:
+        await self._stop.wait()
+        return "stopped"
 
     async def _subscribe(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         rid = req_id(SUBSCRIBE)
@@ -304,6 +314,7 @@ class Link:
                 outage.ok()
                 lapse = time.monotonic() + self.a.lease_ms / 1000
             except Exception as exc:
+                _reraise_cancel()
                 if not unreachable(exc):
                     raise
                 outage.failed("renewing the connection lease")
@@ -371,7 +382,13 @@ class Link:
                 else:
                     batch = await self.replies.read(self.owner, block_ms=1000)
                 outage.ok()
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc) and "no longer exists" not in str(exc):
+                    raise
+                first = True  # the stream was deleted under us (an operator, a flush): make it again
+                continue
             except Exception as exc:
+                _reraise_cancel()
                 if not unreachable(exc):
                     raise
                 outage.failed("reading the reply stream")
@@ -464,6 +481,14 @@ def sender_channel(queue: ReplyQueue):
 def setup(deps: dict[str, Any], config: Config, store: Store) -> None:
     """Register the reply channel (every process with a sender may produce socket replies)."""
     deps["sender"].register(CHANNEL, sender_channel(ReplyQueue(store.r, store.keys, config.wecom.aibot.bot_id)))
+
+
+def _reraise_cancel() -> None:
+    """redis-py can turn a cancellation that lands inside a blocking read into a ConnectionError;
+    a loop that took that for an outage would never end, so a pending cancel wins."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _frame(data: str) -> dict | None:

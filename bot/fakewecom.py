@@ -7,6 +7,7 @@ pick the stricter answer (noted inline) so a client that passes here is safe the
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -793,7 +794,8 @@ class AibotHub:
                                            "body": {"msgid": f"dc_{rid}", "create_time": int(self.fake.now()),
                                                     "aibotid": bot_id, "msgtype": "event",
                                                     "event": {"eventtype": "disconnected_event"}}}))
-            await old.close(code=1000, message=b"replaced by a new connection")
+            # Not awaited: closing waits for the old client's answer, and the new one must not wait on it.
+            asyncio.get_running_loop().create_task(old.close(code=1000, message=b"replaced by a new connection"))
         await self._answer(ws, rid, 0)
         return bot_id
 
