@@ -374,6 +374,11 @@ class Link:
         outage = Outage("aibot_ws_replies", log)
         first = True
         while True:
+            # redis-py may swallow a cancel that lands in a blocking read: look before each round, so
+            # a pump of a closed connection never takes entries the next connection should send.
+            _reraise_cancel()
+            if ws.closed:
+                return "socket closed"
             try:
                 if first:
                     await self.replies.ensure_group()
@@ -395,6 +400,8 @@ class Link:
                 await outage.wait()
                 continue
             for entry in batch:
+                if ws.closed:
+                    return "socket closed"  # the rest stay pending for the next connection
                 verdict = await self._send_reply(ws, entry)
                 if verdict == "retry":
                     return "a reply frame went unanswered"
