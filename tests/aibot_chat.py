@@ -23,7 +23,7 @@ def aibot_section(fake, mode: str, **over) -> dict:
     aibot = {"token": f.BOT_TOKEN, "encoding_aes_key": f.BOT_KEY, "mode": mode}
     if mode == "websocket":
         aibot.update(bot_id=BOT_ID, secret=BOT_SECRET, ws_url=fake.base_url.replace("http", "ws", 1) + "/openws",
-                     heartbeat_seconds=0.5, lease_ms=1500, reconnect_max_seconds=0.5, auth_retry_seconds=2.0,
+                     heartbeat_seconds=2.0, lease_ms=1500, reconnect_max_seconds=0.5, auth_retry_seconds=2.0,
                      kicked_pause_seconds=2.0)
     aibot.update(over)
     return {"corp_id": f.CORP_ID, "api_base": fake.base_url, "max_skew_seconds": 300,

@@ -13,7 +13,7 @@ from store import Store, connect
 async def main(redis_url: str, prefix: str, ws_url: str, bot_id: str, secret: str) -> None:
     cfg = from_dict({"redis": {"url": redis_url, "prefix": prefix},
                      "wecom": {"aibot": {"mode": "websocket", "bot_id": bot_id, "secret": secret, "ws_url": ws_url,
-                                         "heartbeat_seconds": 0.5, "lease_ms": 1500}}})
+                                         "heartbeat_seconds": 2.0, "lease_ms": 1500}}})
     redis = connect(redis_url)
     link = Link(cfg, Store(redis, prefix=prefix), owner="child-process")
     task = asyncio.create_task(link.run())

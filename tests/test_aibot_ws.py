@@ -36,14 +36,14 @@ def link_of(chat) -> aibot_ws.Link:
 async def test_reconnects_after_the_socket_drops_and_keeps_answering(chat):
     assert "身份是【导购】" in (await chat.ask("帮助"))[0]
     await chat.fake.aibot.drop(BOT_ID)
-    await wait_for(lambda: link_of(chat).connects == 2)
+    await wait_for(lambda: link_of(chat).connects >= 2)
     assert "身份是【导购】" in (await chat.ask("帮助"))[0]
     assert chat.fake.aibot.kicks == 0 and len(chat.fake.aibot.live) == 1
 
 
 async def test_a_silent_connection_is_noticed_by_heartbeats_and_redialled(chat):
     chat.fake.aibot.ignore_pings = True  # the socket stays open but WeCom no longer answers
-    await wait_for(lambda: link_of(chat).connects >= 2, timeout=10)
+    await wait_for(lambda: link_of(chat).connects >= 2, timeout=15)
     chat.fake.aibot.ignore_pings = False
     assert "身份是【导购】" in (await chat.ask("帮助"))[0]
 
@@ -54,7 +54,7 @@ async def test_a_reply_made_while_the_socket_is_down_goes_out_after_the_reconnec
     await chat.fake.aibot.drop(BOT_ID)
     link_of(chat).subscribed.clear()
     await chat.h.drain()  # the worker answers while no socket is up: the frame waits in Redis
-    await wait_for(lambda: link_of(chat).connects == 2)
+    await wait_for(lambda: link_of(chat).connects >= 2)
     await wait_for(lambda: len(chat.texts()) == 1)
     assert "身份是【导购】" in chat.texts()[0]
 
@@ -64,7 +64,7 @@ async def test_the_same_callback_on_two_connections_is_handled_once(chat):
     await chat.fake.aibot.push(BOT_ID, body)
     await wait_for(lambda: link_of(chat).received == 1)
     await chat.fake.aibot.drop(BOT_ID)
-    await wait_for(lambda: link_of(chat).connects == 2)
+    await wait_for(lambda: link_of(chat).connects >= 2)
     await chat.fake.aibot.push(BOT_ID, body)  # WeCom redelivers it, with a new req_id
     await wait_for(lambda: link_of(chat).received == 2)
     for _ in range(5):
@@ -130,7 +130,7 @@ async def test_another_client_taking_the_bot_pauses_us_instead_of_fighting(chat)
         await wait_for(lambda: link_of(chat).state == "kicked")
         await asyncio.sleep(1.0)  # within kicked_pause_seconds: no redial yet, so no kick back
         assert chat.fake.aibot.kicks == 1 and len(chat.fake.aibot.subscribes) == 2
-        await wait_for(lambda: link_of(chat).connects == 2, timeout=10)  # after the pause it takes the bot back
+        await wait_for(lambda: link_of(chat).connects >= 2, timeout=10)  # after the pause it takes the bot back
         await other.close()
 
 
@@ -140,7 +140,7 @@ async def test_one_connection_across_holders_and_failover(chat):
     task = asyncio.create_task(second.run())
     try:
         await asyncio.sleep(1.0)  # more than one lease poll: the second only waits
-        assert second.state == "standby" and chat.fake.aibot.connected == 1
+        assert second.state == "standby" and chat.fake.aibot.kicks == 0
         first.stop()  # clean shutdown releases the lease at once
         await asyncio.wait_for(second.subscribed.wait(), 3)
         assert chat.fake.aibot.kicks == 0 and len(chat.fake.aibot.live) == 1
@@ -164,7 +164,7 @@ async def test_a_killed_holder_process_is_replaced_after_its_lease_expires(chat,
         assert (await asyncio.wait_for(child.stdout.readline(), 20)).strip() == b"subscribed"
         task = asyncio.create_task(second.run())
         await asyncio.sleep(1.0)
-        assert second.state == "standby" and chat.fake.aibot.connected == 2  # the service's, then the child's
+        assert second.state == "standby" and chat.fake.aibot.kicks == 0  # the child holds it alone
         child.kill()  # SIGKILL: no release, the lease only stops being renewed
         await child.wait()
         await asyncio.wait_for(second.subscribed.wait(), 1.5 + 3)  # lease_ms = 1.5 s, then a poll
