@@ -88,6 +88,7 @@ class Link:
         self._acks: dict[str, asyncio.Future] = {}
         self._ingest: asyncio.Queue[Message] = asyncio.Queue()
         self.subscribed = asyncio.Event()  # set while a subscribed connection is up
+        self._closing = asyncio.Event()  # set when the current connection is being torn down
         self.state = "idle"  # idle | standby | connecting | subscribed | auth_failed | kicked | stopped
         self.connects = 0  # successful subscriptions, for tests and logs
         self.received = 0
@@ -182,6 +183,7 @@ class Link:
             self.connects += 1
             self.state = "subscribed"
             self.subscribed.set()
+            self._closing = asyncio.Event()
             log.info("aibot_ws: subscribed as bot %s (%s)", self.a.bot_id, self.owner)
             tasks = {asyncio.create_task(self._reader(ws), name="reader"),
                      asyncio.create_task(self._heartbeat(ws), name="heartbeat"),
@@ -191,9 +193,13 @@ class Link:
             try:
                 done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:  # also when we are cancelled: nothing of this connection may outlive it
+                # Bounded: redis-py can swallow a cancel that lands in a blocking XREADGROUP, so the pump
+                # also stops on its own at its next round (closing, or the socket closed); what it had
+                # read stays pending and the next connection claims it.
+                self._closing.set()
                 for t in tasks:
                     t.cancel()
-                await asyncio.wait(tasks, timeout=5)  # bounded: a cancel swallowed in a client must not hang us
+                await asyncio.wait(tasks, timeout=1.0)
             reason = "error"
             for t in done:
                 if t.exception() is not None:
@@ -377,7 +383,7 @@ class Link:
             # redis-py may swallow a cancel that lands in a blocking read: look before each round, so
             # a pump of a closed connection never takes entries the next connection should send.
             _reraise_cancel()
-            if ws.closed:
+            if ws.closed or self._closing.is_set():
                 return "socket closed"
             try:
                 if first:
@@ -400,7 +406,7 @@ class Link:
                 await outage.wait()
                 continue
             for entry in batch:
-                if ws.closed:
+                if ws.closed or self._closing.is_set():
                     return "socket closed"  # the rest stay pending for the next connection
                 verdict = await self._send_reply(ws, entry)
                 if verdict == "retry":
