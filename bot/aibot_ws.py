@@ -215,6 +215,8 @@ class Link:
             if reason == "lease lost":
                 log.warning("aibot_ws: lost the connection lease; closing so the new holder has the only socket")
                 return "lease lost"
+            if reason == "stopped":
+                return "stopped"
             log.warning("aibot_ws: connection ended (%s); reconnecting with backoff", reason)
             return "subscribed-then-dropped"
         finally:

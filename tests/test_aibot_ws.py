@@ -202,3 +202,34 @@ def test_secret_can_come_from_the_environment():
     cfg = from_dict({"wecom": {"aibot": {"mode": "websocket", "bot_id": "b"}}},
                     environ={"QUNBOT_WECOM_AIBOT_SECRET": "s3"})
     assert cfg.wecom.aibot.secret == "s3" and cfg.wecom.aibot.mode == "websocket"
+
+
+async def test_the_fake_refuses_what_wecom_would(fake):
+    fake.aibot.bot(BOT_ID, BOT_SECRET)
+    url = fake.base_url.replace("http", "ws", 1) + "/openws"
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(url)
+        await ws.send_json({"cmd": "ping", "headers": {"req_id": "p0"}})
+        assert (await ws.receive_json())["errcode"] == 40058  # nothing before the subscription
+        await ws.send_json({"cmd": "aibot_subscribe", "headers": {"req_id": "s1"},
+                            "body": {"bot_id": "nobody", "secret": BOT_SECRET}})
+        assert (await ws.receive_json())["errcode"] == 93019
+        assert (await ws.receive()).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        ws = await session.ws_connect(url)
+        await ws.send_json({"cmd": "aibot_subscribe", "headers": {"req_id": "s2"},
+                            "body": {"bot_id": BOT_ID, "secret": BOT_SECRET}})
+        assert (await ws.receive_json())["errcode"] == 0
+        await ws.send_json({"cmd": "aibot_respond_msg", "headers": {"req_id": "never-issued"},
+                            "body": {"msgtype": "stream", "stream": {"id": "s", "finish": True, "content": "x"}}})
+        assert (await ws.receive_json())["errcode"] == 40058  # a req_id WeCom never sent
+        rid = await fake.aibot.push(BOT_ID, {"msgid": "m", "chattype": "single", "from": {"userid": "u"},
+                                             "msgtype": "text", "text": {"content": "hi"}})
+        assert (await ws.receive_json())["headers"]["req_id"] == rid
+        frame = {"cmd": "aibot_respond_msg", "headers": {"req_id": rid},
+                 "body": {"msgtype": "stream", "stream": {"id": "s", "finish": True, "content": "好"}}}
+        await ws.send_json(frame)
+        assert (await ws.receive_json())["errcode"] == 0
+        await ws.send_json(frame)  # a finished stream cannot be refreshed
+        assert (await ws.receive_json())["errcode"] == 40058
+        assert fake.aibot.texts(BOT_ID) == ["好"]
+        await ws.close()
