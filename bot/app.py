@@ -133,6 +133,9 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
 
     app.cleanup_ctx.append(redis_ctx)
     app.cleanup_ctx.append(services_ctx)
+    if config.wecom.aibot.mode == "websocket":  # every role: a lease picks the one process that dials
+        from bot import aibot_ws
+        app.cleanup_ctx.append(aibot_ws.link_ctx)
     if role in ("all", "worker"):
         app.cleanup_ctx.append(worker_ctx)
     if role == "archive" or (role == "all" and config.archive.enabled):

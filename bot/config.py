@@ -52,10 +52,31 @@ class App:
     encoding_aes_key: str = ""
 
 
+AIBOT_MODES = ("callback", "websocket")
+
+
 @dataclass(frozen=True)
 class Aibot:
+    # callback: WeCom POSTs to /wecom/aibot (token, encoding_aes_key; needs a public URL).
+    # websocket: qunbot dials WeCom's long connection (bot_id, secret; no public URL), see
+    # docs/aibot-websocket.md; one process at a time holds it (a Redis lease).
+    mode: str = "callback"
     token: str = ""
     encoding_aes_key: str = ""
+    bot_id: str = ""
+    secret: str = ""
+    ws_url: str = "wss://openws.work.weixin.qq.com"
+    heartbeat_seconds: float = 30.0
+    lease_ms: int = 15_000  # a holder that stops renewing loses the connection to another process after this
+    reconnect_max_seconds: float = 30.0  # backoff cap after a dropped connection
+    auth_retry_seconds: float = 300.0  # backoff cap after WeCom refused bot_id/secret
+    kicked_pause_seconds: float = 300.0  # wait after another client took the bot over (disconnected_event)
+
+    def __post_init__(self) -> None:
+        if self.mode not in AIBOT_MODES:
+            raise ConfigError(f"wecom.aibot.mode must be one of {', '.join(AIBOT_MODES)}, got {self.mode!r}")
+        if self.mode == "websocket" and not (self.bot_id and self.secret):
+            raise ConfigError("wecom.aibot.mode = \"websocket\" needs bot_id and secret")
 
 
 @dataclass(frozen=True)
@@ -299,6 +320,8 @@ def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
              ("redis", "data_dir"), ("wecom", "corp_id"), ("wecom", "api_base"), ("wecom", "contact_secret"),
              ("wecom", "app", "secret"), ("wecom", "app", "token"), ("wecom", "app", "encoding_aes_key"),
              ("wecom", "app", "agent_id"), ("wecom", "aibot", "token"), ("wecom", "aibot", "encoding_aes_key"),
+             ("wecom", "aibot", "mode"), ("wecom", "aibot", "bot_id"), ("wecom", "aibot", "secret"),
+             ("wecom", "aibot", "ws_url"),
              ("admin", "token"), ("digest", "purchasing_secret"),
              ("archive", "secret"), ("archive", "proxy_password")]
     for path in paths:

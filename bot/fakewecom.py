@@ -7,6 +7,7 @@ pick the stricter answer (noted inline) so a client that passes here is safe the
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -139,6 +140,7 @@ class FakeWeCom:
         # kf cursors name the fake's run: a restarted demo keeps its Redis (and cursor) but starts
         # with an empty kf log, and an old offset would skip the first messages of the new run.
         self._kf_cursor_kind = "kf" + secrets.token_hex(3)
+        self.aibot = AibotHub(self)  # the 智能机器人 long connection (WebSocket) side
 
     # -- clock, scripting, inspection ---------------------------------------------------------------
     def now(self) -> float:
@@ -581,6 +583,10 @@ async def _dispatch(request: web.Request) -> web.Response:
     return web.json_response(payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
+async def _aibot_ws(request: web.Request) -> web.WebSocketResponse:
+    return await request.app[FAKE_KEY].aibot.serve(request)
+
+
 async def _sandbox_calls(request: web.Request) -> web.Response:
     """What the service sent so far (for `qunbot chat`): calls after index `since`."""
     fake = request.app[FAKE_KEY]
@@ -667,10 +673,179 @@ async def _sandbox_media(request: web.Request) -> web.Response:
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
+class AibotHub:
+    """WeCom's side of the 智能机器人 long connection (docs/aibot-websocket.md), for tests and the sandbox.
+
+    Frames are JSON {cmd, headers: {req_id}, body}; answers are {headers: {req_id}, errcode, errmsg}.
+    One live connection per bot: a new subscription kicks the old one with a disconnected_event.
+    Where WeCom's answer is not documented (a bad secret's errcode, an unknown req_id, a refresh of a
+    finished stream) the fake refuses, with the errcodes other clients report, so a client that copes
+    here copes there. Every frame a client sends is recorded in FakeWeCom.calls as "aibot_ws/<cmd>".
+    """
+
+    REPLY_WINDOW = DAY  # replies to a callback are accepted for 24 h
+    STREAM_MAX = 20480
+
+    def __init__(self, fake: "FakeWeCom") -> None:
+        self.fake = fake
+        self.secrets: dict[str, str] = {}  # bot_id -> secret
+        self.live: dict[str, web.WebSocketResponse] = {}  # bot_id -> its one subscribed connection
+        self.subscribes: list[dict] = []  # {bot_id, ok, errcode}
+        self.req_ids: dict[str, dict] = {}  # callback req_id -> {bot, at, chat}
+        self.chats: set[tuple[str, str]] = set()  # (bot, chatid) that wrote to the bot (push allowed)
+        self.finished: set[tuple[str, str]] = set()  # (req_id, stream id) already sent with finish
+        self.ignore_pings = False  # fault: stop answering pings (the client must notice and redial)
+        self.connected = 0  # connections accepted so far
+        self.kicks = 0  # connections replaced by a newer subscription (disconnected_event sent)
+
+    def bot(self, bot_id: str, secret: str) -> None:
+        self.secrets[bot_id] = secret
+
+    async def push(self, bot_id: str, body: dict, *, req_id: str | None = None,
+                   cmd: str = "aibot_msg_callback") -> str:
+        """Deliver a callback to the bot's live connection; returns its req_id (reuse it to redeliver)."""
+        ws = self.live.get(bot_id)
+        if ws is None or ws.closed:
+            raise RuntimeError(f"bot {bot_id} has no live connection")
+        rid = req_id or f"cb_{next(self.fake._seq)}_{secrets.token_hex(6)}"
+        chatid = body.get("chatid") or (body.get("from") or {}).get("userid", "")
+        self.req_ids[rid] = {"bot": bot_id, "at": self.fake.now(), "chat": chatid}
+        self.chats.add((bot_id, chatid))
+        await ws.send_str(json.dumps({"cmd": cmd, "headers": {"req_id": rid}, "body": body}, ensure_ascii=False))
+        return rid
+
+    async def drop(self, bot_id: str) -> None:
+        """The network drops the connection (closed without a disconnected_event)."""
+        ws = self.live.pop(bot_id, None)
+        if ws is not None:
+            await ws.close(code=1012, message=b"fake: dropped")
+
+    def replies(self, bot_id: str | None = None, *, ok: bool = True) -> list[Call]:
+        return [c for c in self.fake.calls if c.path in ("aibot_ws/aibot_respond_msg", "aibot_ws/aibot_send_msg",
+                                                        "aibot_ws/aibot_respond_welcome_msg")
+                and (bot_id is None or c.query.get("bot") == bot_id) and (c.errcode == 0) == ok]
+
+    def texts(self, bot_id: str | None = None) -> list[str]:
+        """What users saw: the content of every accepted reply, push and welcome, in order."""
+        out = []
+        for c in self.replies(bot_id):
+            body = c.body or {}
+            mt = body.get("msgtype")
+            out.append(str((body.get(mt) or {}).get("content", "")))
+        return out
+
+    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None, max_msg_size=4 << 20)
+        await ws.prepare(request)
+        self.connected += 1
+        bot: str | None = None
+        try:
+            async for raw in ws:
+                if raw.type != web.WSMsgType.TEXT:
+                    continue
+                try:
+                    frame = json.loads(raw.data)
+                    rid = str(frame["headers"]["req_id"])
+                    cmd = str(frame.get("cmd") or "")
+                except (ValueError, KeyError, TypeError):
+                    await ws.close(code=1003, message=b"bad frame")  # undocumented; the strict answer
+                    break
+                if cmd == "aibot_subscribe":
+                    bot = await self._subscribe(ws, rid, frame.get("body") or {})
+                    if bot is None:
+                        break
+                    continue
+                if bot is None or self.live.get(bot) is not ws:
+                    await self._answer(ws, rid, 40058, "not subscribed")
+                    continue
+                if cmd == "ping":
+                    if not self.ignore_pings:
+                        await self._answer(ws, rid, 0)
+                    continue
+                call = Call(f"aibot_ws/{cmd}", {"bot": bot, "req_id": rid}, frame.get("body"), self.fake.now())
+                self.fake.calls.append(call)
+                code, text = self._reply(bot, cmd, rid, frame.get("body"))
+                call.errcode = code
+                await self._answer(ws, rid, code, text)
+        finally:
+            if bot is not None and self.live.get(bot) is ws:
+                del self.live[bot]
+        return ws
+
+    async def _answer(self, ws: web.WebSocketResponse, rid: str, code: int, text: str | None = None) -> None:
+        if not ws.closed:
+            await ws.send_str(json.dumps({"headers": {"req_id": rid}, "errcode": code,
+                                          "errmsg": "ok" if code == 0 else self.fake._errmsg(code, text)}))
+
+    async def _subscribe(self, ws: web.WebSocketResponse, rid: str, body: dict) -> str | None:
+        bot_id, secret = str(body.get("bot_id") or ""), str(body.get("secret") or "")
+        # Reported by WeCom's own CLI for bot credentials: 93019 invalid bot_id, 853000 bad secret.
+        code = 93019 if bot_id not in self.secrets else (853000 if self.secrets[bot_id] != secret else 0)
+        self.subscribes.append({"bot_id": bot_id, "ok": code == 0, "errcode": code})
+        if code:
+            await self._answer(ws, rid, code, "invalid bot_id" if code == 93019 else "signature is incorrect")
+            await ws.close(code=1008, message=b"auth failed")
+            return None
+        old = self.live.get(bot_id)
+        self.live[bot_id] = ws
+        if old is not None and not old.closed:
+            self.kicks += 1
+            await old.send_str(json.dumps({"cmd": "aibot_event_callback", "headers": {"req_id": f"ev_{rid}"},
+                                           "body": {"msgid": f"dc_{rid}", "create_time": int(self.fake.now()),
+                                                    "aibotid": bot_id, "msgtype": "event",
+                                                    "event": {"eventtype": "disconnected_event"}}}))
+            # Not awaited: closing waits for the old client's answer, and the new one must not wait on it.
+            asyncio.get_running_loop().create_task(old.close(code=1000, message=b"replaced by a new connection"))
+        await self._answer(ws, rid, 0)
+        return bot_id
+
+    def _reply(self, bot: str, cmd: str, rid: str, body: Any) -> tuple[int, str | None]:
+        scripted = next((q.pop(0) for s, q in self.fake._scripts.items() if q and s == cmd), None)
+        if isinstance(scripted, int):
+            return scripted, None
+        if not isinstance(body, dict):
+            return 40058, "missing body"
+        if cmd == "aibot_send_msg":
+            chatid = str(body.get("chatid") or "")
+            if (bot, chatid) not in self.chats:  # only chats that wrote to the bot can be pushed to
+                return 40058, "chat has not talked to the bot"
+            if body.get("msgtype") not in ("markdown", "template_card"):
+                return 40008, None
+            return self._content(body, "markdown")
+        if cmd not in ("aibot_respond_msg", "aibot_respond_welcome_msg"):
+            return 40058, f"unknown cmd {cmd}"
+        origin = self.req_ids.get(rid)
+        if origin is None or origin["bot"] != bot or self.fake.now() > origin["at"] + self.REPLY_WINDOW:
+            return 40058, "invalid req_id"  # WeCom's errcode here is not documented
+        if cmd == "aibot_respond_welcome_msg":
+            return self._content(body, "text") if body.get("msgtype") == "text" else (40008, None)
+        if body.get("msgtype") != "stream":
+            return (0, None) if body.get("msgtype") in ("markdown", "template_card") else (40008, None)
+        stream = body.get("stream") or {}
+        sid = str(stream.get("id") or "")
+        if not sid:
+            return 40058, "stream.id required"
+        if (rid, sid) in self.finished:
+            return 40058, "stream already finished"
+        if _size(stream.get("content")) > self.STREAM_MAX:
+            return 40058, "stream.content exceed max length 20480"
+        if stream.get("finish"):
+            self.finished.add((rid, sid))
+        return 0, None
+
+    @staticmethod
+    def _content(body: dict, msgtype: str) -> tuple[int, str | None]:
+        content = (body.get(msgtype) or {}).get("content") if isinstance(body.get(msgtype), dict) else None
+        if not content:
+            return 44004, None
+        return (40058, f"{msgtype}.content exceed max length 20480") if _size(content) > 20480 else (0, None)
+
+
 def create_fake_app(state: FakeWeCom | None = None) -> web.Application:
     app = web.Application(client_max_size=32 << 20)  # media uploads go up to 20 MB
     app[FAKE_KEY] = state if state is not None else FakeWeCom()
     app.router.add_route("*", "/cgi-bin/{path:.*}", _dispatch)
+    app.router.add_get("/openws", _aibot_ws)  # the 智能机器人 long connection (wss://openws.work.weixin.qq.com)
     app.router.add_get("/sandbox/calls", _sandbox_calls)
     app.router.add_post("/sandbox/kf", _sandbox_kf)
     app.router.add_post("/sandbox/group", _sandbox_group)

@@ -31,6 +31,9 @@ ACKING: contextvars.ContextVar[Entry | None] = contextvars.ContextVar("acking", 
 def default_target(msg: Message) -> Target | None:
     """Where a reply to `msg` goes when the handler does not say otherwise."""
     if msg.channel == "aibot":
+        if msg.raw.get("req_id"):  # came over the long connection: answer on it (bot/aibot_ws.py)
+            from bot.aibot_ws import CHANNEL, target_of
+            return Target(CHANNEL, target_of(msg))
         url = msg.raw.get("response_url")
         return Target("aibot", url) if url else Target("app", msg.sender)
     if msg.channel == "kf":
@@ -47,7 +50,7 @@ def entry(reply: Reply, target: Target, origin: str, content: str) -> dict[str, 
     if reply.attachment:
         out["file"] = {"name": reply.attachment.filename,
                        "b64": base64.b64encode(reply.attachment.content).decode()}
-    if target.channel == "aibot":
+    if target.channel in ("aibot", "aibot_ws"):
         out["msgtype"] = "markdown"
     return out
 
@@ -76,9 +79,10 @@ class Emitter:
                 log.warning("reply %s to %s has no destination; dropped", reply.template, origin_id)
                 continue
             out = entry(reply, target, origin_id, self.render(reply))
-            if target.channel == "aibot":
-                # response_url works once: fold every reply for it into one message.
-                prev = next((o for o in outs if o["channel"] == "aibot" and o["to"] == target.to), None)
+            if target.channel in ("aibot", "aibot_ws"):
+                # response_url works once (and one stream bubble per message reads best on the long
+                # connection): fold every reply for it into one message.
+                prev = next((o for o in outs if o["channel"] == target.channel and o["to"] == target.to), None)
                 if prev:
                     prev["content"] += "\n\n" + out["content"]
                     continue

@@ -6,7 +6,7 @@ LIMITS = {
     ("app", "text"): 2048, ("app", "markdown"): 2048,
     ("appchat", "text"): 2048, ("appchat", "markdown"): 2048,
     ("webhook", "text"): 2048, ("webhook", "markdown"): 4096,
-    ("aibot", "text"): 20480, ("aibot", "markdown"): 20480,
+    ("aibot", "text"): 20480, ("aibot", "markdown"): 20480, ("aibot_ws", "markdown"): 20480,
     ("kf", "text"): 2048, ("group_post", "text"): 4000,
 }
 

@@ -517,3 +517,15 @@ class Keys:
     def archive_consent(self, chat_id: str) -> str:
         """Hash: agree/disagree/default counts from msgaudit/check_room_agree and when they were asked."""
         return f"{self.p}:{{grp:{chat_id}}}:consent"
+
+    # -- 智能机器人 long connection (bot/aibot_ws.py) ----------------------------------------------
+    # One hash tag per bot: the lease and the reply stream of one bot sit in one slot.
+    @ttl("[wecom.aibot] lease_ms, renewed by the process holding the connection")
+    def aibot_ws_lease(self, bot_id: str) -> str:
+        """Which process holds the bot's one WebSocket to WeCom; expires when it stops renewing."""
+        return f"{self.p}:{{aibot:{bot_id}}}:lease"
+
+    @kept("an entry is deleted once WeCom acks its frame or it is dead-lettered; MAXLEN caps it on write (store/aibot_ws.py)")
+    def aibot_ws_replies(self, bot_id: str) -> str:
+        """Stream of reply frames waiting for the connection holder to send them over the socket."""
+        return f"{self.p}:{{aibot:{bot_id}}}:replies"

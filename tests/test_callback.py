@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from bot.crypto import Crypto, signature
 from tests import factories as f
+from tests.aibot_chat import aibot  # noqa: F401  (fixture: the service in each [wecom.aibot] mode)
 
 
 async def inbox_len(service) -> int:
@@ -134,16 +135,10 @@ async def test_events_dedupe_on_plaintext_hash(service):
     assert await inbox_len(service) == 2
 
 
-async def test_aibot_json_callback(service):
-    payload = {"msgid": "M1", "aibotid": "B", "chatid": "C1", "chattype": "group", "from": {"userid": "xiaowang"},
-               "response_url": service.fake.base_url + "/cgi-bin/aibot/response?response_code=RC1",
-               "msgtype": "text", "text": {"content": "@小助手 帮助"}}
-    q, body = f.aibot_callback(payload)
-    resp = await service.client.post(f"/wecom/aibot?{q}", data=body)
-    assert resp.status == 200 and await resp.text() == ""
-    await service.drain()
-    calls = service.fake.sent("aibot/response", ok=True)
-    assert len(calls) == 1 and "帮助" in calls[0].body["markdown"]["content"]
+async def test_aibot_json_callback(aibot):
+    """Run in both [wecom.aibot] modes: the URL callback and the long connection (tests/aibot_chat.py)."""
+    out = await aibot.ask("帮助", chat="C1")
+    assert len(out) == 1 and "帮助" in out[0]
 
 
 async def test_aibot_malformed_json_400(service):

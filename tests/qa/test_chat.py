@@ -10,7 +10,7 @@ from bot.message import Message
 from handlers.digest import demand_day
 from handlers.digest.load import digest_for
 from handlers.digest.settings import settings as digest_settings
-from tests import factories as f
+from tests.aibot_chat import aibot  # noqa: F401  (fixture: the service in each [wecom.aibot] mode)
 from tests.conftest import make_config
 from tests.harness import Harness
 from tests.qa.helpers import day_signals, demand, dispatch, group_line, shopper_says
@@ -134,15 +134,9 @@ async def test_group_line_is_answered_only_when_the_bot_is_mentioned(service):
     assert await dispatch(service, group_line("wm5", "@小助手 我想问一下")) == []
 
 
-async def test_aibot_group_is_always_addressed(service):
-    payload = {"msgid": "QA1", "aibotid": "B", "chatid": "C1", "chattype": "group", "from": {"userid": "xiaowang"},
-               "response_url": service.fake.base_url + "/cgi-bin/aibot/response?response_code=RC1",
-               "msgtype": "text", "text": {"content": "@小助手 车厘子多少钱"}}
-    q, body = f.aibot_callback(payload)
-    assert (await service.client.post(f"/wecom/aibot?{q}", data=body)).status == 200
-    await service.drain()
-    calls = service.fake.sent("aibot/response", ok=True)
-    assert len(calls) == 1 and "智利车厘子JJ级 259元/箱" in calls[0].body["markdown"]["content"]
+async def test_aibot_group_is_always_addressed(aibot):  # in both [wecom.aibot] modes
+    out = await aibot.ask("车厘子多少钱", chat="C1")
+    assert len(out) == 1 and "智利车厘子JJ级 259元/箱" in out[0]
 
 
 async def test_staff_get_answers_and_the_fallback_for_the_rest(service):
