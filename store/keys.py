@@ -120,6 +120,11 @@ class Keys:
         """HASH of the first held entry's retry state: tries, since, done parts, maybe_sent, reason."""
         return f"{self.p}:{{{name}:{part}}}:held:{target}:meta"
 
+    @ttl("the lease's TTL, renewed by its holder (store/leases.py)")
+    def singleton(self, name: str) -> str:
+        """Who runs the one-per-deployment job `name` (a kf puller, the archive reader): store/leases.py."""
+        return f"{self.p}:{{lease:{name}}}"
+
     @ttl("a day")
     def apology(self, entry_id: str) -> str:
         """The user was already told their message failed; kept a day so retries do not repeat it."""
