@@ -85,7 +85,7 @@ class Store:
                  dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30,
                  retention: RetentionSettings = RetentionSettings()) -> None:
         self.r = redis
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, spread=partitions if is_cluster(redis) else 0)
         self.inbox = PartitionedStream(redis, self.keys, "inbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.outbox = PartitionedStream(redis, self.keys, "outbox", partitions, dedupe_ttl, dead_max, dead_days)
         self.parking = Parking(redis, self.keys, "outbox", partitions)  # outbox entries waiting for a retry
