@@ -17,7 +17,7 @@ import time
 from bot.redis_server import LocalCluster, LocalSentinel
 
 SUITES = ["tests/test_streams.py", "tests/test_consumer.py", "tests/test_worker.py", "tests/test_delivery.py",
-          "tests/test_round_trips.py", "tests/coupons", "tests/groupbuy", "tests/digest", "tests/test_leases.py"]
+          "tests/coupons", "tests/groupbuy", "tests/digest", "tests/test_leases.py"]
 TOPOLOGIES = {"cluster": LocalCluster, "sentinel": LocalSentinel}
 
 
