@@ -193,7 +193,7 @@ class Cluster:
     def web(self) -> Proc:
         return next(p for p in self.procs if p.role == "web" and p.popen.poll() is None)
 
-    async def wait_healthy(self, timeout: float = 60, port: int | None = None) -> None:
+    async def wait_healthy(self, timeout: float = 60, port: int | None = None, proc: Proc | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -202,7 +202,7 @@ class Cluster:
                         return
             except aiohttp.ClientError:
                 pass
-            dead = [p for p in self.procs if p.popen.poll() is not None and p.role == "web"]
+            dead = [p for p in ([proc] if proc else self.procs) if p.popen.poll() is not None and p.role == "web"]
             if dead:
                 raise RuntimeError(f"web exited: {dead[0].log.read_text(errors='replace')[-2000:]}")
             await asyncio.sleep(0.2)
@@ -217,7 +217,7 @@ class Cluster:
         took = time.monotonic() - started
         new = self.spawn(proc.role, proc.port if proc.role == "web" else None)
         if proc.role == "web":
-            await self.wait_healthy(port=proc.port)
+            await self.wait_healthy(port=proc.port, proc=new)
         else:
             await asyncio.sleep(1.0)  # a worker takes partitions at its first lease round
         return took, new

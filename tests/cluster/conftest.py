@@ -14,6 +14,12 @@ import pytest_asyncio
 from bench.faultlab import Cluster
 from bot.redis_server import LocalCluster, LocalSentinel
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.cluster.figures import LINES
+    for line in LINES:
+        terminalreporter.write_line(line)
+
+
 collect_ignore_glob = [] if os.environ.get("QB_TOPOLOGY") else ["test_*.py"]
 
 # Short leases and retries, as in tests/faults: a takeover or a retry costs seconds, not tens.

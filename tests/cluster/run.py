@@ -5,6 +5,7 @@ which the conftest `redis` fixture and the app open through store.connect). Ever
 killed and its directory removed at the end, whatever happens.
 
     python -m tests.cluster.run [cluster|sentinel ...] [-- extra pytest args]
+    QB_SUITES="tests/cluster/test_rolling.py" python -m tests.cluster.run sentinel   # some tests only
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def run(topology: str, extra: list[str]) -> int:
             url = nodes.start()
             print(f"== {topology}: {url} (up in {time.monotonic() - started:.1f}s)", flush=True)
             env = {**os.environ, "REDIS_URL": url, "QB_TOPOLOGY": topology}
-            cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SUITES, "tests/cluster", *extra]
+            suites = os.environ.get("QB_SUITES", "").split() or [*SUITES, "tests/cluster"]
+            cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *suites, *extra]
             rc = subprocess.call(cmd, env=env)
         finally:
             nodes.stop()

@@ -14,6 +14,7 @@ from bench.faultlab import check, settle
 from bot.redis_server import LocalCluster
 from redis.crc import key_slot
 from store.keys import spread_tag
+from tests.cluster.figures import report as say
 from tests.faults.helpers import load
 
 
@@ -51,9 +52,9 @@ async def test_master_killed_under_load(topology, deployment):
     await lo.finish()
     await settle(deployment, lo, quiet_s=20, cap_s=40)
     report = check(deployment, lo, f"{kind} master killed")
-    print(f"\n[{kind} failover] new master serving after {promoted_s:.1f}s; callbacks {dict(lo.callbacks)}")
+    say(f"[{kind} failover] new master serving after {promoted_s:.1f}s; callbacks {dict(lo.callbacks)}")
     for line in report.lines():
-        print(f"[{kind} failover] {line}")
+        say(f"[{kind} failover] {line}")
     why = "\n".join(report.lines()) + f"\nunanswered: {report.lost_examples}\n" + deployment.logs(2000)
     assert report.acked > 0
     assert report.acked == report.answered, why

@@ -8,6 +8,7 @@ import asyncio
 import os
 
 from bench.faultlab import check, settle
+from tests.cluster.figures import report as say
 from tests.faults.helpers import load
 
 
@@ -29,9 +30,9 @@ async def test_every_process_restarted_one_by_one_under_load(deployment):
     await lo.finish()
     await settle(deployment, lo, quiet_s=20, cap_s=40)
     report = check(deployment, lo, f"rolling restart on {kind}")
-    print(f"\n[{kind} rolling] drained and exited: {', '.join(exits)}; callbacks {dict(lo.callbacks)}")
+    say(f"[{kind} rolling] drained and exited: {', '.join(exits)}; callbacks {dict(lo.callbacks)}")
     for line in report.lines():
-        print(f"[{kind} rolling] {line}")
+        say(f"[{kind} rolling] {line}")
     why = "\n".join(report.lines()) + f"\nunanswered: {report.lost_examples}\n" + deployment.logs(2000)
     assert lo.callbacks.get("app dropped", 0) == 0 and lo.callbacks.get("kf dropped", 0) == 0, why
     assert report.acked == report.answered == len(lo.asked), why
