@@ -1,6 +1,7 @@
 """All Redis state. `Store` bundles the client, the key builder and one object per concern."""
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import unquote, urlsplit
 
@@ -43,7 +44,7 @@ def connect(url: str, max_connections: int = 100) -> Redis:
     scheme = url.split("://", 1)[0].lower()
     if scheme in ("redis+cluster", "rediss+cluster"):
         u, hosts = _hosts(url, 6379)
-        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in hosts], max_connections=max_connections,
+        return _Cluster(startup_nodes=[ClusterNode(h, p) for h, p in hosts], max_connections=max_connections,
                             ssl=scheme.startswith("rediss"), username=u.username and unquote(u.username),
                             password=u.password and unquote(u.password), **opts)
     if scheme in ("redis+sentinel", "rediss+sentinel"):
@@ -59,6 +60,30 @@ def connect(url: str, max_connections: int = 100) -> Redis:
                                    max_connections=max_connections, timeout=10)
     # from_pool: the client owns the pool, so aclose() closes its connections too.
     return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, **opts))
+
+
+class _Cluster(RedisCluster):
+    """A RedisCluster whose commands wait for a free connection, as the single-node pool does:
+    redis-py's cluster client raises MaxConnectionsError once a node has max_connections in use."""
+
+    def __init__(self, *args, max_connections: int, **kwargs) -> None:
+        # Pipelines take node connections outside the semaphore: leave them room.
+        super().__init__(*args, max_connections=2 * max_connections, **kwargs)
+        self._free = asyncio.Semaphore(max_connections)
+
+    async def execute_command(self, *args, **kwargs):
+        async with self._free:
+            return await super().execute_command(*args, **kwargs)
+
+    async def _determine_slot(self, command: str, *args):
+        # XREADGROUP's keys are "movable": redis-py would ask the server (COMMAND GETKEYS) on every
+        # read, one more round trip per poll. Its first stream name follows STREAMS.
+        if command.upper() in ("XREADGROUP", "XREAD"):
+            names = [a.decode() if isinstance(a, bytes) else str(a) for a in args]
+            upper = [n.upper() for n in names]
+            if "STREAMS" in upper:
+                return self.keyslot(names[upper.index("STREAMS") + 1])
+        return await super()._determine_slot(command, *args)
 
 
 class _BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):

@@ -43,6 +43,8 @@ async def test_master_killed_under_load(topology, deployment):
     killed_at = time.monotonic()
     await asyncio.to_thread(topology.kill, victim)
     if isinstance(topology, LocalCluster):
+        while victim in await asyncio.to_thread(topology.masters):  # until its replica serves its slots
+            await asyncio.sleep(0.1)
         await asyncio.to_thread(topology.wait_ok, 30)
     else:
         while await asyncio.to_thread(topology.current_master) == victim:

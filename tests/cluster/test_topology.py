@@ -51,7 +51,8 @@ async def test_script_cache_lost_by_a_node_is_reloaded(redis, prefix):
     await store.inbox.ensure_groups()
     await store.inbox.put_batched("a", "1", "x")
     if CLUSTER:
-        await redis.script_flush(target_nodes=RedisCluster.PRIMARIES)
+        for node in redis.get_primaries():
+            await redis.execute_command("SCRIPT", "FLUSH", target_nodes=node)
     else:
         await redis.script_flush()
     ids = await asyncio.gather(*(store.inbox.put_batched(f"c{i}", f"n{i}", "y") for i in range(20)))
