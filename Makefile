@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-cluster bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "qunbot needs Python 3.11 or newer on PATH"; exit 1; }
@@ -22,6 +22,10 @@ run: install  ## start the service on the demo config (embedded Redis, fake WeCo
 
 test: install  ## the whole suite; starts a private redis-server when none answers
 	$(BIN)/python -m pytest
+
+test-cluster: install  ## pipeline, coupon, 接龙 and digest suites + failover and rolling-restart tests
+	# against a 3-master/3-replica Redis Cluster and a Sentinel group it starts (free ports, temp dirs)
+	$(BIN)/python -m tests.cluster.run
 
 bench: install  ## benchmarks (each prints figures and ratios against its baseline); run them alone
 	$(BIN)/python bench/qa_eval.py

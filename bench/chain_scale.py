@@ -422,14 +422,25 @@ def kind_messages(kind: str, n: int, tag: str, ctx: dict, rng: random.Random) ->
     return out
 
 
+REDIS_URL = ""  # set in main(): the run's own redis-server, for its CPU counters
+
+
+def redis_cpu() -> float:
+    """The Redis server's CPU seconds so far (user + sys, INFO cpu): what one node can carry."""
+    import redis
+    info = redis.Redis.from_url(REDIS_URL).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 async def measure(chain: Chain, probe: WorkerProbe, msgs, connections: int, seconds: float) -> dict:
     before = await probe.stats()
+    cpu0 = redis_cpu()
     t0 = time.monotonic()
     n, missing = await chain.burst(msgs, connections, seconds)
     wall = time.monotonic() - t0
     await asyncio.sleep(0.3)  # multi-part replies and the last XACKs
     d = diff(before, await probe.stats())
-    d.update(n=n, missing=missing, wall=wall, planned=len(msgs))
+    d.update(n=n, missing=missing, wall=wall, planned=len(msgs), redis_cpu=redis_cpu() - cpu0)
     return d
 
 
@@ -645,14 +656,14 @@ def report(args, res: dict, n_rows: int) -> None:
     p(f"concurrent runs ({args.connections} in flight): worker process CPU per message (pull + handle + send) "
       f"against the minimal loop; Redis round trips per message by stage (XACK counted in its stage)")
     p(f"{'kind':<10} {'n':>5} {'msg/s':>7} {'CPU µs':>8} {'ratio':>7} {'target':>7}   "
-      f"{'rt pull':>7} {'handle':>7} {'send':>6} {'consumer':>8}  missing")
+      f"{'rt pull':>7} {'handle':>7} {'send':>6} {'consumer':>8} {'Redis µs':>8}  missing")
     for kind, d in res["runs"].items():
         total = d["proc"] / d["n"] * 1e6
         ratio = total / loop
         verdict = "OK" if ratio <= TARGETS[kind] else "MISSED"
         p(f"{kind:<10} {d['n']:>5} {d['n'] / d['wall']:>7.0f} {total:>8.0f} {ratio:>6.1f}x {TARGETS[kind]:>6.0f}x   "
           f"{per_msg(d, 'rt', 'pull'):>7.1f} {per_msg(d, 'rt', 'handle'):>7.1f} {per_msg(d, 'rt', 'send'):>6.1f} "
-          f"{per_msg(d, 'rt', 'consumer'):>8.1f}  {d['missing']}  {verdict}"
+          f"{per_msg(d, 'rt', 'consumer'):>8.1f} {d['redis_cpu'] / d['n'] * 1e6:>8.0f}  {d['missing']}  {verdict}"
           + (f"  (* stopped after {args.phase_seconds:g} s: {d['n']} of {d['planned']})" if d["n"] < d["planned"] else ""))
     cmds = defaultdict(int)
     n = 0
@@ -660,6 +671,8 @@ def report(args, res: dict, n_rows: int) -> None:
         n += d["n"]
         for k, v in d["consumer_cmds"].items():
             cmds[k] += v
+    p("Redis µs: the redis-server's own CPU per message (INFO cpu) over the whole run; one Redis core "
+      "carries about 1,000,000 / that many messages per second")
     p("consumer round trips per message, by command: " +
       ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1])))
     if res.get("kf_send_failed"):
@@ -712,6 +725,8 @@ def main() -> None:
     args.worker_ports = worker_ports
     redis = EmbeddedRedis(work / "redis", port=free_ports(1)[0], appendonly=False)
     args.redis_url = redis.start()
+    global REDIS_URL
+    REDIS_URL = args.redis_url
     prefix = "chain"
     cfg = work / "chain.toml"
     write_config(cfg, port=web_port, fake=fake_port, redis_url=args.redis_url, prefix=prefix, stores=args.store_list)

@@ -41,6 +41,7 @@ from bot.crypto import Crypto
 from bot.fakefaults import FAULTS_KEY, Faults
 from bot.fakewecom import FAKE_KEY, FakeWeCom, create_fake_app
 from bot.redis_server import EmbeddedRedis
+from store import connect
 from bench._procs import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,12 +129,15 @@ class Cluster:
     """web + workers on one config, their own Redis, the fake WeCom in this process."""
 
     def __init__(self, workdir: str | os.PathLike, *, workers: int = 2, partitions: int = 4,
-                 worker: dict | None = None, sender: dict | None = None) -> None:
+                 worker: dict | None = None, sender: dict | None = None, redis_url: str | None = None,
+                 webs: int = 1) -> None:
         self.dir = Path(workdir)
+        self.redis_url = redis_url  # a Redis of the caller's (Sentinel, Cluster); else one of our own
+        self.n_webs = webs
         self.n_workers, self.partitions = workers, partitions
         self.worker_opts = worker or {}
         self.sender_opts = sender or {}
-        self.redis_server = EmbeddedRedis(self.dir / "redis", port=free_port(), appendonly=True)
+        self.redis_server = None if redis_url else EmbeddedRedis(self.dir / "redis", port=free_port(), appendonly=True)
         self.fake = FakeWeCom(corpid=CORP_ID)
         self.faults: Faults | None = None
         self.procs: list[Proc] = []
@@ -144,8 +148,10 @@ class Cluster:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        await self.redis_server.astart()
-        self.redis = Redis.from_url(self.redis_server.url, socket_timeout=5)
+        if self.redis_server is not None:
+            await self.redis_server.astart()
+        url = self.redis_url or self.redis_server.url
+        self.redis = connect(url)
         fake_app = create_fake_app(self.fake)
         self.faults = fake_app[FAULTS_KEY]
         self._fake_runner = web.AppRunner(fake_app, access_log=None)
@@ -153,12 +159,15 @@ class Cluster:
         fake_port = free_port()
         await web.TCPSite(self._fake_runner, "127.0.0.1", fake_port).start()
         self.web_port = free_port()
+        self.web_ports = [self.web_port] + [free_port() for _ in range(self.n_webs - 1)]
+        self._next_web = itertools.count()
         self.config = self.dir / "qunbot.toml"
-        self.config.write_text(config_toml(self.web_port, self.redis_server.url, f"http://127.0.0.1:{fake_port}",
+        self.config.write_text(config_toml(self.web_port, url, f"http://127.0.0.1:{fake_port}",
                                            partitions=self.partitions, worker=self.worker_opts,
                                            sender=self.sender_opts), encoding="utf-8")
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self.spawn("web", self.web_port)
+        for port in self.web_ports:
+            self.spawn("web", port)
         for _ in range(self.n_workers):
             self.spawn("worker")
         await self.wait_healthy()
@@ -184,20 +193,34 @@ class Cluster:
     def web(self) -> Proc:
         return next(p for p in self.procs if p.role == "web" and p.popen.poll() is None)
 
-    async def wait_healthy(self, timeout: float = 60) -> None:
+    async def wait_healthy(self, timeout: float = 60, port: int | None = None, proc: Proc | None = None) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                async with self.http.get(f"http://127.0.0.1:{self.web_port}/healthz") as resp:
+                async with self.http.get(f"http://127.0.0.1:{port or self.web_port}/healthz") as resp:
                     if resp.status == 200:
                         return
             except aiohttp.ClientError:
                 pass
-            dead = [p for p in self.procs if p.popen.poll() is not None and p.role == "web"]
+            dead = [p for p in ([proc] if proc else self.procs) if p.popen.poll() is not None and p.role == "web"]
             if dead:
                 raise RuntimeError(f"web exited: {dead[0].log.read_text(errors='replace')[-2000:]}")
             await asyncio.sleep(0.2)
         raise RuntimeError("web never answered /healthz")
+
+    async def restart(self, proc: Proc, timeout: float = 30) -> tuple[float, Proc]:
+        """A rolling deploy's step: SIGTERM one process, wait for its drain, start its successor
+        (same role and port). Returns how long the old one took to exit, and the new one."""
+        started = time.monotonic()
+        proc.popen.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(asyncio.to_thread(proc.popen.wait), timeout)
+        took = time.monotonic() - started
+        new = self.spawn(proc.role, proc.port if proc.role == "web" else None)
+        if proc.role == "web":
+            await self.wait_healthy(port=proc.port, proc=new)
+        else:
+            await asyncio.sleep(1.0)  # a worker takes partitions at its first lease round
+        return took, new
 
     async def kill_worker(self) -> None:
         """kill -9 the oldest worker and start a fresh one in its place."""
@@ -249,7 +272,8 @@ class Cluster:
         await self.http.close()
         await self.redis.aclose()
         await self._fake_runner.cleanup()
-        await self.redis_server.astop()
+        if self.redis_server is not None:
+            await self.redis_server.astop()
 
     def logs(self, tail: int = 3000) -> str:
         return "\n".join(f"--- {p.log.name}\n{p.log.read_text(errors='replace')[-tail:]}" for p in self.procs)
@@ -262,16 +286,24 @@ class Cluster:
         return q, f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>".encode()
 
     async def post(self, xml: str, *, retries: int = 3, retry_s: float = 5.0) -> bool:
-        """POST a callback as WeCom does: on anything but 200 it tries again, `retries` times."""
+        """POST a callback as WeCom does: on anything but 200 it tries again, `retries` times.
+        With several web processes, each callback goes to the next one, and a refused connection
+        goes on to the next at once (what a load balancer in front of them does)."""
         for attempt in range(retries + 1):
-            q, body = self.signed(xml)
-            try:
-                async with self.http.post(f"http://127.0.0.1:{self.web_port}/wecom/app?{q}", data=body) as resp:
-                    await resp.read()
-                    if resp.status == 200:
-                        return True
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                pass
+            first = next(self._next_web)
+            for i in range(len(self.web_ports)):
+                port = self.web_ports[(first + i) % len(self.web_ports)]
+                q, body = self.signed(xml)
+                try:
+                    async with self.http.post(f"http://127.0.0.1:{port}/wecom/app?{q}", data=body) as resp:
+                        await resp.read()
+                        if resp.status == 200:
+                            return True
+                        break
+                except aiohttp.ClientConnectionError:
+                    continue  # not listening (restarting): the balancer tries the next one
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    break
             if attempt < retries:
                 await asyncio.sleep(retry_s)
         return False

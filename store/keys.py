@@ -19,7 +19,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 DAY = 86400
 
@@ -62,26 +65,48 @@ def families() -> dict[str, Retention | None]:
 
 
 
+@lru_cache(maxsize=4096)
+def spread_tag(name: str, part: int, partitions: int) -> str:
+    """The hash tag of partition `part` of `partitions`, chosen so its slot lies near the middle
+    of the part-th equal share of the slot space: whatever the number of masters, with slots split
+    evenly the partitions spread as evenly as they can over them (plain `inbox:0`, `inbox:1`…
+    land wherever CRC16 puts them, several on one master as often as not)."""
+    share = REDIS_CLUSTER_HASH_SLOTS / partitions
+    middle = (part + 0.5) * share
+    lo, hi = middle - max(share / 16, 1), middle + max(share / 16, 1)
+    tag, salt = f"{name}:{part}", 0
+    while not lo <= key_slot(tag.encode()) < hi:
+        salt += 1
+        tag = f"{name}:{part}:{salt}"
+    return tag
+
+
 class Keys:
-    def __init__(self, prefix: str = "qb") -> None:
+    def __init__(self, prefix: str = "qb", spread: int = 0) -> None:
         self.p = prefix
+        # On Redis Cluster, the number of stream partitions: their hash tags are then spread over
+        # the slot space (spread_tag). 0 keeps the plain tags a single node has always used.
+        self.spread = spread
+
+    def _part(self, name: str, part: int) -> str:
+        return spread_tag(name, part, self.spread) if self.spread else f"{name}:{part}"
 
     # -- streams (inbox / outbox), one hash tag per partition ------------------------------------
     @kept("entries every reader is done with are trimmed by the partition's owner (store/streams.py)")
     def stream(self, name: str, part: int) -> str:
         """Retention: entries every reader is done with are trimmed by the partition's owner
         (store/streams.py trim); nothing un-acked is ever trimmed, so there is no length cap."""
-        return f"{self.p}:{{{name}:{part}}}:s"
+        return f"{self.p}:{{{self._part(name, part)}}}:s"
 
     @ttl("[worker] dedupe_ttl_seconds")
     def seen(self, name: str, part: int, entry_id: str) -> str:
         """Dedupe marker; TTL outlives WeCom's retries and kf re-syncs by far (config dedupe_ttl)."""
-        return f"{self.p}:{{{name}:{part}}}:seen:{entry_id}"
+        return f"{self.p}:{{{self._part(name, part)}}}:seen:{entry_id}"
 
     @ttl("[worker] lease_ms, renewed by its owner")
     def lease(self, name: str, part: int) -> str:
         """Which worker owns this partition; expires when the owner stops renewing it."""
-        return f"{self.p}:{{{name}:{part}}}:lease"
+        return f"{self.p}:{{{self._part(name, part)}}}:lease"
 
     @ttl("one heartbeat TTL after the last consumer stops")
     def members(self, name: str) -> str:
@@ -108,17 +133,22 @@ class Keys:
     @kept("every held target of the partition; a member leaves when its held entries are sent or dead-lettered")
     def retry_due(self, name: str, part: int) -> str:
         """ZSET target -> next try (epoch ms) of every target with held entries in this partition."""
-        return f"{self.p}:{{{name}:{part}}}:due"
+        return f"{self.p}:{{{self._part(name, part)}}}:due"
 
     @kept("a target's waiting entries; emptied (and so deleted) as they are sent or dead-lettered")
     def held(self, name: str, part: int, target: str) -> str:
         """LIST of a target's entries waiting for a retry, oldest (the one being retried) first."""
-        return f"{self.p}:{{{name}:{part}}}:held:{target}"
+        return f"{self.p}:{{{self._part(name, part)}}}:held:{target}"
 
     @kept("retry state of a target's first held entry; deleted with the entry it describes")
     def held_meta(self, name: str, part: int, target: str) -> str:
         """HASH of the first held entry's retry state: tries, since, done parts, maybe_sent, reason."""
-        return f"{self.p}:{{{name}:{part}}}:held:{target}:meta"
+        return f"{self.p}:{{{self._part(name, part)}}}:held:{target}:meta"
+
+    @ttl("the lease's TTL, renewed by its holder (store/leases.py)")
+    def singleton(self, name: str) -> str:
+        """Who runs the one-per-deployment job `name` (a kf puller, the archive reader): store/leases.py."""
+        return f"{self.p}:{{lease:{name}}}"
 
     @ttl("a day")
     def apology(self, entry_id: str) -> str:

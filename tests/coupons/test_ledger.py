@@ -187,9 +187,9 @@ async def test_a_crash_before_the_filing_step_is_completed_by_the_redelivery(sto
 
 
 async def test_thousand_concurrent_claims_from_400_shoppers_at_100_codes(store, redis, redis_url):
-    from redis.asyncio import BlockingConnectionPool, Redis
+    from store import connect
     # A pool of 64 connections, so scripts really interleave on the server rather than queue on one socket.
-    client = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, max_connections=64))
+    client = connect(redis_url, max_connections=64)
     try:
         s = Store(client, prefix=store.keys.p)
         cid = await live_campaign(s, "满50减10 100张 每人1张 有效3天", now=NOW)
@@ -240,9 +240,9 @@ async def test_redeem_once_idempotent_on_order_no(store):
 
 
 async def test_two_tills_redeem_the_same_code_at_once(store, redis_url):
-    from redis.asyncio import Redis
+    from store import connect
     cid, code = await _issued(store)
-    clients = [Redis.from_url(redis_url) for _ in range(8)]
+    clients = [connect(redis_url) for _ in range(8)]
     try:
         stores = [Store(c, prefix=store.keys.p) for c in clients]
         results = await asyncio.gather(*(s.coupons.redeem(code, store_id="S01", order_no=f"till{i}", by=f"till{i}",
