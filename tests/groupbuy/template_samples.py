@@ -101,4 +101,11 @@ SAMPLES = {
                                                ("no_line", ""))]
                                + [{"code": "collected", "g": G_CLOSED, "ref": "17号", "lines": [L], "already": []}],
     "groupbuy/usage.txt.j2": [{"command": c} for c in ("开团", "代报", "提货", "结团")],
+    "groupbuy/heard.txt.j2": [
+        {"group": "梅溪湖1群", "name": "王姐", "excerpt": "+2 3栋502", "items": RECEIPTS, "ignored": 0,
+         "unclear": [], "problem": ""},
+        {"group": "", "name": "顾客ab12", "excerpt": "#接龙【丹东99草莓团】…", "items": [], "ignored": 2,
+         "unclear": ["7. 李四 1盒"], "problem": "ask_which"},
+        {"group": "梅溪湖1群", "name": "王姐", "excerpt": "半盒", "items": [], "ignored": 0, "unclear": [],
+         "problem": "ask_unit"}],
 }
