@@ -182,7 +182,8 @@ async def _paste(h: Heard, store, groups: dict[int, GroupBuy], intent: ListPaste
         for gid in intent.group_ids:
             if gid not in groups:
                 continue
-            p = pasting.plan(intent, gid, await gbs.lines(gid), owner, {h.name} if h.name else set())
+            p = pasting.plan(intent, gid, await gbs.lines(gid), owner, {h.name} if h.name else set(),
+                             unit=groups[gid].unit)
             plans[str(gid)] = {"steps": [s.as_dict() for s in p.steps], "ignored": p.ignored, "unclear": p.unclear}
         stored = await state.fix_plan(h.msg.id, plans)
     target = f"kf:{h.kf}" if h.kf else ""

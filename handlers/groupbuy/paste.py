@@ -5,7 +5,7 @@ paste is a fork of whatever version the sender copied, so the list itself is nev
 ledger is. `plan` reads one paste as steps on the sender's own lines only:
 
 - Rows are matched to live ledger lines by name (normalised: NFKC, no emoji, blanks or punctuation;
-  a proxy line is "name（who）"), else by pickup tag; a name or tag two ledger lines share matches
+  a proxy line is "name（who）"; a note after the name is allowed), else by pickup tag; a name or tag two ledger lines share matches
   neither. Numbering is decorative: two pasters who both wrote "5." are simply two new rows, and the
   ledger numbers them in the order their messages arrived.
 - The sender's own line whose row shows another quantity is set to it; a row of theirs marked
@@ -13,8 +13,8 @@ ledger is. `plan` reads one paste as steps on the sender's own lines only:
 - The sender's own line with no row cancels it, but only when the paste shows a line that joined
   after it: then the copied version had the sender's line and they took it out. A paste of an older
   version (copied before their 1:1 or /代报 line existed) cancels nothing.
-- A row that matches no ledger line is a new line. It is the sender's when they have no line of
-  their own yet: the row with their nickname if there is one, else the last new row (people add
+- A row that matches no live line, and names nobody else's line (not even a cancelled one: a stale
+  copy still shows it), is a new line. It is the sender's when they have no line of their own yet: the row with their nickname if there is one, else the last new row (people add
   their line at the end). With a line of their own, new rows are not theirs to add.
 - Every other difference (someone else's quantity, name or line removed) is ignored and counted,
   so the guide can see that a paster edited other people's lines.
@@ -22,7 +22,7 @@ ledger is. `plan` reads one paste as steps on the sender's own lines only:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handlers.groupbuy.intents import ListLine, ListPaste
 from handlers.groupbuy.text import clean
@@ -74,6 +74,13 @@ def _key(x: Line) -> str:
     return norm(display_name(x))
 
 
+def _row_names(r: ListLine) -> set[str]:
+    """The normalised names a row may be written under: all of it, or one word of it."""
+    if not r.name:
+        return set()
+    return {norm(r.name), *(norm(w) for w in r.name.split())} - {""}
+
+
 def match_rows(rows: list[ListLine], ledger: list[Line]) -> dict[int, Line]:
     """Row index -> the live ledger line it is, by unique name, else by unique tag."""
     by_name: dict[str, list[Line]] = {}
@@ -86,6 +93,9 @@ def match_rows(rows: list[ListLine], ledger: list[Line]) -> dict[int, Line]:
     used: set[int] = set()
     for i, r in enumerate(rows):
         hits = by_name.get(norm(r.name), []) if r.name else []
+        if not hits and r.name:  # a name with a note after it ("王姐 谢谢", "小李 取消")
+            words = [hit for w in r.name.split() for hit in by_name.get(norm(w), [])]
+            hits = words if len(words) == 1 else []
         if len(hits) != 1 and r.tag and not (r.name and hits):
             hits = by_tag.get(norm(r.tag), [])
         if len(hits) == 1 and hits[0].no not in used:
@@ -94,12 +104,26 @@ def match_rows(rows: list[ListLine], ledger: list[Line]) -> dict[int, Line]:
     return out
 
 
-def plan(paste: ListPaste, gid: int, ledger: list[Line], owner: str, nicknames: set[str]) -> Plan:
+def repair(r: ListLine, unit: str) -> ListLine:
+    """A row the line parser found no quantity in because the name ends in a numeral-like
+    character (张三2盒, 老周3盒): the digits right before the 团's unit (or 份) at the end."""
+    if r.qty is not None or r.problem != "no_qty":
+        return r
+    m = re.match(rf"^(?P<name>.*?\D)\s*(?P<q>\d{{1,3}})\s*(?:{re.escape(unit)}|份)(?P<note>\s*\S{{0,8}})$",
+                 clean(strip_notes(r.raw)))
+    if m is None:
+        return r
+    name = " ".join(w for w in (m["name"].strip(), m["note"].strip()) if w) or None
+    return replace(r, name=name, qty=int(m["q"]), unit=unit, problem=None)
+
+
+def plan(paste: ListPaste, gid: int, ledger: list[Line], owner: str, nicknames: set[str], unit: str = "份") -> Plan:
     """The sender's steps on 团 `gid` for one paste (see the module docstring for the rules)."""
     p = Plan(gid)
     live = [x for x in ledger if x.live]
-    rows = [r for r in paste.lines if r.group_id == gid or (r.group_id is None and len(paste.group_ids) == 1
-                                                            and gid in paste.group_ids and r.problem != "multi_item")]
+    rows = [repair(r, unit) for r in paste.lines
+            if r.group_id == gid or (r.group_id is None and len(paste.group_ids) == 1 and gid in paste.group_ids
+                                     and r.problem != "multi_item")]
     matched = match_rows(rows, live)
     mine = [x for x in live if x.owner == owner]
     row_of = {x.no: i for i, x in matched.items()}
@@ -121,12 +145,16 @@ def plan(paste: ListPaste, gid: int, ledger: list[Line], owner: str, nicknames: 
             p.ignored += 1
     shown = {x.no for x in matched.values()}
     p.ignored += sum(1 for x in live if x.owner != owner and x.no not in shown and latest_shown > x.no)
-    new = [r for i, r in enumerate(rows) if i not in matched and r.qty and not CANCEL_ROW.search(r.raw)]
+    # A row naming someone else's line, even one cancelled since (a stale copy), is never the sender's.
+    theirs = {_key(x) for x in ledger if x.owner != owner}
+    new = [r for i, r in enumerate(rows) if i not in matched and r.qty and not CANCEL_ROW.search(r.raw)
+           and not (_row_names(r) & theirs)]
     if new and not mine:
         names = {norm(n) for n in nicknames if n}
         own = [r for r in new if norm(r.name) in names] if names else []
         r = (own or new)[-1]
-        p.steps.append(Step("join", qty=r.qty, name=(r.name or "")[:16], tag=re.sub(r"\s+", "", r.tag or "")))
+        name = (r.name or "").split()[0] if r.name else ""  # the name without the note after it
+        p.steps.append(Step("join", qty=r.qty, name=name[:16], tag=re.sub(r"\s+", "", r.tag or "")))
     elif new and mine:
         p.unclear = [r.raw for r in new][:3]
     return p

@@ -28,7 +28,7 @@ async def hear(h, msg: Message, drain: bool = True) -> None:
 
 async def redeliver(h, msg: Message) -> None:
     """The same message again, past the inbox's dedupe (as after a crash before its ack)."""
-    await h.store.inbox.put(msg.conversation, msg.id + "#again", msg.to_json())
+    await h.store.inbox.put(msg.conversation, f"{msg.id}#again{next(_seq)}", msg.to_json())
     await h.drain()
 
 
