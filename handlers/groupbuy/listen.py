@@ -84,6 +84,9 @@ async def kf_session(store, config, store_id: str, user: str, now: float) -> str
 
 async def _describe(msg: Message, store, config, shoppers, store_id: str, now: float) -> Heard:
     meta = await store.groups.meta(msg.chat_id)
+    if (meta is None or not meta.owner) and shoppers is not None:
+        await shoppers.groups.owner(msg.chat_id)  # reads the group from WeCom once
+        meta = await store.groups.meta(msg.chat_id)
     owner = meta.owner if meta and meta.owner else ""
     guides = [owner] if owner else (shoppers.guides_of(store_id) if shoppers else list(config.roles.guides))
     name = (msg.raw or {}).get("nickname") or ""
