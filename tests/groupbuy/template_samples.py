@@ -108,4 +108,10 @@ SAMPLES = {
          "unclear": ["7. 李四 1盒"], "problem": "ask_which"},
         {"group": "梅溪湖1群", "name": "王姐", "excerpt": "半盒", "items": [], "ignored": 0, "unclear": [],
          "problem": "ask_unit"}],
+    "groupbuy/paste_list.txt.j2": [
+        {"g": G, "lines": [L, L_MOM], "waiting": [L_WAIT], "amount_fen": 10590, "collected": 0},
+        {"g": G_FREE, "lines": [], "waiting": [], "amount_fen": 0, "collected": 0}],
+    "groupbuy/paste_list_done.txt.j2": [
+        {"what": "usage", "gid": 0, "times": []}, {"what": "times", "gid": 12, "times": ["12:00", "18:00"]},
+        {"what": "times", "gid": 12, "times": []}, {"what": "closed", "gid": 12, "times": []}],
 }
