@@ -20,7 +20,7 @@ from bot.feature import Feature
 from bot.message import Message, Reply, Target
 from bot.router import SKIP, Router
 from bot.scheduler import Job
-from handlers.groupbuy import context, paste as pasting, roster_posts, views
+from handlers.groupbuy import context, paste as pasting, views
 from handlers.groupbuy.intents import ListPaste, parse_shopper
 from handlers.groupbuy.listen_settings import Settings, settings
 
@@ -31,11 +31,10 @@ from store.groupbuy import GroupBuy, Outcome
 from store.listen import ListenState
 
 log = logging.getLogger(__name__)
-router = Router(__name__, title="接龙团购")  # the title puts /接龙单 under 接龙 in 帮助
+router = Router(__name__)
 router.routes.extend(group_questions.router.routes)
-router.routes.extend(roster_posts.router.routes)
 
-JOBS = [Job("listen_questions", "@every 15"), Job("listen_roster", "* * * * *")]
+JOBS = [Job("listen_questions", "@every 15")]
 
 EXCERPT = 24  # characters of the shopper's line shown to the guide
 CHANGES = ("join", "multi", "set", "add", "cancel", "list_paste")
@@ -230,4 +229,4 @@ def _excerpt(text: str) -> str:
     return first if len(first) <= EXCERPT else first[:EXCERPT - 1] + "…"
 
 
-feature = Feature("listen", routers=[router], settings=Settings)
+feature = Feature("listen", routers=[router], jobs=JOBS, settings=Settings)

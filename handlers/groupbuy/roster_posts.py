@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 from bot.message import Message, Reply
 from bot.router import Router
+from bot.scheduler import Job
 from handlers.groupbuy import context, views
 from store.listen import ListenState
 
-router = Router(__name__)
+router = Router(__name__, title="接龙团购")  # the title puts /接龙单 under 接龙 in 帮助
+JOBS = [Job("listen_roster", "* * * * *")]
 
 _ARGS = re.compile(r"^\s*(?:团号?|#)?\s*(?P<gid>\d{1,9})\s*(?P<rest>.*)$")
 _TIME = re.compile(r"([01]?\d|2[0-3])[:：点](\d{2})?")

@@ -66,7 +66,9 @@ SAMPLES = {
     "groupbuy/opened.txt.j2": [{"g": G, "post": p, "earlier_at": at, "earlier_head": head}
                                for p, at, head in (("paste", 0, ""), ("posted", 0, ""), ("no_groups", 0, ""),
                                                    ("used_today", 1_763_900_000, "【接龙团购】丹东99草莓团"),
-                                                   ("used_today", 0, ""))],
+                                                   ("used_today", 0, ""))]
+                              + [{"g": G, "post": "used_today", "earlier_at": 1_763_900_000, "earlier_head": "x",
+                                  "quota": q} for q in ("month", "week", "day")],
     "groupbuy/announce.txt.j2": [{"g": G, "store_name": "梅溪湖店", "card": False},
                                  {"g": G_FREE, "store_name": "", "card": False},
                                  {"g": G, "store_name": "梅溪湖店", "card": True}],
