@@ -74,3 +74,36 @@ async def test_staff_lines_and_chatter_change_nothing(listening):
     await hear(listening, group_line("xiaowang", f"#接龙 丹东99草莓\n1. 王姐 2盒", staff=True))
     await hear(listening, group_line("wmA", "好的谢谢老板👍"))
     assert await ledger(listening, gid) == []
+
+
+async def test_two_open_groups_and_a_bare_plus_one_goes_to_the_guide_unplaced(listening):
+    first = await open_group(listening)
+    second = await open_group(listening, "/开团 手工水饺 30元/份 截止明天20:00 自提周六服务台")
+    before = len(listening.sent_texts("xiaowang"))
+    await hear(listening, group_line("wmA", "+1"))
+    assert await ledger(listening, first) == [] and await ledger(listening, second) == []
+    told = listening.sent_texts("xiaowang")[before:]
+    assert len(told) == 1 and "看不出是哪个团" in told[0]
+    await hear(listening, group_line("wmA", "水饺+2"))
+    assert await ledger(listening, second) == [("wmA", "王姐", 2, "active")]
+
+
+async def test_limit_and_waiting_list_apply_to_group_lines(listening):
+    gid = await open_group(listening, "/开团 丹东99草莓 36.9元/盒 限3盒 每人限2盒 截止明天20:00 自提周六服务台")
+    await hear(listening, group_line("wmA", "+3"))  # over the per-person limit: nothing
+    await hear(listening, group_line("wmB", "+2"))
+    await hear(listening, group_line("wmC", "+2"))  # does not fit the cap: waits
+    assert await ledger(listening, gid) == [("wmB", "小李", 2, "active"), ("wmC", "小美", 2, "waiting")]
+    await hear(listening, group_line("wmB", "取消"))  # frees the cap: 小美 moves up
+    assert await ledger(listening, gid) == [("wmC", "小美", 2, "active")]
+
+
+async def test_hostile_group_lines_change_nothing_and_break_nothing(listening):
+    gid = await open_group(listening)
+    junk = ["\x00\x01", "1." * 5000, "+" * 3000, "#接龙\n" + "\n".join(f"{i}. " for i in range(1, 400)),
+            "#接龙\n1. 王姐 99999999盒", "１．＋１", "-1", "<script>alert(1)</script>", "🍓" * 1000]
+    for text in junk:
+        await hear(listening, group_line("wmD", text))
+    assert all(x.owner == "wmD" for x in await listening.store.groupbuys.lines(gid))
+    assert sum(x.qty for x in await listening.store.groupbuys.lines(gid) if x.live) <= 4
+    assert await listening.store.inbox.dead_count() == 0  # no handler failed on any of them
