@@ -52,6 +52,11 @@ class ListenState:
         raw = await self.r.get(self.k.listen_plan(msg_id))
         return json.loads(raw) if raw else None
 
+    async def kf_last(self, conversation: str) -> float | None:
+        """When the shopper of a kf conversation last wrote (the reply window's start), if known."""
+        last = await self.r.hget(self.k.shopper(conversation, "win"), "last")
+        return float(last) if last is not None else None
+
     # -- questions for the guide ------------------------------------------------------------------
     async def queue(self, chat_id: str, msg_id: str, item: dict, due: float, ttl: int) -> bool:
         res = await self._queue(keys=[self.k.listen_queued(chat_id, msg_id), self.k.listen_batch(chat_id),

@@ -28,7 +28,6 @@ __all__ = ["router", "JOBS", "settings"]
 from handlers.groupbuy.shopping import promoted_replies, ref
 from handlers.qa import group_questions
 from store.groupbuy import GroupBuy, Outcome
-from store.listen import ListenState
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -76,7 +75,7 @@ async def kf_session(store, config, store_id: str, user: str, now: float) -> str
     s = next((s for s in config.stores if s.id == store_id), None)
     if s is None or not s.kf or not user.startswith(("wm", "wo")):
         return ""
-    last = await store.r.hget(store.keys.shopper(f"kf:{s.kf}:{user}", "win"), "last")
+    last = await store.listen.kf_last(f"kf:{s.kf}:{user}")
     if last is None or now > float(last) + store.kf.REPLY_WINDOW:
         return ""
     return f"{s.kf}:{user}"
@@ -100,12 +99,12 @@ async def _describe(msg: Message, store, config, shoppers, store_id: str, now: f
 
 
 @router.any_text()
-async def heard(msg: Message, store, config, shoppers, worker, qa, now: float):
+async def heard(msg: Message, store, config, shoppers, qa, listen_settings: Settings, now: float):
     if msg.channel != "archive":
         return SKIP
     if msg.kind != "text" or msg.sender_kind != "customer" or not (msg.text or "").strip():
         return None
-    st = settings(config)
+    st = listen_settings
     store_id = await store_of_room(msg, config, shoppers)
     if store_id is None:
         return None
@@ -178,7 +177,7 @@ async def _paste(h: Heard, store, groups: dict[int, GroupBuy], intent: ListPaste
     """Read the paste once per message (the plan is stored before any step runs), then run its
     steps; each step has its own id, so a redelivery repeats none of them."""
     gbs, owner = store.groupbuys, h.msg.sender
-    state = ListenState(store.r, store.keys)
+    state = store.listen
     stored = await state.plan(h.msg.id)
     if stored is None:
         plans = {}

@@ -34,6 +34,12 @@ class Settings:
     quiet_hours: str = "22:00-08:00"
     text_days: int = 7
 
+    def __post_init__(self) -> None:  # checked when the config is (a wrong value stops the start)
+        if self.quiet_hours and not _HOURS.match(self.quiet_hours):
+            raise ConfigError(f'listen.quiet_hours must read like "22:00-08:00", not {self.quiet_hours!r}')
+        if self.batch_seconds < 1 or self.text_days < 1:
+            raise ConfigError("listen.batch_seconds and listen.text_days must be at least 1")
+
     def questions_on(self, store_id: str) -> bool:
         return self.questions and store_id not in self.questions_off
 
@@ -55,9 +61,4 @@ class Settings:
 
 
 def settings(config: Config) -> Settings:
-    st = feature_settings(config, "listen", Settings)
-    if st.quiet_hours and not _HOURS.match(st.quiet_hours):
-        raise ConfigError(f'listen.quiet_hours must read like "22:00-08:00", not {st.quiet_hours!r}')
-    if st.batch_seconds < 1 or st.text_days < 1:
-        raise ConfigError("listen.batch_seconds and listen.text_days must be at least 1")
-    return st
+    return feature_settings(config, "listen", Settings)

@@ -12,7 +12,6 @@ from bot.message import Message, Reply
 from bot.router import Router
 from bot.scheduler import Job
 from handlers.groupbuy import context, views
-from store.listen import ListenState
 
 router = Router(__name__, title="接龙团购")  # the title puts /接龙单 under 接龙 in 帮助
 JOBS = [Job("listen_roster", "* * * * *")]
@@ -54,7 +53,7 @@ async def roster(args, msg, store, config, role, shoppers, now):
                                                                   for h, mm in _TIME.findall(spec)})[:MAX_TIMES]
         if spec not in ("关", "取消", "停") and not times:
             return Reply("groupbuy/paste_list_done.txt.j2", what="usage", gid=gid, times=[])
-        await ListenState(store.r, store.keys).set_roster_times(gid, times, ROSTER_TTL)
+        await store.listen.set_roster_times(gid, times, ROSTER_TTL)
         return Reply("groupbuy/paste_list_done.txt.j2", what="times", gid=gid, times=times)
     return Reply("groupbuy/paste_list_done.txt.j2", what="usage", gid=gid, times=[])
 
@@ -62,7 +61,7 @@ async def roster(args, msg, store, config, role, shoppers, now):
 @router.schedule("listen_roster")
 async def post_rosters(msg, store, config, shoppers, worker, now):
     """Post each open 团's list at the times its guide chose (the job runs every minute)."""
-    state = ListenState(store.r, store.keys)
+    state = store.listen
     local = datetime.fromtimestamp(msg.time or now, ZoneInfo(config.bot.timezone))
     hhmm = local.strftime("%H:%M")
     for gid, times in (await state.roster_times()).items():

@@ -18,7 +18,6 @@ from bot.render import render
 from bot.router import Router
 from handlers.digest import demand_day
 from handlers.qa.answer import reply_for
-from store.listen import ListenState
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -67,17 +66,15 @@ async def heard(msg: Message, store_id: str, group_name: str, guides: list[str],
         paste = render(reply_for(match, index, noted=noted)) if answer is not None else ""
         item = {"name": name or ("顾客" + msg.sender[-4:]), "text": excerpt(msg.text), "answer": paste,
                 "at": int(msg.time or now), "group": group_name, "guides": guides}
-        await ListenState(store.r, store.keys).queue(msg.chat_id, msg.id, item, now + st.batch_seconds,
+        await store.listen.queue(msg.chat_id, msg.id, item, now + st.batch_seconds,
                                                      st.text_days * 86400)
     return replies
 
 
 @router.schedule("listen_questions")
-async def flush(msg: Message, store, config, worker, now: float):
+async def flush(msg: Message, store, config, worker, listen_settings, now: float):
     """Send each group's waiting questions to its guide once its minute is up (not in quiet hours)."""
-    from handlers.groupbuy.listen_settings import settings
-    st = settings(config)
-    state = ListenState(store.r, store.keys)
+    st, state = listen_settings, store.listen
     for chat in await state.due(now):
         quiet = st.quiet_until(now, config.bot.timezone)
         if quiet is not None:

@@ -26,7 +26,7 @@ from bot.wecom_api import RateLimited, Transient, WeComError
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.welcome import link_attachment
 from handlers.shoppers.wecom_calls import contact_secret
-from store.post_quota import PostQuota, period_of
+from store.post_quota import period_of
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -59,7 +59,7 @@ class GroupPosts:
         self.render = renderer(self.cfg)
         # Runs in the sender too (the "group_post" channel), where no handler deps exist.
         self.emit = Emitter(self.store, self.render)
-        self.quota = PostQuota(self.store.r, self.store.keys)
+        self.quota = self.store.post_quota
 
     def day(self, now: float) -> str:
         return datetime.fromtimestamp(now, self.tz).strftime("%Y%m%d")

@@ -119,3 +119,13 @@ async def test_chatter_is_no_question(aiohttp_client, redis, prefix, fake, text)
     h = await make(aiohttp_client, redis, prefix, fake)
     await hear(h, group_line("wmA", text))
     assert await ListenState(h.store.r, h.store.keys).batch("wrGroupA") == []
+
+
+def test_listen_settings_are_checked_at_start():
+    from bot.config import ConfigError, check_features
+    import handlers
+    with pytest.raises(ConfigError, match="quiet_hours"):
+        check_features(make_config("x", "http://x", listen={"quiet_hours": "late"}), handlers.FEATURES)
+    with pytest.raises(ConfigError, match="listen"):
+        check_features(make_config("x", "http://x", listen={"quiet": "22:00-08:00"}), handlers.FEATURES)
+    assert check_features(make_config("x", "http://x"), handlers.FEATURES)["listen"].batch_seconds == 60
