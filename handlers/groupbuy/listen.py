@@ -54,6 +54,7 @@ class Heard:
     ignored: int = 0
     unclear: list[str] = field(default_factory=list)
     problem: str = ""  # ask_which | ask_unit: the line was 接龙 but could not be placed
+    paste_rows: int = 0  # a pasted list: how many numbered rows it had (the guide sees no whole list)
 
 
 async def store_of_room(msg: Message, config, shoppers) -> str | None:
@@ -132,6 +133,7 @@ async def jielong(h: Heard, store, st: Settings, now: float) -> list[Reply] | No
     owner, target = h.msg.sender, (f"kf:{h.kf}" if h.kf else "")
     common = dict(name=h.name, target=target)
     if isinstance(intent, ListPaste):
+        h.paste_rows = len(intent.lines)
         await _paste(h, store, groups, intent, now)
     elif intent.kind == "join":
         h.outs.append((groups[intent.group_id], await gbs.join(
@@ -215,7 +217,7 @@ def _replies(h: Heard, st: Settings) -> list[Reply]:
     if st.guide_receipts and h.guides and (items or h.ignored or h.unclear or h.problem):
         replies.append(Reply("groupbuy/heard.txt.j2", to=Target("app", "|".join(h.guides)),
                              group=h.group_name, name=h.name or ("顾客" + h.msg.sender[-4:]),
-                             excerpt=_excerpt(h.msg.text), items=items, ignored=h.ignored,
+                             excerpt=_excerpt(h.msg.text), paste_rows=h.paste_rows, items=items, ignored=h.ignored,
                              unclear=[_excerpt(u) for u in h.unclear], problem=h.problem))
     for gb, out in h.outs:
         replies += promoted_replies(gb, out, h.msg.sender)

@@ -106,7 +106,7 @@ SAMPLES = {
     "groupbuy/heard.txt.j2": [
         {"group": "梅溪湖1群", "name": "王姐", "excerpt": "+2 3栋502", "items": RECEIPTS, "ignored": 0,
          "unclear": [], "problem": ""},
-        {"group": "", "name": "顾客ab12", "excerpt": "#接龙【丹东99草莓团】…", "items": [], "ignored": 2,
+        {"group": "", "name": "顾客ab12", "excerpt": "#接龙【丹东99草莓团】…", "paste_rows": 7, "items": [], "ignored": 2,
          "unclear": ["7. 李四 1盒"], "problem": "ask_which"},
         {"group": "梅溪湖1群", "name": "王姐", "excerpt": "半盒", "items": [], "ignored": 0, "unclear": [],
          "problem": "ask_unit"}],

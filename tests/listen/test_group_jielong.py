@@ -44,7 +44,8 @@ async def test_paste_adds_only_the_senders_line_and_ignores_edits_to_others(list
                                          ("wmC", "小美", 2, "active")]
     lines = await listening.store.groupbuys.lines(gid)
     assert lines[-1].tag == "5栋101"
-    assert "已忽略" in listening.sent_texts("xiaowang")[-1]
+    told = listening.sent_texts("xiaowang")[-1]
+    assert "小美：贴了接龙名单（3行）" in told and "已忽略" in told and "李阿姨" not in told
 
 
 async def test_paste_edit_and_removal_of_own_line(listening):
