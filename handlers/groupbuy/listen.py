@@ -100,7 +100,7 @@ async def _describe(msg: Message, store, config, shoppers, store_id: str, now: f
 
 
 @router.any_text()
-async def heard(msg: Message, store, config, shoppers, qa, listen_settings: Settings, now: float):
+async def heard(msg: Message, store, config, shoppers, qa, catalog_names, listen_settings: Settings, now: float):
     if msg.channel != "archive":
         return SKIP
     if msg.kind != "text" or msg.sender_kind != "customer" or not (msg.text or "").strip():
@@ -110,7 +110,7 @@ async def heard(msg: Message, store, config, shoppers, qa, listen_settings: Sett
     if store_id is None:
         return None
     h = await _describe(msg, store, config, shoppers, store_id, now)
-    replies = await jielong(h, store, st, now)
+    replies = await jielong(h, store, catalog_names, st, now)
     if replies is not None:
         return replies
     return await group_questions.heard(msg, store_id, h.group_name, h.guides, h.name, h.kf, store, config,
@@ -118,7 +118,7 @@ async def heard(msg: Message, store, config, shoppers, qa, listen_settings: Sett
 
 
 # -- 接龙 -------------------------------------------------------------------------------------------
-async def jielong(h: Heard, store, st: Settings, now: float) -> list[Reply] | None:
+async def jielong(h: Heard, store, names, st: Settings, now: float) -> list[Reply] | None:
     """The replies for a 接龙 line, or None when the line is not about 接龙."""
     gbs = store.groupbuys
     open_ = await gbs.open_groups(h.store_id)
@@ -126,7 +126,7 @@ async def jielong(h: Heard, store, st: Settings, now: float) -> list[Reply] | No
         return None
     groups = {g.id: g for g in open_}
     text = pasting.strip_notes(h.msg.text)
-    others = await context.other_products(store, open_)
+    others = await context.other_products(store, names, open_)
     intent = parse_shopper(text, [ref(g) for g in open_], other_products=others)
     if intent.kind == "none" or intent.kind in ASKS:
         return None  # a question about the 团 is a question: the guide answers it

@@ -59,7 +59,7 @@ async def roster(args, msg, store, config, role, shoppers, now):
 
 
 @router.schedule("listen_roster")
-async def post_rosters(msg, store, config, shoppers, worker, now):
+async def post_rosters(msg, store, config, shoppers, emit, now):
     """Post each open 团's list at the times its guide chose (the job runs every minute)."""
     state = store.listen
     local = datetime.fromtimestamp(msg.time or now, ZoneInfo(config.bot.timezone))
@@ -76,5 +76,5 @@ async def post_rosters(msg, store, config, shoppers, worker, now):
                          sender_kind="system", time=msg.time)
         res = await shoppers.post_to_groups(gb.store_id, paste_list(gb, await store.groupbuys.lines(gid)),
                                             origin=origin, scene=f"gb{gid}", now=now)
-        await worker.emit(origin, res.replies)
+        await emit(origin, res.replies)
     return None

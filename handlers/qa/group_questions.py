@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from bot.message import Message, Reply, Target
-from bot.render import render
+from bot.render import renderer
 from bot.router import Router
 from handlers.digest import demand_day
 from handlers.qa.answer import reply_for
@@ -63,7 +63,7 @@ async def heard(msg: Message, store_id: str, group_name: str, guides: list[str],
         answer.to = Target("kf", kf)
         replies.append(answer)
     if st.questions_on(store_id) and guides:
-        paste = render(reply_for(match, index, noted=noted)) if answer is not None else ""
+        paste = renderer(config)(reply_for(match, index, noted=noted)) if answer is not None else ""
         item = {"name": name or ("顾客" + msg.sender[-4:]), "text": excerpt(msg.text), "answer": paste,
                 "at": int(msg.time or now), "group": group_name, "guides": guides}
         await store.listen.queue(msg.chat_id, msg.id, item, now + st.batch_seconds,
@@ -72,7 +72,7 @@ async def heard(msg: Message, store_id: str, group_name: str, guides: list[str],
 
 
 @router.schedule("listen_questions")
-async def flush(msg: Message, store, config, worker, listen_settings, now: float):
+async def flush(msg: Message, store, config, emit, listen_settings, now: float):
     """Send each group's waiting questions to its guide once its minute is up (not in quiet hours)."""
     st, state = listen_settings, store.listen
     for chat in await state.due(now):
@@ -89,6 +89,6 @@ async def flush(msg: Message, store, config, worker, listen_settings, now: float
                       group=items[-1].get("group") or chat, items=items)
         # Written at once (not on this job's ack) and named by the batch, so the batch can be trimmed
         # right after and a redelivered job finds it gone instead of sending it twice.
-        await worker.emit(msg, [reply], tag=f"~q~{chat}~{items[0]['at']}~{len(items)}")
+        await emit(msg, [reply], tag=f"~q~{chat}~{items[0]['at']}~{len(items)}")
         await state.sent(chat, len(items))
     return None

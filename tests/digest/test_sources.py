@@ -3,7 +3,9 @@ day's stored inputs."""
 from __future__ import annotations
 
 from bot.message import Reply
-from bot.render import render
+from bot.render import renderer
+
+render = renderer()
 from handlers.digest.build import build_digest
 from handlers.digest.model import DayInputs, Signal
 from handlers.digest.parts import message_parts
