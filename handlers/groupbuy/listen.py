@@ -15,19 +15,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from bot.config import Config
 from bot.feature import Feature
 from bot.message import Message, Reply, Target
-from bot.router import SKIP, Router
+from bot.router import SKIP, Handled, Router
 from bot.scheduler import Job
 from handlers.groupbuy import context, paste as pasting, views
+from handlers.groupbuy.context import CatalogNamesCache
 from handlers.groupbuy.intents import ListPaste, parse_shopper
 from handlers.groupbuy.listen_settings import Settings, settings
 
 __all__ = ["router", "JOBS", "settings"]
 from handlers.groupbuy.shopping import promoted_replies, ref
 from handlers.qa import group_questions
+from store import Store
 from store.groupbuy import GroupBuy, Outcome
+
+if TYPE_CHECKING:
+    from handlers.qa.cache import QACache
+    from handlers.shoppers import Shoppers
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -100,7 +108,8 @@ async def _describe(msg: Message, store, config, shoppers, store_id: str, now: f
 
 
 @router.any_text()
-async def heard(msg: Message, store, config, shoppers, qa, catalog_names, listen_settings: Settings, now: float):
+async def heard(msg: Message, store: Store, config: Config, shoppers: Shoppers, qa: QACache,
+                catalog_names: CatalogNamesCache, listen_settings: Settings, now: float) -> Handled:
     if msg.channel != "archive":
         return SKIP
     if msg.kind != "text" or msg.sender_kind != "customer" or not (msg.text or "").strip():

@@ -8,10 +8,18 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from typing import TYPE_CHECKING
+
+from bot.config import Config
 from bot.message import Message, Reply
-from bot.router import Router
+from bot.outbox import Emit
+from bot.router import Handled, Router
 from bot.scheduler import Job
 from handlers.groupbuy import context, views
+from store import Store
+
+if TYPE_CHECKING:
+    from handlers.shoppers import Shoppers
 
 router = Router(__name__, title="接龙团购")  # the title puts /接龙单 under 接龙 in 帮助
 JOBS = [Job("listen_roster", "* * * * *")]
@@ -27,7 +35,8 @@ def paste_list(gb, lines) -> Reply:
 
 
 @router.command("接龙单", "接龙名单", roles=("guide",))
-async def roster(args, msg, store, config, role, shoppers, now):
+async def roster(args: str, msg: Message, store: Store, config: Config, role: str, shoppers: Shoppers,
+                 now: float) -> Handled:
     """/接龙单 团号 [群发｜定时 12:00 18:00] — 实时接龙名单和可复制的接龙文本，或群发到客户群"""
     m = _ARGS.match(args or "")
     if m is None:
@@ -59,7 +68,8 @@ async def roster(args, msg, store, config, role, shoppers, now):
 
 
 @router.schedule("listen_roster")
-async def post_rosters(msg, store, config, shoppers, emit, now):
+async def post_rosters(msg: Message, store: Store, config: Config, shoppers: Shoppers | None, emit: Emit,
+                       now: float) -> None:
     """Post each open 团's list at the times its guide chose (the job runs every minute)."""
     state = store.listen
     local = datetime.fromtimestamp(msg.time or now, ZoneInfo(config.bot.timezone))

@@ -12,12 +12,16 @@ digest whether or not anyone is told, with the source "group".
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from bot.config import Config
 from bot.message import Message, Reply, Target
+from bot.outbox import Emit
 from bot.render import renderer
 from bot.router import Router
 from handlers.digest import demand_day
 from handlers.qa.answer import reply_for
+from store import Store
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -72,7 +76,7 @@ async def heard(msg: Message, store_id: str, group_name: str, guides: list[str],
 
 
 @router.schedule("listen_questions")
-async def flush(msg: Message, store, config, emit, listen_settings, now: float):
+async def flush(msg: Message, store: Store, config: Config, emit: Emit, listen_settings: Any, now: float) -> None:
     """Send each group's waiting questions to its guide once its minute is up (not in quiet hours)."""
     st, state = listen_settings, store.listen
     for chat in await state.due(now):
