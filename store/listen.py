@@ -11,33 +11,16 @@ import json
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
+from store.lua import bind
 
 PLAN_TTL = 3 * DAY
-
-# KEYS: queued marker, batch list, due zset. ARGV: chat id, item JSON, due at, ttl.
-# Queues a message's question once; the group's due time is set by its first waiting question.
-_QUEUE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 3 * 86400) then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1])
-return 1
-"""
-
-# KEYS: batch list, due zset. ARGV: chat id, count taken. Drops what was sent; the group leaves the
-# due set only when nothing new arrived meanwhile.
-_DONE = """
-redis.call('LTRIM', KEYS[1], tonumber(ARGV[2]), -1)
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('ZREM', KEYS[2], ARGV[1]) end
-return 1
-"""
 
 
 class ListenState:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._queue = redis.register_script(_QUEUE)
-        self._done = redis.register_script(_DONE)
+        self._queue = bind(redis, "listen_queue")
+        self._sent = bind(redis, "listen_sent")
 
     # -- pasted lists ---------------------------------------------------------------------------
     async def fix_plan(self, msg_id: str, plan: dict) -> dict:
@@ -59,9 +42,11 @@ class ListenState:
 
     # -- questions for the guide ------------------------------------------------------------------
     async def queue(self, chat_id: str, msg_id: str, item: dict, due: float, ttl: int) -> bool:
-        res = await self._queue(keys=[self.k.listen_queued(chat_id, msg_id), self.k.listen_batch(chat_id),
-                                      self.k.listen_due()],
-                                args=[chat_id, json.dumps(item, ensure_ascii=False), repr(float(due)), ttl])
+        """Queue a message's question for the group's guide once. The group's due time is set after
+        the push (and again on a redelivery), so a batch being sent meanwhile cannot strand it."""
+        res = await self._queue(keys=[self.k.listen_queued(chat_id, msg_id), self.k.listen_batch(chat_id)],
+                                args=[json.dumps(item, ensure_ascii=False), ttl])
+        await self.r.zadd(self.k.listen_due(), {chat_id: due}, nx=True)
         return bool(res)
 
     async def due(self, now: float, limit: int = 200) -> list[str]:
@@ -75,12 +60,18 @@ class ListenState:
         return [json.loads(x) for x in await self.r.lrange(self.k.listen_batch(chat_id), 0, -1)]
 
     async def sent(self, chat_id: str, count: int) -> None:
-        await self._done(keys=[self.k.listen_batch(chat_id), self.k.listen_due()], args=[chat_id, count])
+        """Drop the `count` questions just sent; the group leaves the due set unless more arrived
+        (checked again after leaving it, so a question pushed in between is never stranded)."""
+        if await self._sent(keys=[self.k.listen_batch(chat_id)], args=[count]):
+            return
+        await self.r.zrem(self.k.listen_due(), chat_id)
+        if await self.r.llen(self.k.listen_batch(chat_id)):
+            await self.r.zadd(self.k.listen_due(), {chat_id: 0}, nx=True)
 
     # -- roster posts at chosen times ------------------------------------------------------------
     async def set_roster_times(self, gid: int, times: list[str], ttl: int) -> None:
         key = self.k.listen_roster_times(gid)
-        async with self.r.pipeline(transaction=True) as p:
+        async with self.r.pipeline(transaction=False) as p:  # two slots: the 团's times and the index
             p.delete(key)
             if times:
                 p.hset(key, mapping={t: 1 for t in times})

@@ -14,26 +14,9 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
+from store.lua import bind
 
 PERIODS = ("month", "week", "day")
-
-# KEYS: the period's hash. ARGV: post id, record JSON, limit, ttl.
-# '' when the post holds a slot, else the record of the latest post that used one.
-_CLAIM = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return '' end
-if redis.call('HLEN', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
-  return ''
-end
-local best, at = '', -1
-for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
-  local ok, rec = pcall(cjson.decode, v)
-  local t = (ok and tonumber(rec['at'])) or 0
-  if t > at then best, at = v, t end
-end
-return best
-"""
 
 
 def period_of(quota: str, local: datetime) -> tuple[str, int, int]:
@@ -61,7 +44,7 @@ def next_period_start(quota: str, local: datetime) -> datetime:
 class PostQuota:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
-        self._claim = redis.register_script(_CLAIM)
+        self._claim = bind(redis, "post_quota_claim")
 
     async def claim(self, chat_id: str, period: str, limit: int, ttl: int, post_id: str,
                     record: dict) -> dict | None:
