@@ -1,7 +1,10 @@
 """The feature list. Routers are tried in this order, then the catch-alls (`fallbacks`: Q&A's
 answerer, help's last word), also in this order.
 
-- shoppers first: its gate sees every kf message (handed-off conversations stay with the guide,
+- listen first: every customer-group line heard through the chat archive is handled there (接龙
+  into the ledger, questions to the guide, demand to the digest) and reaches no other feature;
+  it takes nothing else, so the shopper gate still sees every kf message first;
+- shoppers next: its gate sees every kf message (handed-off conversations stay with the guide,
   a shopper of unknown store is asked once), and it takes the kf / group / contact events;
 - confirm: decides once which draft a 确认 means (coupons and 接龙 act on what it routes to them),
   and notes every other staff message, which ends a bare 确认's reach;
@@ -24,8 +27,10 @@ from typing import Any
 from bot import feature as contract
 from bot.feature import Feature
 from handlers import confirm, coupons, demo_data, digest, groupbuy, help, qa, shoppers, smalltalk
+from handlers.groupbuy import listen
 
 FEATURES: list[Feature] = [
+    listen.feature,
     shoppers.feature,
     confirm.feature,
     help.feature,

@@ -21,8 +21,10 @@ from store.digest import DigestState
 from store.groups import Groups
 from store.keys import Keys, RetentionSettings
 from store.kf import KfState
+from store.listen import ListenState
 from store.parking import Parking
 from store.pending import Pending
+from store.post_quota import PostQuota
 from store.qa_state import QAState
 from store.schedule import Schedule
 from store.shoppers import ShopperState
@@ -126,6 +128,8 @@ class Store:
         self.kf = KfState(redis, self.keys)  # 微信客服 (kf) shopper channels
         self.shoppers = ShopperState(redis, self.keys, retention)
         self.groups = Groups(redis, self.keys, retention)
+        self.post_quota = PostQuota(redis, self.keys)  # 群发 per customer group and quota period
+        self.listen = ListenState(redis, self.keys)  # customer groups heard through the chat archive
         self.smalltalk = SmallTalk(redis, self.keys)
         self.pending = Pending(redis, self.keys)  # questions waiting for an answer
         self.confirmations = Confirmations(redis, self.keys)  # drafts waiting for 确认

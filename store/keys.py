@@ -323,6 +323,11 @@ class Keys:
         """Hash guide -> askers attributed to that guide's groups."""
         return f"{self.p}:{{dm:{day}}}:guide:{kind}:{store}:{item}"
 
+    @ttl("60 days of trend history")
+    def demand_sources(self, day: str, kind: str, store: str, item: str) -> str:
+        """Hash source (kf | group) -> askers who asked there."""
+        return f"{self.p}:{{dm:{day}}}:src:{kind}:{store}:{item}"
+
     # -- digest: one hash tag per business day ----------------------------------------------------
     @ttl("60 days of history; a recipient's send lock two minutes")
     def digest_day(self, day: str, part: str) -> str:
@@ -559,3 +564,42 @@ class Keys:
     def aibot_ws_replies(self, bot_id: str) -> str:
         """Stream of reply frames waiting for the connection holder to send them over the socket."""
         return f"{self.p}:{{aibot:{bot_id}}}:replies"
+
+    # -- listening to customer groups (会话内容存档 lines, handlers/groupbuy/listen.py) -------------
+    @ttl("three days: longer than any redelivery of one archived message")
+    def listen_plan(self, msg_id: str) -> str:
+        """The 接龙 steps one pasted list was read as, fixed at its first delivery, so a redelivery
+        replays the same steps (each idempotent by its own id) instead of re-reading a changed ledger."""
+        return f"{self.p}:ls:plan:{msg_id}"
+
+    @ttl("[listen] text_days (group text is kept no longer than the features need it)")
+    def listen_batch(self, chat_id: str) -> str:
+        """LIST of questions heard in one customer group and not yet sent to its guide (JSON each)."""
+        return f"{self.p}:{{lsq:{chat_id}}}:q"
+
+    @ttl("three days: longer than any redelivery of one archived message")
+    def listen_queued(self, chat_id: str, msg_id: str) -> str:
+        """Set once a message's question was queued for the guide, so a redelivery queues it once."""
+        return f"{self.p}:{{lsq:{chat_id}}}:m:{msg_id}"
+
+    @kept("one member per customer group with questions waiting; removed when its batch is sent")
+    def listen_due(self) -> str:
+        """ZSET chat id -> when its batch is due (the first question's minute ends)."""
+        return f"{self.p}:ls:due"
+
+    @ttl("[listen] roster post times last as long as the 团, at most 30 days")
+    def listen_roster_times(self, gid: int) -> str:
+        """Hash "HH:MM" -> 1: when the guide wants the 团's roster posted to the groups (/接龙单 … 定时)."""
+        return f"{self.p}:ls:rt:{gid}"
+
+    @kept("one member per 团 with roster post times; removed when the 团 is no longer open")
+    def listen_roster_groups(self) -> str:
+        """Set of 团 ids that have roster post times."""
+        return f"{self.p}:ls:rtg"
+
+    # -- 群发 quota (WeCom: per customer group per month / week / day, the tenant's choice) ---------
+    @ttl("the quota period + two days")
+    def group_post_quota(self, chat_id: str, period: str) -> str:
+        """Hash post id -> record: the 群发 that used one of the group's posts of `period`
+        (month 202612, ISO week 2026W49 or day 20261205)."""
+        return f"{self.p}:{{grp:{chat_id}}}:quota:{period}"

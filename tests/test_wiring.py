@@ -12,7 +12,10 @@ def test_every_feature_is_routed_and_scheduled():
     names = {r.name for r in handlers.ROUTERS}
     for feature in ("shoppers", "coupons", "groupbuy", "digest"):
         assert any(feature in n for n in names), feature
-    assert handlers.ROUTERS[0].name == "handlers.shoppers"  # its gate must see kf messages first
+    # Archived group lines are handled by listen and nothing else; the shopper gate is the first to see kf.
+    assert handlers.ROUTERS[0].name == "handlers.groupbuy.listen"
+    assert all(r.kind in ("any", "schedule") for r in handlers.ROUTERS[0].routes)
+    assert handlers.ROUTERS[1].name == "handlers.shoppers"
     assert handlers.ROUTERS[-1].name == "handlers.help.fallback"
     jobs = {j.name for j in handlers.JOBS}
     assert {"kf_safety_pull", "coupon_reminders", "groupbuy_cutoff", "digest_tick"} <= jobs

@@ -254,6 +254,14 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
                     seen.setdefault(e, None)
         return list(seen)[:2]
 
+    def _sources(sigs) -> dict[str, int]:
+        """Askers by where they asked (kf 1:1 or heard in a customer group)."""
+        out: dict[str, int] = {}
+        for s in sigs:
+            for src, n in s.sources.items():
+                out[src] = out.get(src, 0) + n
+        return dict(sorted(out.items()))
+
     def _guides(sigs) -> dict[str, int]:
         out: dict[str, int] = {}
         for s in sigs:
@@ -270,8 +278,8 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
                                   "stock": inputs.stock.get((s.store, sku))}
                                  for s in sorted(sigs, key=lambda s: (-s.askers, s.store))],
                       "stock": row["stock"], "suggested": row["suggested"], "examples": _examples(sigs),
-                      "guides": _guides(sigs), **{f"askers_{k}": v for k, v in
-                                                  unmet_trend.of(sku).items()}})
+                      "guides": _guides(sigs), "sources": _sources(sigs), **{f"askers_{k}": v for k, v in
+                                                                             unmet_trend.of(sku).items()}})
     unmet.sort(key=lambda r: (-r["askers"], r["sku"]))
     wishes = []
     for term, sigs in wish_sig.items():
@@ -279,7 +287,7 @@ def _build(inputs: DayInputs, history: Mapping[str, DayTotals], stores: Mapping[
         wishes.append({"term": term, "askers": len(who),
                        "stores": [{"store": s.store, "store_name": name_of(s.store), "askers": s.askers}
                                   for s in sorted(sigs, key=lambda s: (-s.askers, s.store))],
-                       "examples": _examples(sigs), "guides": _guides(sigs),
+                       "examples": _examples(sigs), "guides": _guides(sigs), "sources": _sources(sigs),
                        **{f"askers_{k}": v for k, v in wish_trend.of(term).items()}})
     wishes.sort(key=lambda r: (-r["askers"], r["term"]))
 

@@ -100,7 +100,8 @@ async def load_day(store: Store, day: str, st: Settings, now: float, with_open: 
     raw = await store.demand.day(day)
     shoppers = await store.digest.demand_shoppers(day, [(x["kind"], x["store"], x["item"]) for x in raw])
     signals = [Signal(kind=x["kind"], store=x["store"], item=x["item"], shoppers=tuple(who),
-                      examples=tuple(x["examples"]), guides=x["guides"]) for x, who in zip(raw, shoppers)]
+                      examples=tuple(x["examples"]), guides=x["guides"], sources=x.get("sources", {}))
+               for x, who in zip(raw, shoppers)]
     pairs = {(t.store, t.sku) for t in tuans + taking if t.sku} | {(s.store, s.item) for s in signals
                                                                  if s.kind == "unmet"}
     version, products, _ = await store.catalog.load() if facts else (0, [], [])

@@ -58,6 +58,7 @@ class Signal:
     shoppers: tuple[str, ...]
     examples: tuple[str, ...] = ()
     guides: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)  # kf | group -> askers who asked there first
 
     @property
     def askers(self) -> int:
@@ -102,7 +103,8 @@ class DayInputs:
                    catalog_version=d.get("catalog_version", 0),
                    tuans=[_tuan(x) for x in d["tuans"]], open=[_tuan(x) for x in d.get("open", [])],
                    signals=[Signal(kind=x["kind"], store=x["store"], item=x["item"], shoppers=tuple(x["shoppers"]),
-                                   examples=tuple(x["examples"]), guides=dict(x["guides"])) for x in d["signals"]],
+                                   examples=tuple(x["examples"]), guides=dict(x["guides"]),
+                                   sources=dict(x.get("sources", {}))) for x in d["signals"]],
                    products={x["sku"]: ProductInfo(**x) for x in d["products"]},
                    stock={(s, k): v for s, k, v in d["stock"]}, exceptions=list(d.get("exceptions", [])))
 

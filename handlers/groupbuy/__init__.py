@@ -6,9 +6,11 @@ Parsing is pure and lives in `opening` (the /开团 command), `intents` (shopper
 admin API. There is no `[groupbuy]` section.
 """
 from bot.feature import Feature
-from handlers.groupbuy import api, console
+from handlers.groupbuy import api, console, roster_posts
 from handlers.groupbuy.chat import JOBS, router, setup
 
 __all__ = ["feature", "router", "JOBS", "setup"]
 
-feature = Feature("groupbuy", routers=[router], jobs=JOBS, setup=setup, api=api.ROUTES, pages=console.PAGES)
+# roster_posts: /接龙单, the list for the guide and (as a 群发) for the groups.
+feature = Feature("groupbuy", routers=[router, roster_posts.router], jobs=[*JOBS, *roster_posts.JOBS], setup=setup,
+                  api=api.ROUTES, pages=console.PAGES)

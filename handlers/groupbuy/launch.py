@@ -144,7 +144,7 @@ async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers) -
     The announcement becomes a staff-confirmed 群发 to the store's customer groups with a kf link
     card whose scene is the 团 ("gb12"); the plan is keyed by the 确认 message, so a redelivery
     makes no second post, and the guide later gets the task notice (with the text and link to
-    paste). When WeCom allows no post (every group had its one 群发 today, or the store has no
+    paste). When WeCom allows no post (every group used its 群发 of the quota period, or the store has no
     groups), the guide gets the text to paste, with the kf link written into it, and one sentence
     saying why: the channel's own refusal is not forwarded, as it repeats the card text, which
     carries no link when pasted.
@@ -156,5 +156,6 @@ async def group_post(gb: GroupBuy, store_name: str, origin: Message, shoppers) -
     if res.ok:
         return list(res.replies), {"post": "posted", "earlier_at": 0, "earlier_head": ""}
     earlier = next(iter(res.refused.values()), {})
-    return [paste], {"post": "used_today" if res.refused else "no_groups",
+    quota = next((r.ctx.get("quota") for r in res.replies if r.ctx.get("quota")), "day")
+    return [paste], {"post": "used_today" if res.refused else "no_groups", "quota": quota,
                      "earlier_at": int(earlier.get("at") or 0), "earlier_head": earlier.get("head", "")}

@@ -1,8 +1,9 @@
 """Group posts (企业群发): the only way a bot's words reach a customer group.
 
 `post_to_groups` turns a Reply meant for "the store's customer groups" into a plan: the groups,
-claimed for today (WeCom delivers at most one 群发 per group per day, so a second post the same
-day is refused right away, with the reason, to the guide), grouped by owner (a group task must be
+each taking one of its group's 群发 of the quota period (`[shoppers] group_post_quota`: as many per
+month as it has days, 7 per week or 1 per day, as the tenant's admin set it in WeCom; a post past
+the quota is refused right away, with the reason, to the guide), grouped by owner (a group task must be
 sent by the guide who owns the groups), with a link attachment to the store's 微信客服. The
 returned Replies go out like any other: the post to Target("group_post", store id), which the
 sender hands to `deliver`, which creates the externalcontact/add_msg_template tasks and tells the
@@ -25,6 +26,7 @@ from bot.wecom_api import RateLimited, Transient, WeComError
 from handlers.shoppers.context import Shoppers
 from handlers.shoppers.welcome import link_attachment
 from handlers.shoppers.wecom_calls import contact_secret
+from store.post_quota import period_of
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -57,9 +59,14 @@ class GroupPosts:
         self.render = renderer(self.cfg)
         # Runs in the sender too (the "group_post" channel), where no handler deps exist.
         self.emit = Emitter(self.store, self.render)
+        self.quota = self.store.post_quota
 
     def day(self, now: float) -> str:
         return datetime.fromtimestamp(now, self.tz).strftime("%Y%m%d")
+
+    def period(self, now: float) -> tuple[str, int, int]:
+        """(period, posts per group in it, record lifetime) under the tenant's 群发 quota."""
+        return period_of(self.sh.settings.group_post_quota, datetime.fromtimestamp(now, self.tz))
 
     def _store_name(self, store_id: str) -> str:
         s = self.sh.store_config(store_id)
@@ -77,18 +84,19 @@ class GroupPosts:
             return PostResult(False, [Reply("shoppers/post_refused.txt.j2", to=Target("app", notify),
                                             reason="no_groups", store_name=name, everything=True, text=text,
                                             skipped=0, earlier_at=0, earlier_head="", link="")], text)
-        day, post_id = self.day(now), f"{store_id}:{origin.id}"
+        (day, limit, ttl), post_id = self.period(now), f"{store_id}:{origin.id}"
         record = {"at": int(now), "by": requester, "head": text[:HEAD]}
         claimed, refused = [], {}
         for chat in chats:
-            earlier = await self.store.groups.claim_post_day(chat, day, post_id, record)
+            earlier = await self.quota.claim(chat, day, limit, ttl, post_id, record)
             if earlier is None:
                 claimed.append(chat)
             else:
                 refused[chat] = earlier
         first = next(iter(refused.values()), {})
         refusal = dict(reason="used_today", store_name=name, text=text, skipped=len(refused),
-                       earlier_at=first.get("at", 0), earlier_head=first.get("head", ""), link="")
+                       earlier_at=first.get("at", 0), earlier_head=first.get("head", ""), link="",
+                       quota=self.sh.settings.group_post_quota, limit=limit)
         if not claimed:
             # The guide may paste it by hand: give them the kf link the post would have carried.
             link = await self.sh.kf_link(store_id, scene) if self.sh.settings.post_link else ""
@@ -173,9 +181,9 @@ class GroupPosts:
                 skipped=plan.get("skipped", 0), text=text, link=link))
 
     async def _release(self, plan: dict, chats: list[str]) -> None:
-        """A group WeCom would not take gives its day back, so a later post may use it."""
+        """A group WeCom would not take gives its slot back, so a later post may use it."""
         for chat in chats:
-            await self.store.groups.release_post_day(chat, plan["day"], plan["post"])
+            await self.quota.release(chat, plan["day"], plan["post"])
 
     async def _notify(self, origin: str, tag: str, reply: Reply) -> None:
         await self.emit(origin, [reply], tag=f"#gpost:{tag}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Config, feature_settings
+from bot.config import Config, ConfigError, feature_settings
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,13 @@ class Settings:
     post_link: bool = True  # attach the store's kf link to group posts
     group_sync_minutes: int = 360  # the group_resync job re-reads a group older than this
     group_sync_batch: int = 200  # groups the group_resync job re-reads per run at most
+    # 群发 per customer group as the tenant's admin set it in WeCom: "month" (as many per calendar
+    # month as it has days, WeCom's default), "week" (7 per week) or "day" (1 per day).
+    group_post_quota: str = "month"
 
 
 def settings(config: Config) -> Settings:
-    return feature_settings(config, "shoppers", Settings)
+    st = feature_settings(config, "shoppers", Settings)
+    if st.group_post_quota not in ("month", "week", "day"):
+        raise ConfigError(f'shoppers.group_post_quota must be "month", "week" or "day", not {st.group_post_quota!r}')
+    return st

@@ -66,7 +66,9 @@ SAMPLES = {
     "groupbuy/opened.txt.j2": [{"g": G, "post": p, "earlier_at": at, "earlier_head": head}
                                for p, at, head in (("paste", 0, ""), ("posted", 0, ""), ("no_groups", 0, ""),
                                                    ("used_today", 1_763_900_000, "【接龙团购】丹东99草莓团"),
-                                                   ("used_today", 0, ""))],
+                                                   ("used_today", 0, ""))]
+                              + [{"g": G, "post": "used_today", "earlier_at": 1_763_900_000, "earlier_head": "x",
+                                  "quota": q} for q in ("month", "week", "day")],
     "groupbuy/announce.txt.j2": [{"g": G, "store_name": "梅溪湖店", "card": False},
                                  {"g": G_FREE, "store_name": "", "card": False},
                                  {"g": G, "store_name": "梅溪湖店", "card": True}],
@@ -101,4 +103,17 @@ SAMPLES = {
                                                ("no_line", ""))]
                                + [{"code": "collected", "g": G_CLOSED, "ref": "17号", "lines": [L], "already": []}],
     "groupbuy/usage.txt.j2": [{"command": c} for c in ("开团", "代报", "提货", "结团")],
+    "groupbuy/heard.txt.j2": [
+        {"group": "梅溪湖1群", "name": "王姐", "excerpt": "+2 3栋502", "items": RECEIPTS, "ignored": 0,
+         "unclear": [], "problem": ""},
+        {"group": "", "name": "顾客ab12", "excerpt": "#接龙【丹东99草莓团】…", "paste_rows": 7, "items": [], "ignored": 2,
+         "unclear": ["7. 李四 1盒"], "problem": "ask_which"},
+        {"group": "梅溪湖1群", "name": "王姐", "excerpt": "半盒", "items": [], "ignored": 0, "unclear": [],
+         "problem": "ask_unit"}],
+    "groupbuy/paste_list.txt.j2": [
+        {"g": G, "lines": [L, L_MOM], "waiting": [L_WAIT], "amount_fen": 10590, "collected": 0},
+        {"g": G_FREE, "lines": [], "waiting": [], "amount_fen": 0, "collected": 0}],
+    "groupbuy/paste_list_done.txt.j2": [
+        {"what": "usage", "gid": 0, "times": []}, {"what": "times", "gid": 12, "times": ["12:00", "18:00"]},
+        {"what": "times", "gid": 12, "times": []}, {"what": "closed", "gid": 12, "times": []}],
 }

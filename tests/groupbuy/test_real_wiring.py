@@ -3,6 +3,7 @@ help and coupons come first and Q&A after, so these tests prove that 接龙 word
 团, that other features' words do not, and that a product question passes on to Q&A."""
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -48,6 +49,8 @@ async def test_confirm_creates_the_group_post_with_the_groups_kf_card(real):
 
 
 async def test_refused_post_gives_the_guide_one_explanation_and_the_text_to_paste(real):
+    shoppers = real.deps["shoppers"]  # a tenant whose admin set 群发 to one per group per day
+    shoppers.settings = dataclasses.replace(shoppers.settings, group_post_quota="day")
     await open_group(real)  # uses today's 群发 of wrGroupA
     await real.ask(ORANGES)
     out = await real.ask("确认")

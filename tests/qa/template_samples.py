@@ -53,4 +53,8 @@ SAMPLES = {
         {"cmd": "促销", "attribute": "promo", "p": _P, "before": ["第二盒半价"], "after": "", "store_name": "梅溪湖店",
          "rows": 1, "crossed": []},
     ],
+    "qa/group_questions.txt.j2": [
+        {"group": "梅溪湖1群", "items": [
+            {"name": "王姐", "text": "草莓还有吗", "answer": "丹东99草莓 39.9元/盒，有货", "at": 1_763_900_000},
+            {"name": "顾客ab12", "text": "能不能进点榴莲", "answer": "", "at": 1_763_900_030}]}],
 }

@@ -1,5 +1,6 @@
-"""Group posts: add_msg_template tasks per owning guide with the store's groups and kf link; one
-post per group per day, a second refused at once with the reason."""
+"""Group posts: add_msg_template tasks per owning guide with the store's groups and kf link; with
+the tenant set to one post per group per day, a second refused at once with the reason (the
+month and week quotas: tests/listen/test_quota.py)."""
 from __future__ import annotations
 
 import time
@@ -20,7 +21,8 @@ async def shop(aiohttp_client, redis, prefix, fake):
     fake.add_group("wrGroupA", "xiaowang", ["wmA"], name="梅溪湖1群")
     fake.add_group("wrGroupB", "xiaowang", ["wmB"], name="梅溪湖2群")
     fake.add_group("wrGroupC", "xiaoli", ["wmC"], name="梅溪湖3群")  # made by a guide, not in config
-    h, rec = await start(aiohttp_client, redis, make_config(prefix, fake.base_url, stores=STORES), fake)
+    h, rec = await start(aiohttp_client, redis, make_config(prefix, fake.base_url, stores=STORES,
+                                                            shoppers={"group_post_quota": "day"}), fake)
     assert (await h.post_app(chat_event_xml("wrGroupC", "create"))).status == 200
     await h.drain()
     return h, rec
@@ -80,9 +82,10 @@ async def test_a_group_wecom_rejects_frees_only_that_group(shop, fake):
     fake.groups["wrGroupB"]["owner"] = "someone_else"  # ownership moved; our record is stale
     out = await h.ask("/群发 今晚草莓特价", user="xiaowang")
     assert "1 个群没能加进任务" in out[0]
-    day = h.shoppers.posts.day(time.time())
-    assert await h.store.groups.claim_post_day("wrGroupB", day, "other", {"at": 0, "head": "x"}) is None
-    assert await h.store.groups.claim_post_day("wrGroupA", day, "other", {"at": 0, "head": "x"}) is not None
+    day, limit, ttl = h.shoppers.posts.period(time.time())
+    quota = h.shoppers.posts.quota
+    assert await quota.claim("wrGroupB", day, limit, ttl, "other", {"at": 0, "head": "x"}) is None
+    assert await quota.claim("wrGroupA", day, limit, ttl, "other", {"at": 0, "head": "x"}) is not None
 
 
 async def test_another_feature_posts_with_its_own_scene(aiohttp_client, redis, prefix, fake):

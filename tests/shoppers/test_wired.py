@@ -3,6 +3,7 @@ shoppers reach coupons and 接龙 through kf/sync_msg, a handed-off shopper's �
 guide instead, new contacts get the welcome coupon, and 群发 shares the day with 接龙's post."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -82,6 +83,8 @@ async def test_a_new_contact_gets_the_welcome_coupon_and_the_kf_link(wired):
 
 async def test_group_post_and_the_groupbuy_post_share_the_day(wired):
     h = wired
+    shoppers = h.deps["shoppers"]  # a tenant whose admin set 群发 to one per group per day
+    shoppers.settings = dataclasses.replace(shoppers.settings, group_post_quota="day")
     await _open_group(h)  # its announcement is the day's 群发 for the store's groups
     [task] = h.fake.msg_templates
     assert (task["sender"], task["targets"], task["chat_type"]) == ("xiaowang", ["wrGroupA"], "group")
