@@ -185,7 +185,7 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
             by_tag = await gbs.collect(gb.id, f"{msg.id}#tag", now, tag=m.group(2), by=msg.sender)
             if by_tag.code != "no_line":
                 return _collected(gb, by_tag, m.group(2))
-        return _collected(gb, out, f"{no}号")
+        return _collected(gb, out, no)
     m = _PICK_TAG.match(args or "")
     if m:
         gb, refusal = await _managed(store, config, msg, role, int(m.group(1)), "提货")
@@ -214,7 +214,8 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
     return _collected(last[0], last[1], tag)
 
 
-def _collected(gb, out, ref: str) -> Reply:
+def _collected(gb, out, ref: str | int) -> Reply:
+    """`ref` is what the guide named: a 接龙号 (int) or a pickup tag."""
     return Reply("groupbuy/collect.txt.j2", code=out.code, g=views.group(gb), ref=ref,
                  lines=[views.line(x) for x in out.changed if x.status == "collected"],
                  already=[x.no for x in out.already])

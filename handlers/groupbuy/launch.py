@@ -107,7 +107,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
     await store.groupbuys.save_draft(msg.sender, draft)
     from handlers import confirm as confirming  # the shared 确认 router imports this feature
     await confirming.offer_draft(store, config, msg, "开团", feature="groupbuy", action="open", ttl=DRAFT_TTL, now=now,
-                           label=f"开团草稿 {draft['product']} {draft['price_fen'] / 100:g}元/{draft['unit']}")
+                           label=draft["product"], price_fen=draft["price_fen"], unit=draft["unit"])
     return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes))
 
 
