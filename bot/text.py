@@ -47,6 +47,11 @@ _BLANKS = re.compile(r"[ \t\f\v]+")
 _SPACES = re.compile(r"\s+")
 
 
+def fold(text: str) -> str:
+    """Width, script and case only: NFKC, traditional -> simplified, lower case (catalog keys, word files)."""
+    return unicodedata.normalize("NFKC", text or "").translate(T2S).lower()
+
+
 def word_list(name: str) -> tuple[str, ...]:
     """The words of a one-column file in data/lexicon/ (blank lines and # comments skipped)."""
     rows = (line.split("\t")[0].strip() for line in (LEXICON / name).read_text(encoding="utf-8-sig").splitlines())
@@ -59,16 +64,11 @@ def alternation(words: Iterable[str]) -> str:
 
 
 # WeChat's sticker codes and media placeholders ([微笑], [强], [图片]); only listed names, so a
-# bracketed word of the sender's own ([草莓], [3栋502]) stays.
-_STICKER = re.compile(r"\[" + alternation(word_list("stickers.tsv")) + r"\]")
+# bracketed word of the sender's own ([草莓], [3栋502]) stays. Folded: they are matched in folded text.
+_STICKER = re.compile(r"\[" + alternation(fold(w) for w in word_list("stickers.tsv")) + r"\]")
 # The people a shopper acts for: family, partner, friends, colleagues, neighbours (data/lexicon/kin.tsv).
 # Coupons (帮我老公领一张) and 接龙 (我妈也要两盒) add their own words around it.
 KIN: tuple[str, ...] = word_list("kin.tsv")
-
-
-def fold(text: str) -> str:
-    """Width, script and case only: NFKC, traditional -> simplified, lower case (catalog keys, word files)."""
-    return unicodedata.normalize("NFKC", text or "").translate(T2S).lower()
 
 
 def is_emoji(ch: str) -> bool:
