@@ -9,7 +9,7 @@ SAMPLES = {
          "missing": "退货"}],
     "errors/oops.txt.j2": [{}],
     "errors/forbidden.txt.j2": [{"command": "改价"}],
-    "errors/no_store.txt.j2": [{"action": "开团"}],
+    "errors/no_store.txt.j2": [{"action": a} for a in ("open", "list", "pickup")],
     "errors/unknown_command.txt.j2": [{"command": "/改介"}],
     "errors/not_understood.txt.j2": [{"role": "guide"}, {"role": "buyer"}],
     "_raw.txt.j2": [{"text": "原样输出"}],

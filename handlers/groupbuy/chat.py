@@ -109,7 +109,7 @@ async def groups(args: str, msg: Message, store: Store, config: Config, role: st
     if not args.strip():
         stores = None if role == "admin" else staff.stores_of(config, msg.sender)
         if stores == ():
-            return Reply("errors/no_store.txt.j2", action="看团")
+            return Reply("errors/no_store.txt.j2", action="list")
         found = []
         for s in stores or [None]:
             found += await gbs.open_groups(s)
@@ -199,7 +199,7 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
     # A tag alone: look in the store's recently closed 团, newest first.
     stores = None if role == "admin" else staff.stores_of(config, msg.sender)
     if stores == ():
-        return Reply("errors/no_store.txt.j2", action="提货")
+        return Reply("errors/no_store.txt.j2", action="pickup")
     ids: list[int] = []
     for s in stores or [None]:
         ids += await gbs.recent_ids(s, now)

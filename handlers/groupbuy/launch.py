@@ -96,7 +96,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
             "units": list(getattr(d, "units", ()))})
     mine = staff.stores_of(config, msg.sender)
     if not mine:
-        return Reply("errors/no_store.txt.j2", action="开团")
+        return Reply("errors/no_store.txt.j2", action="open")
     store_id = mine[0]
     product = await context.resolve_product(store, spec.title, store_id)
     if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
