@@ -9,7 +9,6 @@ router = Router(__name__)
 # Tried after every feature, Q&A included: staff who typed something nothing took get a pointer.
 fallback = Router(f"{__name__}.fallback")
 
-ROLE_NAMES = {"shopper": "顾客", "guide": "导购", "buyer": "采购", "admin": "管理员"}
 # More help lines than this and 帮助 shows a menu (command names per feature) instead: a guide's
 # full list is past one WeCom text message, and nobody reads thirty lines to find one command.
 FULL_LINES = 12
@@ -31,12 +30,12 @@ async def help_(args: str, role: str, dispatcher: Dispatcher) -> Reply:
                  for title, lines in sections]
         found = [(title, lines) for title, lines in found if lines]
         if found:
-            return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), sections=found, topic=topic,
+            return Reply("help.txt.j2", role=role, sections=found, topic=topic,
                          compact=False, missing="")
     compact = sum(len(lines) for _, lines in sections) > FULL_LINES
     if compact:
         sections = [(title, [_menu_line(lines)] if title else lines) for title, lines in sections]
-    return Reply("help.txt.j2", role=ROLE_NAMES.get(role, role), sections=sections, topic="", compact=compact,
+    return Reply("help.txt.j2", role=role, sections=sections, topic="", compact=compact,
                  missing=topic)
 
 

@@ -97,7 +97,7 @@ async def create(msg: Message, args: str, store: Store, config: Config, role: st
     await store.coupons.set_draft(msg.sender, cid)
     meta = await store.coupons.campaign(cid)
     await confirming.offer_draft(store, config, msg, cid, feature="coupons", action="create", ttl=CONFIRM_WINDOW, now=now,
-                           label=f"新券 {cid}「{(meta or {}).get('name', '')}」", cid=cid)
+                           label=(meta or {}).get("name", ""), cid=cid)
     return Reply("coupons/draft.txt.j2", c=service.view(meta or {}, config, now), minutes=CONFIRM_WINDOW // 60)
 
 
@@ -165,7 +165,7 @@ async def stop(msg: Message, args: str, store: Store, config: Config, role: str,
     if meta.get("state") == "stopped":
         return Reply("coupons/stop.txt.j2", status="already", c=c)
     await confirming.offer_draft(store, config, msg, cid, feature="coupons", action="stop", ttl=CONFIRM_WINDOW, now=now,
-                           label=f"停券 {cid}「{c['name']}」", cid=cid)
+                           label=c["name"], cid=cid)
     holders = c["issued"] - c["redeemed"]
     return Reply("coupons/stop_preview.txt.j2", c=c, unredeemed=max(holders, 0), minutes=CONFIRM_WINDOW // 60)
 

@@ -15,17 +15,16 @@ Everything else (prices, 接龙, chatter) passes on untouched.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from bot import text as base
 from handlers.coupons.rules import NUM, _fen, _percent, _yuan_text, percent_label
 
 MAX_LEN = 40  # longer lines are stories or pastes, not coupon requests
 
-_RELATIVE = (r"(?:老公|老婆|爱人|媳妇|对象|男朋友|女朋友|妈妈|老妈|我妈|妈|爸爸|老爸|爸|婆婆|公公|奶奶|爷爷|外婆|外公|"
-             r"姥姥|姥爷|孩子|儿子|女儿|闺女|家人|家里人|朋友|闺蜜|同事|邻居|亲戚|姐姐|哥哥|弟弟|妹妹|姐|哥|弟|妹|"
-             r"他|她|别人|其他人|另一个人|小号)")
+# Whom a shopper claims for: kin (data/lexicon/kin.tsv) or anyone else, a second account included.
+_RELATIVE = base.alternation(base.KIN + ("他", "她", "别人", "其他人", "另一个人", "小号"))
 _TAKE = r"(?:领|抢|要|拿|留|多领|再领|发)"
 _PROXY = re.compile(rf"(?:帮|替|给|代)我?(?:家)?{_RELATIVE}.{{0,4}}?{_TAKE}|{_TAKE}.{{0,4}}给我?(?:家)?{_RELATIVE}")
 _SUPPORT = re.compile(r"过期|补发|补一张|补给我|失效|作废|没收到|没到账|不见了|丢了|删了|用不了|不能用|用不上|退券|被拒")
@@ -96,7 +95,8 @@ def _hint(text: str) -> RuleHint | None:
 
 
 def normalize(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+    """The base form of bot/text.py without any blank: the patterns read the words run together."""
+    return base.normalize(text).replace(" ", "")
 
 
 def classify(text: str) -> Ask | None:

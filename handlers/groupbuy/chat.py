@@ -109,7 +109,7 @@ async def groups(args: str, msg: Message, store: Store, config: Config, role: st
     if not args.strip():
         stores = None if role == "admin" else staff.stores_of(config, msg.sender)
         if stores == ():
-            return Reply("errors/no_store.txt.j2", action="看团")
+            return Reply("errors/no_store.txt.j2", action="list")
         found = []
         for s in stores or [None]:
             found += await gbs.open_groups(s)
@@ -185,7 +185,7 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
             by_tag = await gbs.collect(gb.id, f"{msg.id}#tag", now, tag=m.group(2), by=msg.sender)
             if by_tag.code != "no_line":
                 return _collected(gb, by_tag, m.group(2))
-        return _collected(gb, out, f"{no}号")
+        return _collected(gb, out, no)
     m = _PICK_TAG.match(args or "")
     if m:
         gb, refusal = await _managed(store, config, msg, role, int(m.group(1)), "提货")
@@ -199,7 +199,7 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
     # A tag alone: look in the store's recently closed 团, newest first.
     stores = None if role == "admin" else staff.stores_of(config, msg.sender)
     if stores == ():
-        return Reply("errors/no_store.txt.j2", action="提货")
+        return Reply("errors/no_store.txt.j2", action="pickup")
     ids: list[int] = []
     for s in stores or [None]:
         ids += await gbs.recent_ids(s, now)
@@ -214,7 +214,8 @@ async def collect(args: str, msg: Message, store: Store, config: Config, role: s
     return _collected(last[0], last[1], tag)
 
 
-def _collected(gb, out, ref: str) -> Reply:
+def _collected(gb, out, ref: str | int) -> Reply:
+    """`ref` is what the guide named: a 接龙号 (int) or a pickup tag."""
     return Reply("groupbuy/collect.txt.j2", code=out.code, g=views.group(gb), ref=ref,
                  lines=[views.line(x) for x in out.changed if x.status == "collected"],
                  already=[x.no for x in out.already])

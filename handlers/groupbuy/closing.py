@@ -126,8 +126,7 @@ async def preview(store: Store, config: Config, msg: Message, gb: GroupBuy, acti
         what = "gb_closed" if gb.status == "closed" else "gb_cancelled"
         return Reply("groupbuy/guide_done.txt.j2", what=what, g=views.group(gb), gid=gb.id, reached=0)
     ctx = dict(preview_facts(gb, await store.groupbuys.lines(gb.id)), action=action)
-    label = f"{'结团' if action == 'close' else '撤团'} 团{gb.id} {gb.product}"
-    await confirming.offer_draft(store, config, msg, f"团{gb.id}", feature="groupbuy", label=label, ttl=CONFIRM_TTL,
+    await confirming.offer_draft(store, config, msg, f"团{gb.id}", feature="groupbuy", label=gb.product, ttl=CONFIRM_TTL,
                            now=now, action=action, gid=gb.id)
     return Reply("groupbuy/close_preview.txt.j2", minutes=CONFIRM_TTL // 60, **ctx)
 

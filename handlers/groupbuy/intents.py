@@ -23,6 +23,8 @@ from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
+from bot import text as base_text
+
 from .names import OtherNames
 from .numerals import (COLLOQUIAL, MASK, PROTECTED_NAMES, Quantity, convert, find_quantities, mask,
                        parse_number, read_at)
@@ -231,9 +233,7 @@ _TAG = re.compile(
     r"|\d{3,5}\s*室"
     r"|(?:手机尾号|尾号|后四位)\s*\d{4}")
 
-_KIN = (r"我(?:妈妈|妈|爸爸|爸|婆婆|公公|老公|老婆|爱人|媳妇|岳母|丈母娘|奶奶|爷爷|外婆|外公|姥姥|姥爷|"
-        r"姐姐|姐|哥哥|哥|弟弟|弟|妹妹|妹|女儿|儿子|闺女|朋友|同事|邻居|家人|孩子|舅舅|舅妈|姑姑|小姨|嫂子)"
-        r"|邻居\w{0,3}")
+_KIN = rf"我{base_text.alternation(base_text.KIN)}|邻居\w{{0,3}}"  # data/lexicon/kin.tsv
 _PROXY_VERBS = r"(?:报名|报|接龙|接|要|留|订|定|登记|加|来|拿|下单)"
 _PROXY_HELP = re.compile(rf"(?:帮|给|替|为)(?P<who>[^\x00\d\s{re.escape(_PUNCT)}]{{1,8}}?)(?:也|一起|顺便|再)?(?={_PROXY_VERBS})")
 _PROXY_LINE = re.compile(r"帮报\s*(?P<n>\d{1,3})\s*(?P<who>[^\d\s\x00]{1,8})")

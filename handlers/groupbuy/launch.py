@@ -96,7 +96,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
             "units": list(getattr(d, "units", ()))})
     mine = staff.stores_of(config, msg.sender)
     if not mine:
-        return Reply("errors/no_store.txt.j2", action="开团")
+        return Reply("errors/no_store.txt.j2", action="open")
     store_id = mine[0]
     product = await context.resolve_product(store, spec.title, store_id)
     if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
@@ -107,7 +107,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
     await store.groupbuys.save_draft(msg.sender, draft)
     from handlers import confirm as confirming  # the shared 确认 router imports this feature
     await confirming.offer_draft(store, config, msg, "开团", feature="groupbuy", action="open", ttl=DRAFT_TTL, now=now,
-                           label=f"开团草稿 {draft['product']} {draft['price_fen'] / 100:g}元/{draft['unit']}")
+                           label=draft["product"], price_fen=draft["price_fen"], unit=draft["unit"])
     return Reply("groupbuy/draft.txt.j2", g=draft, notes=list(spec.notes))
 
 

@@ -1,23 +1,13 @@
 """Normalise raw chat text before any group-buy parsing.
 
-WeChat/WeCom group text carries full-width forms (＋１), @mentions, emoji, traditional characters
-and quoted replies. Everything downstream assumes the output of `clean`: NFKC, lower-case, no
-mentions, no emoji (fruit emoji become their word so 🍓+1 still names 草莓), the quoted part of a
-reply removed, blanks collapsed within lines, newlines kept (pasted 接龙 lists are line based).
+The base form comes from bot/text.py: NFKC (＋１ becomes +1), traditional characters simplified,
+lower case, @mentions and the quoted part of a reply removed, emoji, stickers and zero-width
+characters removed. On top of it 接龙 turns fruit emoji into their word (so 🍓+1 still names 草莓),
+unifies dashes, and keeps newlines (pasted 接龙 lists are line based).
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-
-# Quoted reply as clients and bridges render it: 「name：quoted」, a dashed separator line, then the
-# reply itself. Only the reply belongs to the sender's action.
-_QUOTE_SEP = re.compile(r"^[ \t]*-(?:[ \t]+-){4,}[ \t]*$", re.M)
-_QUOTE_BLOCK = re.compile(r"「[^「」]*[:：][^「」]*」")
-# A WeCom mention ends with U+2005 (or a space); one at the very end of the text may end bare.
-_MENTION = re.compile(r"@[^\s\u2005@]{1,24}(?:[\u2005 ]|$)")
-_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\ufe0e\ufe0f]")
-_BLANKS = re.compile(r"[ \t\u3000]+")
+from bot import text as base
 
 # Fruit and grocery emoji people use instead of the product word.
 EMOJI_WORDS: dict[str, str] = {
@@ -27,54 +17,15 @@ EMOJI_WORDS: dict[str, str] = {
     "🌽": "玉米", "🥔": "土豆", "🍅": "番茄", "🥒": "黄瓜", "🥕": "胡萝卜", "🧄": "大蒜", "🍗": "鸡腿",
 }
 
-# Traditional forms of the vocabulary the parsers read (a full OpenCC pass is not needed for that).
-_TRAD = str.maketrans({
-    "幫": "帮", "報": "报", "個": "个", "團": "团", "開": "开", "兩": "两", "來": "来", "給": "给",
-    "這": "这", "號": "号", "棟": "栋", "樓": "楼", "單": "单", "龍": "龙", "預": "预", "訂": "订",
-    "還": "还", "麼": "么", "時": "时", "點": "点", "幾": "几", "刪": "删", "買": "买", "錢": "钱",
-    "參": "参", "變": "变", "換": "换", "減": "减", "為": "为", "隻": "只", "條": "条", "週": "周",
-    "禮": "礼", "後": "后", "謝": "谢", "嗎": "吗", "僅": "仅", "滿": "满",
-    "價": "价", "貨": "货", "處": "处", "臺": "台", "臍": "脐", "蘋": "苹", "媽": "妈", "爺": "爷",
-    "門": "门", "鄰": "邻", "櫃": "柜", "們": "们", "請": "请", "沒": "没",
-    "從": "从", "對": "对", "親": "亲",
-})
-
-
-def _drop_quote(text: str) -> str:
-    parts = _QUOTE_SEP.split(text)
-    if len(parts) > 1:
-        text = parts[-1]
-    return _QUOTE_BLOCK.sub(" ", text)
-
-
-def _emoji(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    return cat == "So" or cat == "Cs" or cat == "Co" or (cat == "Sk" and ord(ch) > 0x2000)
+_DASHES = str.maketrans({"—": "-", "–": "-", "﹣": "-"})
 
 
 def clean(text: str, *, emoji_words: bool = True) -> str:
-    """Return `text` normalised for parsing.
+    """Return `text` normalised for parsing: the base form of bot/text.py, one 接龙 line per line.
 
-    Steps: keep only the reply part of a quoted reply, drop 「name：…」 quote blocks and @mentions,
-    NFKC (full-width digits and ＋ become ASCII), map a few traditional characters to simplified,
-    lower-case, map fruit emoji to words when `emoji_words` (opening text keeps them off), drop
-    other emoji and zero-width characters, collapse blanks inside each line and drop empty lines.
-    The result may be empty.
+    Fruit emoji become words when `emoji_words` (opening text keeps them off, so a product name
+    cleans to itself); other emoji leave a space. Dashes become "-", blanks collapse inside each
+    line and empty lines are dropped. The result may be empty.
     """
-    if not text:
-        return ""
-    text = _drop_quote(text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _MENTION.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text).translate(_TRAD).lower()
-    text = _ZERO_WIDTH.sub("", text)
-    out = []
-    for ch in text:
-        if emoji_words and ch in EMOJI_WORDS:
-            out.append(f" {EMOJI_WORDS[ch]} ")
-        elif _emoji(ch):
-            out.append(" ")
-        else:
-            out.append(ch)
-    text = "".join(out).replace("—", "-").replace("–", "-").replace("﹣", "-")
-    lines = (_BLANKS.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(line for line in lines if line)
+    text = base.normalize(text, lines=True, emoji_words=EMOJI_WORDS if emoji_words else None)
+    return text.translate(_DASHES)

@@ -109,7 +109,7 @@ def _scope(args: str, user: str, role: str, config: Config) -> tuple[str | None,
     if head.upper() in ids and rest.strip():
         named = ids[head.upper()]
         if role != "admin" and named not in own:
-            raise Problem("wrong_store", stores="、".join(_store_name(config, s) for s in own) or "无")
+            raise Problem("wrong_store", stores=[{"id": s, "name": _store_name(config, s)} for s in own])
         return named, rest.strip()
     if role == "admin":
         return None, args.strip()
@@ -117,7 +117,7 @@ def _scope(args: str, user: str, role: str, config: Config) -> tuple[str | None,
         return own[0], args.strip()
     if not own:
         raise Problem("no_store")
-    raise Problem("which_store", stores="、".join(f"{s} {_store_name(config, s)}" for s in own), store_hint=own[0])
+    raise Problem("which_store", stores=[{"id": s, "name": _store_name(config, s)} for s in own], store_hint=own[0])
 
 
 def _split(attribute: str, rest: str) -> tuple[str, str | None]:

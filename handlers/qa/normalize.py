@@ -1,31 +1,21 @@
 """Turn a raw chat line into the plain text the matcher reads.
 
-NFKC (full-width letters, digits and punctuation become ASCII), traditional characters simplified,
-lower case, regional phrasing read as Mandarin (words.py: "有冇" -> "有没有"), WeCom @mentions and
-quoted replies removed, emoji and WeChat bracket stickers (`[微笑]`, `[图片]`) removed, greetings
-and fillers at the start and sentence particles at the end trimmed, punctuation unified to ASCII so
-clause splitting is one regex. Pure functions, no I/O.
+The base form comes from bot/text.py (NFKC, traditional characters simplified, lower case, WeCom
+@mentions and quoted replies removed, emoji and WeChat stickers removed, zero-width characters
+dropped). On top of it Q&A reads regional phrasing as Mandarin (words.py: "有冇" -> "有没有"),
+trims greetings and fillers at the start and sentence particles at the end, and unifies
+punctuation to ASCII so clause splitting is one regex. Pure functions, no I/O.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from handlers.qa.t2s import T2S
+from bot import text as base
+from bot.text import fold
 from handlers.qa.words import WORDS
 
-# WeCom writes "@name" followed by U+2005 (four-per-em space); other clients use a plain space.
-_MENTION = re.compile(r"@[^\s@]{1,24}[\s\u2005]+")
-_MENTION_TAIL = re.compile(r"(?<=\S)\s*@[^\s@]{1,24}$")
-# A quoted reply: 「name：original」 followed by a dashed separator line, then the new text.
-_QUOTE_BLOCK = re.compile(r"「[^」]*」\s*(?:[-—－\s]{3,}\n?)?", re.S)
-_QUOTE_HEAD = re.compile(r"^(?:引用|回复)[^:：\n]{0,24}[:：][^\n]*\n+")
+# A line of dashes left by a quoted reply whose separator was not the spaced WeChat one.
 _SEPARATOR = re.compile(r"^\s*(?:-\s*){3,}\s*$", re.M)
-_STICKER = re.compile(r"\[[\u4e00-\u9fffa-z0-9]{1,6}\]")
-_EMOJI = re.compile(
-    "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U00002B00-\U00002BFF\U0001F900-\U0001F9FF"
-    "\u200d\ufe0e\ufe0f\u20e3\u2190-\u21ff\u2300-\u23ff\u25a0-\u25ff\u3030\u303d\u3297\u3299]"
-)
 _QUOTES = re.compile("[\"'“”‘’「」『』《》〈〉`]")
 _PUNCT_MAP = str.maketrans({
     "。": ".", "、": ",", "～": "~", "…": ".", "·": " ", "【": " ", "】": " ",
@@ -46,17 +36,10 @@ _CLAUSE = re.compile(r"[,.?!;:~\n]+|\s+")
 
 def normalize(text: str) -> str:
     """The canonical form of a shopper's line; empty when nothing but noise was sent."""
-    if not text:
+    s = base.normalize(text, lines=True, emoji_gap="")
+    if not s:
         return ""
-    s = unicodedata.normalize("NFKC", text).translate(T2S)
-    s = _MENTION_TAIL.sub("", s)
-    s = _QUOTE_HEAD.sub("", s)
-    s = _QUOTE_BLOCK.sub(" ", s)
     s = _SEPARATOR.sub(" ", s)
-    s = s.lower()
-    s = _MENTION.sub(" ", s).replace("@", " ")
-    s = _STICKER.sub("", s)
-    s = _EMOJI.sub("", s)
     s = _QUOTES.sub("", s)
     s = WORDS.regionalize(s)  # "仲有冇" -> "还有没有" (data/lexicon/regional.tsv)
     s = s.translate(_PUNCT_MAP)
@@ -79,6 +62,5 @@ def clauses(text: str) -> list[str]:
 
 def key(text: str) -> str:
     """The lookup key of a catalog string (name, alias, keyword): as a question is normalised, minus spaces."""
-    s = unicodedata.normalize("NFKC", text or "").translate(T2S).lower()
-    s = WORDS.regionalize(_QUOTES.sub("", s))  # both sides in one form: a FAQ's "劏鱼" meets "帮手劏"
+    s = WORDS.regionalize(_QUOTES.sub("", fold(text)))  # both sides in one form: a FAQ's "劏鱼" meets "帮手劏"
     return _SPACES.sub("", s)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from handlers.qa.t2s import T2S
+from bot.text import fold
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parents[2] / "data" / "lexicon"
@@ -40,7 +39,7 @@ def read_tsv(path: Path) -> list[list[str]]:
 
 def _plain(word: str) -> str:
     """A word file's entry in the form questions take (NFKC, simplified, lower case, no spaces)."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", word).translate(T2S).lower())
+    return re.sub(r"\s+", "", fold(word))
 
 
 def _words(cell: str) -> list[str]:

@@ -16,9 +16,9 @@ _EDIT_PROBLEMS = [
     {"problem": "guess", "cmd": "改价", "target": "F001", "term": "草梅", "p": _P},
     {"problem": "choose", "cmd": "库存", "target": "F001", "term": "水果", "options": [_P, _OUT]},
     {"problem": "not_carried", "cmd": "改价", "target": "", "term": "泰国金枕榴莲", "store_name": "梅溪湖店"},
-    {"problem": "wrong_store", "cmd": "改价", "target": "", "stores": "梅溪湖店"},
+    {"problem": "wrong_store", "cmd": "改价", "target": "", "stores": [{"id": "S01", "name": "梅溪湖店"}]},
     {"problem": "no_store", "cmd": "改价", "target": ""},
-    {"problem": "which_store", "cmd": "促销", "target": "", "stores": "S01 梅溪湖店、S02 五一广场店",
+    {"problem": "which_store", "cmd": "促销", "target": "", "stores": [{"id": "S01", "name": "梅溪湖店"}, {"id": "S02", "name": "五一广场店"}],
      "store_hint": "S01"},
 ]
 
