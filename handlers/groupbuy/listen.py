@@ -225,7 +225,7 @@ def _replies(h: Heard, st: Settings) -> list[Reply]:
         replies.append(Reply("groupbuy/receipt.txt.j2", to=Target("kf", h.kf), items=items))
     if st.guide_receipts and h.guides and (items or h.ignored or h.unclear or h.problem):
         replies.append(Reply("groupbuy/heard.txt.j2", to=Target("app", "|".join(h.guides)),
-                             group=h.group_name, name=h.name or ("顾客" + h.msg.sender[-4:]),
+                             group=h.group_name, name=h.name, sender_tail=h.msg.sender[-4:],
                              excerpt=_excerpt(h.msg.text), paste_rows=h.paste_rows, items=items, ignored=h.ignored,
                              unclear=[_excerpt(u) for u in h.unclear], problem=h.problem))
     for gb, out in h.outs:
