@@ -34,6 +34,8 @@ from store.streams import Entry, PartitionedStream
 log = logging.getLogger(__name__)
 
 Handle = Callable[[Entry], Awaitable[None]]
+FAST_TICK = 0.2  # seconds between lease rounds while short of our share just after a rebalance
+REBALANCE_WINDOW = 5.0  # seconds after the live count changed during which FAST_TICK applies
 
 
 def _order(e: Entry | str) -> tuple[int, int]:
@@ -71,6 +73,8 @@ class PartitionConsumer:
         self._polled: dict[int, float] = {}  # last successful poll per partition (health)
         self.last_tick = time.monotonic()  # last successful lease round (health); start counts as one
         self.live = 1
+        self._short = False  # holding fewer partitions than our share, shortly after the live count changed
+        self._fast_until = 0.0  # monotonic time until which such a shortfall is looked at every FAST_TICK
         self._draining = False
         self._lease_outage = Outage(f"{stream.name}_leases", log)
         self._poll_outage = Outage(f"{stream.name}_poll", log)
@@ -197,7 +201,10 @@ class PartitionConsumer:
                     continue
                 self._lease_outage.ok()
                 self.last_tick = time.monotonic()
-                await asyncio.sleep(self.tick_s)
+                # Just after a worker joined or left, one short of its share looks again soon: the
+                # partitions it wants are freed as each releasing loop finishes, not all at a tick.
+                fast = self._short and self.last_tick < self._fast_until
+                await asyncio.sleep(min(self.tick_s, FAST_TICK) if fast else self.tick_s)
         finally:
             await self._shutdown()
 
@@ -213,7 +220,10 @@ class PartitionConsumer:
 
     async def _tick(self) -> None:
         started = time.monotonic()
-        self.live = max(1, await self.stream.heartbeat(self.name, self.lease_ms))
+        live = max(1, await self.stream.heartbeat(self.name, self.lease_ms))
+        if live != self.live:
+            self._fast_until = started + REBALANCE_WINDOW
+        self.live = live
         target = math.ceil(self.stream.n / self.live)
 
         for part in [p for p in self._releasing if self._tasks.get(p) is None or self._tasks[p].done()]:
@@ -223,6 +233,11 @@ class PartitionConsumer:
         held = sorted(self._owned | self._releasing)
         if held:
             for part, res in zip(held, await self.stream.claim_many(held, self.name, self.lease_ms)):
+                if part not in self._owned and part not in self._releasing:
+                    # Its loop released it while the claim was on its way: do not keep it renewed.
+                    if res:
+                        await self.stream.release(part, self.name)
+                    continue
                 if res == 0:
                     log.warning("%s partition %d: lease lost to another worker", self.stream.name, part)
                     self._drop(part)
@@ -241,6 +256,7 @@ class PartitionConsumer:
             log.info("%s: %d live consumers; releasing down to %d partitions", self.stream.name, self.live, target)
         elif len(self._owned) + len(self._releasing) < target:
             await self._take(target - len(self._owned) - len(self._releasing), started)
+        self._short = len(self._owned) + len(self._releasing) < target
 
         for part in [p for p, t in self._tasks.items() if t.done() and p not in self._owned]:
             del self._tasks[part]
@@ -308,6 +324,14 @@ class PartitionConsumer:
             self._polled[part] = time.monotonic()
             self._poll_outage.ok()
             backoff.reset()
+        if part in self._releasing and not self._draining:
+            # Handed over to a worker that joined: its entries are acked, so free the lease now
+            # rather than at our next tick; the joiner takes it at its next look.
+            try:
+                await self.stream.release(part, self.name)
+            except Exception:  # Redis away: the next tick releases it
+                return
+            self._drop(part)
 
     async def _trim(self, part: int) -> None:
         removed = await self.stream.trim(part)

@@ -10,12 +10,14 @@ callback acked before that needs no pull of its own.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
 from store.keys import Keys
-from store.lua import Call, bind, run_all
+from store.lua import Call, bind
 
 DAY = 86400
 AGAIN_TTL = 600  # a kf sync token lives 10 minutes; the flag is useless after that
@@ -27,6 +29,24 @@ class Cursor:
     since: int | None  # skip messages sent before this; None until first set
 
 
+@dataclass(frozen=True)
+class Begun:
+    """What `begin` found: "covered" (a later complete drain queued it all), "taken" (the lock is
+    ours: the cursor to start from and Redis's clock then) or "busy" (another puller holds it)."""
+    state: str
+    cursor: Cursor = Cursor("", None)
+    now_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A drain's last save: "lost" (nothing saved), "released", or "again" (saved; the lock is kept
+    for one more drain with `token`, starting at Redis time `now_ms`)."""
+    state: str
+    token: str = ""
+    now_ms: int = 0
+
+
 class KfState:
     REPLY_WINDOW = 48 * 3600
     REPLIES_PER_MESSAGE = 5
@@ -34,6 +54,8 @@ class KfState:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
         self._acquire = bind(redis, "kf_acquire")
+        self._begin = bind(redis, "kf_begin")
+        self._finish = bind(redis, "kf_finish")
         self._release = bind(redis, "kf_release")
         self._save = bind(redis, "kf_save")
         self._open = bind(redis, "kf_open_window")
@@ -56,6 +78,18 @@ class KfState:
                                   args=[owner, ttl_ms, token, AGAIN_TTL])
         return res == 1
 
+    async def begin(self, open_kfid: str, owner: str, ttl_ms: int, token: str, received_ms: int | None) -> Begun:
+        """acquire(), the `pulled_through` check for a callback received at `received_ms` (None:
+        none) before it, and the cursor and `now_ms` after it, in one round trip."""
+        res = await self._begin(keys=[self.k.kf_lock(open_kfid), self.k.kf_again(open_kfid), self.k.kf_cursor(open_kfid)],
+                                args=[owner, ttl_ms, token, AGAIN_TTL, "" if received_ms is None else received_ms])
+        if res[0] == 2:
+            return Begun("covered")
+        if res[0] == 0:
+            return Begun("busy")
+        since = _s(res[2])
+        return Begun("taken", Cursor(_s(res[1]), int(since) if since else None), int(res[3]))
+
     async def release(self, open_kfid: str, owner: str, ttl_ms: int) -> tuple[str, str]:
         """("again", token) when another pull was asked for meanwhile (lock kept), else ("released", "")
         or ("lost", "") when the lock expired under us."""
@@ -68,12 +102,39 @@ class KfState:
         await self._drop(keys=[self.k.kf_lock(open_kfid)], args=[owner])
 
     async def save(self, open_kfid: str, owner: str, ttl_ms: int, cursor: str, since: int,
-                   through_ms: int | None = None) -> bool:
+                   through_ms: int | None = None, *, release: bool = False,
+                   names: Sequence[tuple[dict[str, str], int]] = ()) -> bool | Finished:
         """Persist the cursor if we still hold the lock; False means another puller owns it now.
-        `through_ms`, on a drain's last page: the Redis time that drain started at."""
-        res = await self._save(keys=[self.k.kf_lock(open_kfid), self.k.kf_cursor(open_kfid)],
-                               args=[owner, ttl_ms, cursor, since, "" if through_ms is None else through_ms])
-        return res == 1
+        `through_ms`, on a drain's last page: the Redis time that drain started at; with `release`
+        that page also releases the lock (release() in the same step) and a `Finished` is returned.
+        `names` (nicknames, ttl) learnt on the page are cached in the same round trip."""
+        if release:
+            call = self._finish.call([self.k.kf_lock(open_kfid), self.k.kf_cursor(open_kfid), self.k.kf_again(open_kfid)],
+                                     [owner, ttl_ms, cursor, since, through_ms or 0])
+        else:
+            call = self._save.call([self.k.kf_lock(open_kfid), self.k.kf_cursor(open_kfid)],
+                                   [owner, ttl_ms, cursor, since, "" if through_ms is None else through_ms])
+        res = await self._with_names(call, names)
+        if not release:
+            return res == 1
+        if res[0] == 1:
+            return Finished("again", _s(res[1]), int(res[2]))
+        return Finished("released" if res[0] == 0 else "lost")
+
+    async def _with_names(self, call: Call, names: Sequence[tuple[dict[str, str], int]]) -> Any:
+        """A script call, preceded in the same pipeline by the nickname cache writes (no order needed)."""
+        if not names or not any(n for n, _ in names):
+            return await call.run(self.r)
+        async with self.r.pipeline(transaction=False) as pipe:
+            for batch, ttl in names:
+                for user, name in batch.items():
+                    pipe.set(self.k.kf_name(user), name, ex=ttl)
+            call.queue(pipe)
+            res = await pipe.execute(raise_on_error=False)
+        for r in res[:-1]:
+            if isinstance(r, Exception):
+                raise r
+        return await call.settle(self.r, res[-1])
 
     async def renew(self, open_kfid: str, owner: str, ttl_ms: int) -> bool:
         """Extend the pull lock while we hold it (a live puller keeps it; a dead one's expires)."""
@@ -100,12 +161,25 @@ class KfState:
     async def customer_wrote(self, conversation: str, at: int, msgid: str = "") -> None:
         await self.record_page([self.customer_wrote_call(conversation, at, msgid)])
 
-    async def record_page(self, calls: list[Call]) -> None:
+    async def record_page(self, calls: list[Call], users: Sequence[str] = ()) -> dict[str, str]:
         """What one pulled kf page says about its conversations (reply windows, scenes), in one round
-        trip, before any of its messages is queued."""
-        if not calls:
-            return
-        await run_all(self.r, calls)
+        trip, before any of its messages is queued; with it, the cached nicknames of `users` (as
+        names() answers them)."""
+        if not calls and not users:
+            return {}
+        async with self.r.pipeline(transaction=False) as pipe:
+            for c in calls:
+                c.queue(pipe)
+            for u in users:  # GETs, not one MGET: each shopper's key is its own hash slot
+                pipe.get(self.k.kf_name(u))
+            res = await pipe.execute(raise_on_error=False)
+        for c, r in zip(calls, res):
+            await c.settle(self.r, r)
+        vals = res[len(calls):]
+        for v in vals:
+            if isinstance(v, Exception):
+                raise v
+        return {u: v.decode() for u, v in zip(users, vals) if v is not None}
 
     def take_reply_call(self, conversation: str, now: float) -> Call:
         """take_reply, for a caller that sends it in its own pipeline."""
@@ -149,3 +223,7 @@ class KfState:
 
     async def remember_link(self, open_kfid: str, scene: str, url: str) -> None:
         await self.r.set(self.k.kf_link(open_kfid, scene), url, ex=30 * DAY)
+
+
+def _s(v: bytes | str | int) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)

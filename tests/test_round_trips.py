@@ -64,3 +64,27 @@ async def test_the_claim_is_three_one_slot_steps_and_fills_the_wallet(counted):
     assert packets[-3:] == [("EVALSHA",), ("EVALSHA",), ("EVALSHA", "EVALSHA")], packets
     [record] = await h.store.coupons.wallet("wmClaim")
     assert await h.store.coupons.lookup(record["code"]) == record["campaign"]
+
+
+@pytest.mark.parametrize("known", [True, False])
+async def test_pulling_a_kf_message_takes_four_round_trips(counted, fake, known):
+    """Lock, cursor and clock in one script; reply windows with the cached nicknames; the inbox
+    put; the cursor saved with the lock released (and new nicknames cached) in one step."""
+    h, rt = counted
+    user = f"wmPull{known}"
+    if known:
+        await h.store.kf.remember_names({user: "顾客"}, 3600)
+    fake.kf_push("wkS01", user, "车厘子多少钱")
+    mark = rt.count
+    puller = h.deps["shoppers"].puller
+    res = await puller.pull("wkS01", fake.kf_token(), received_ms=1)
+    packets = rt.since(mark)
+    assert (res.pulled, res.queued) == (1, 1)
+    assert len(packets) <= 4, packets
+    assert not await h.store.r.exists(h.store.keys.kf_lock("wkS01"))  # released in the last step
+    assert user in await h.store.kf.names([user])  # the nickname is cached either way
+    # a callback acked before that drain started is covered: one round trip, no pull
+    mark = rt.count
+    again = await puller.pull("wkS01", fake.kf_token(), received_ms=1)
+    assert again.covered and again.pulled == 0
+    assert len(rt.since(mark)) == 1

@@ -217,8 +217,10 @@ class Shoppers:
         times = [at for chat, at in groups.items() if await self.groups.store_of_group(chat) == store_id]
         return min(times) if times else None
 
-    async def names(self, users: list[str]) -> dict[str, str]:
-        return await nicknames(self.api, self.cfg, self.store, users, self.settings.name_cache_days * 86400)
+    async def names(self, users: list[str], cached: dict[str, str] | None = None,
+                    remember: list[tuple[dict[str, str], int]] | None = None) -> dict[str, str]:
+        return await nicknames(self.api, self.cfg, self.store, users, self.settings.name_cache_days * 86400,
+                               cached=cached, remember=remember)
 
     async def kf_link(self, store_id: str, scene: str = "") -> str:
         """The store's 微信客服 link; `scene` defaults to the store's own."""

@@ -20,6 +20,8 @@ from bot.router import Router
 from bot.wecom_api import RateLimited, Transient, WeComClient, WeComError
 from handlers.shoppers.context import Shoppers, conversation_of
 from store import Store
+from store.kf import Begun, Cursor, Finished
+from store.lua import Call
 
 log = logging.getLogger(__name__)
 router = Router(__name__)
@@ -39,6 +41,7 @@ class PullResult:
     skipped: int = 0  # history before the first start
     pages: int = 0
     busy: bool = False  # another puller held the lock; it will pull again for us
+    covered: bool = False  # a complete drain started after the callback: nothing left to pull
 
 
 def _kf_of(item: dict) -> str:
@@ -60,15 +63,19 @@ class KfPuller:
         for kf in self.kf_accounts():
             await self.store.kf.mark_start(kf, since)
 
-    async def pull(self, open_kfid: str, token: str = "") -> PullResult:
+    async def pull(self, open_kfid: str, token: str = "", received_ms: int | None = None) -> PullResult:
+        """Drain the account's new messages into the inbox. `received_ms`: when the callback that asks
+        for it was acked (Redis ms); a complete drain started after that covered it (`covered`)."""
         result = PullResult()
         owner = secrets.token_hex(8)
-        if not await self._acquire(open_kfid, owner, token):
-            result.busy = True
+        begun = await self._acquire(open_kfid, owner, token, received_ms)
+        if begun.state != "taken":
+            result.busy, result.covered = begun.state == "busy", begun.state == "covered"
             return result
+        cursor, now_ms = begun.cursor, begun.now_ms
         while True:
             try:
-                lost = not await self._drain(open_kfid, owner, token, result)
+                done, cursor = await self._drain(open_kfid, owner, token, result, cursor, now_ms)
             except Exception:
                 # Free the lock so the retry (or the next callback) need not wait for it to expire;
                 # any "again" flag stays for whoever pulls next. With Redis down that fails too:
@@ -76,31 +83,32 @@ class KfPuller:
                 with contextlib.suppress(Exception):
                     await self.store.kf.drop_lock(open_kfid, owner)
                 raise
-            if lost:
+            if done.state == "lost":
                 log.warning("kf %s: pull lock expired mid-pull; the next puller continues", open_kfid)
                 return result
-            state, again = await self.store.kf.release(open_kfid, owner, self.lock_ms)
-            if state != "again":
+            if done.state != "again":
                 return result
-            token = again or token
+            token = done.token or token
+            now_ms = done.now_ms  # the next drain starts where this one saved the cursor
 
-    async def _acquire(self, open_kfid: str, owner: str, token: str) -> bool:
+    async def _acquire(self, open_kfid: str, owner: str, token: str, received_ms: int | None) -> Begun:
         """Take the pull lock, or make sure its holder pulls once more after this callback.
 
         A callback that finds the lock taken leaves the "pull again" flag, then waits: until the
-        holder has taken the flag up (it pulls again for us: False), or until the lock is free
+        holder has taken the flag up (it pulls again for us: busy), or until the lock is free
         with the flag still there (the holder died or failed without seeing it: we pull). Without
         the wait, a holder killed mid-pull left every callback until its lock expired acked with
         nobody to pull for it, and those questions waited for the next callback or safety pull.
         """
         deadline = time.monotonic() + 4 * self.lock_ms / 1000
-        while not await self.store.kf.acquire(open_kfid, owner, self.lock_ms, token):
+        while (begun := await self.store.kf.begin(open_kfid, owner, self.lock_ms, token, received_ms)).state == "busy":
+            received_ms = None  # whether it was covered is asked once, before the first try
             if time.monotonic() > deadline:
-                return False  # a live holder still pulling: it sees the flag when it releases
+                return begun  # a live holder still pulling: it sees the flag when it releases
             await asyncio.sleep(LOCK_POLL)
             if not await self.store.kf.again_pending(open_kfid):
-                return False
-        return True
+                return begun
+        return begun
 
     async def _keep_lock(self, open_kfid: str, owner: str) -> None:
         """Renew the lock while a drain runs, so its TTL only bounds how long a dead holder blocks."""
@@ -117,21 +125,22 @@ class KfPuller:
         announced, so pulling again would only fetch an empty page."""
         return await self.store.kf.pulled_through(open_kfid) > received_ms
 
-    async def _drain(self, open_kfid: str, owner: str, token: str, result: PullResult) -> bool:
-        """Pull pages until has_more is 0; False if the lock was lost."""
+    async def _drain(self, open_kfid: str, owner: str, token: str, result: PullResult, start: Cursor,
+                     started_ms: int) -> tuple[Finished, Cursor]:
+        """Pull pages until has_more is 0; the last page's save releases the lock (or keeps it for
+        one more drain when a "pull again" came meanwhile). Returns that, and the cursor saved."""
         keeper = asyncio.create_task(self._keep_lock(open_kfid, owner))
         try:
-            return await self._drain_pages(open_kfid, owner, token, result)
+            return await self._drain_pages(open_kfid, owner, token, result, start, started_ms)
         finally:
             keeper.cancel()
 
-    async def _drain_pages(self, open_kfid: str, owner: str, token: str, result: PullResult) -> bool:
-        state = await self.store.kf.cursor(open_kfid)
-        cursor = state.cursor
-        since = state.since
+    async def _drain_pages(self, open_kfid: str, owner: str, token: str, result: PullResult, start: Cursor,
+                           started_ms: int) -> tuple[Finished, Cursor]:
+        cursor = start.cursor
+        since = start.since
         if since is None:  # a kf account first seen through a callback, not in config
             since = int(time.time()) - self.shoppers.settings.history_grace_seconds
-        started_ms = await self.store.kf.now_ms()  # on Redis's clock, like the inbox entry ids
         while True:
             body = {"cursor": cursor, "token": token, "limit": self.page, "voice_format": 0, "open_kfid": open_kfid}
             try:
@@ -152,41 +161,58 @@ class KfPuller:
             items = [m for m in res.get("msg_list") or [] if _kf_of(m) in ("", open_kfid)]
             result.pages += 1
             result.pulled += len(items)
-            await self._queue(open_kfid, items, since, result)
+            names = await self._queue(open_kfid, items, since, result)
             cursor = str(res.get("next_cursor") or cursor)
-            done = not int(res.get("has_more") or 0)
-            if not await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since,
-                                            started_ms if done else None):
-                return False
-            if done:
-                return True
+            if int(res.get("has_more") or 0):
+                if not await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since, names=names):
+                    return Finished("lost"), start
+                continue
+            done = await self.store.kf.save(open_kfid, owner, self.lock_ms, cursor, since, started_ms,
+                                            release=True, names=names)
+            assert isinstance(done, Finished)
+            return done, Cursor(cursor, since)
 
-    async def _queue(self, open_kfid: str, items: list[dict], since: int, result: PullResult) -> None:
+    async def _queue(self, open_kfid: str, items: list[dict], since: int,
+                     result: PullResult) -> list[tuple[dict[str, str], int]]:
+        """Queue a page's messages; returns the nicknames learnt on it, for the page's save to cache."""
         fresh = [m for m in items if int(m.get("send_time") or 0) >= since]
         result.skipped += len(items) - len(fresh)
-        users = [m.get("external_userid", "") for m in fresh if m.get("origin") == 3]
-        names = await self.shoppers.names(users) if users else {}
-        msgs: list[Message] = []
-        calls: list = []
-        for m in fresh:
-            msg = self._message(open_kfid, m, names, calls)
-            if msg is not None:
-                msgs.append(msg)
-        # Reply windows and scenes first, in one round trip, so they are in place before any
-        # message of this page can be handled.
-        await self.store.kf.record_page(calls)
+        users = list(dict.fromkeys(str(m.get("external_userid") or "") for m in fresh if m.get("origin") == 3))
+        users = [u for u in users if u]
+        # Reply windows and scenes first, so they are in place before any message of this page can be
+        # handled; the cached nicknames of the page's shoppers come back in the same round trip.
+        cached = await self.store.kf.record_page([c for m in fresh if (c := self._record(open_kfid, m))], users)
+        remember: list[tuple[dict[str, str], int]] = []
+        names = await self.shoppers.names(users, cached=cached, remember=remember) if users else {}
+        msgs = [msg for m in fresh if (msg := self._message(open_kfid, m, names)) is not None]
         # Then the messages, in WeCom's order: concurrent put_batched calls are queued in call
         # order and sent as one ordered batch, so each conversation keeps its order in the inbox.
         ids = await asyncio.gather(*(self.store.inbox.put_batched(m.conversation, m.id, m.to_json()) for m in msgs))
         result.queued += sum(1 for i in ids if i)
+        return remember
 
-    def _message(self, open_kfid: str, m: dict, names: dict[str, str], calls: list) -> Message | None:
+    def _record(self, open_kfid: str, m: dict) -> Call | None:
+        """What a pulled item says about its conversation, written before any message is queued."""
+        at = int(m.get("send_time") or 0)
+        origin = m.get("origin")
+        if origin == 3:
+            conv = conversation_of(open_kfid, str(m.get("external_userid") or ""))
+            return self.store.kf.customer_wrote_call(conv, at, str(m.get("msgid") or ""))
+        event = m.get("event") or {}
+        if origin == 4 and event.get("event_type") == "enter_session":
+            conv = conversation_of(open_kfid, str(event.get("external_userid") or ""))
+            # Recorded at pull time, before the shopper's next message is queued, so that message
+            # already knows which store or 团 they came from.
+            return self.store.shoppers.set_scene_call(conv, str(event.get("scene") or ""),
+                                                      str(event.get("scene_param") or ""), at)
+        return None
+
+    def _message(self, open_kfid: str, m: dict, names: dict[str, str]) -> Message | None:
         at = int(m.get("send_time") or 0)
         origin = m.get("origin")
         if origin == 3:
             user = str(m.get("external_userid") or "")
             conv = conversation_of(open_kfid, user)
-            calls.append(self.store.kf.customer_wrote_call(conv, at, str(m.get("msgid") or "")))
             msgtype = m.get("msgtype", "")
             text = str((m.get("text") or {}).get("content", "")) if msgtype == "text" else PLACEHOLDER.get(msgtype, "")
             raw = {"open_kfid": open_kfid, "msgtype": msgtype, "nickname": names.get(user, "")}
@@ -200,9 +226,6 @@ class KfPuller:
             user = str(event.get("external_userid") or "")
             conv = conversation_of(open_kfid, user)
             scene, param = str(event.get("scene") or ""), str(event.get("scene_param") or "")
-            # Recorded at pull time, before the shopper's next message is queued, so that message
-            # already knows which store or 团 they came from.
-            calls.append(self.store.shoppers.set_scene_call(conv, scene, param, at))
             return Message(id=f"kf:{m['msgid']}", channel="kf", conversation=conv, sender=user,
                            sender_kind="customer", kind="event", event="kf_enter_session", time=at,
                            raw={"open_kfid": open_kfid, "scene": scene, "scene_param": param,
@@ -221,10 +244,9 @@ async def kf_callback(msg: Message, shoppers: Shoppers, received_ms: int | None)
     # WeCom sends one callback per message or so, and they queue behind each other on the kf
     # account's partition; under load most find their messages pulled by an earlier one. Pulling
     # for each anyway fell behind at ~40 callbacks/s per account, until the sync tokens expired.
-    if received_ms and await shoppers.puller.covered(open_kfid, received_ms):
-        return
+    # pull() asks that in the same round trip as it takes the lock (`covered`).
     try:
-        res = await shoppers.puller.pull(open_kfid, str(msg.raw.get("Token") or ""))
+        res = await shoppers.puller.pull(open_kfid, str(msg.raw.get("Token") or ""), received_ms or None)
     except (Transient, RateLimited):
         raise  # the event stays pending and is retried; the cursor was not moved
     except WeComError as exc:

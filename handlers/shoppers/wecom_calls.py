@@ -20,9 +20,11 @@ def contact_secret(config: Config) -> str:
 
 
 async def nicknames(api: WeComClient | None, config: Config, store: Store, users: list[str],
-                    ttl: int, cached: dict[str, str] | None = None) -> dict[str, str]:
+                    ttl: int, cached: dict[str, str] | None = None,
+                    remember: list[tuple[dict[str, str], int]] | None = None) -> dict[str, str]:
     """external_userid -> WeChat nickname; unknown ids are simply missing (never raises).
-    `cached` is the name cache as the caller just read it (then it is not read again)."""
+    `cached` is the name cache as the caller just read it (then it is not read again); with
+    `remember`, the (names, ttl) to cache are appended to it for the caller to write, not written."""
     users = list(dict.fromkeys(u for u in users if u))
     if cached is None:
         cached = await store.kf.names(users)  # "" = WeCom had no name lately
@@ -45,8 +47,12 @@ async def nicknames(api: WeComClient | None, config: Config, store: Store, users
                 fetched[c["external_userid"]] = str(c["nickname"])
         # Remembered as "" for a while, so a nameless id does not cost a call on every message.
         nameless.update((u, "") for u in batch if u not in fetched)
-    await store.kf.remember_names(fetched, ttl)
-    await store.kf.remember_names(nameless, min(ttl, UNKNOWN_TTL))
+    writes = [(fetched, ttl), (nameless, min(ttl, UNKNOWN_TTL))]
+    if remember is not None:
+        remember.extend(writes)
+    else:
+        for names, secs in writes:
+            await store.kf.remember_names(names, secs)
     return {**known, **fetched}
 
 
