@@ -91,6 +91,15 @@ def catalog_facts(products: Iterable, pairs: set[tuple[str, str]]
     return infos, stock
 
 
+async def catalog_rows(store: Store, pairs: set[tuple[str, str]]) -> tuple[int, list]:
+    """The catalog version and the rows `catalog_facts` needs for `pairs`: those of the SKUs the day
+    touches, for the stores that touched them, not a chain's half a million rows."""
+    wanted: dict[str, set[str]] = {}
+    for s, sku in pairs:
+        wanted.setdefault(sku, set()).add(s)
+    return await store.catalog.rows_for(wanted)
+
+
 async def load_day(store: Store, day: str, st: Settings, now: float, with_open: bool = False,
                    facts: bool = True) -> DayInputs:
     """The day's inputs as the state is now (not frozen); without `facts` no catalog is read
@@ -104,7 +113,7 @@ async def load_day(store: Store, day: str, st: Settings, now: float, with_open: 
                for x, who in zip(raw, shoppers)]
     pairs = {(t.store, t.sku) for t in tuans + taking if t.sku} | {(s.store, s.item) for s in signals
                                                                  if s.kind == "unmet"}
-    version, products, _ = await store.catalog.load() if facts else (0, [], [])
+    version, products = await catalog_rows(store, pairs) if facts else (0, [])
     infos, stock = catalog_facts(products, pairs)
     return DayInputs(day=day, start=start, end=end, taken_at=now, tuans=tuans, open=taking if with_open else [],
                      signals=signals, products=infos, stock=stock, catalog_version=version)
