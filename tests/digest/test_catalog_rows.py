@@ -88,3 +88,27 @@ async def test_live_day_shows_store_overlay_and_sku_without_row(redis, prefix):
     assert inputs.stock == {("S02", "F001"): 0, ("S01", "F001"): 50, ("S01", "F404"): None}
     assert set(inputs.products) == {"F001"} and inputs.products["F001"].category == "水果"
     assert inputs.catalog_version == await store.catalog.version()
+
+
+async def test_live_day_reads_a_tuans_lines_again_when_they_change(redis, prefix):
+    """A 团's lines are kept per Store under its op count: changes that keep the total (one shopper
+    up, another down, a join cancelled) still show in the next live read."""
+    cfg = make_config(prefix, "http://127.0.0.1:9", stores=stores_config())
+    st = settings(cfg)
+    store = Store(redis, prefix=prefix)
+    now = time.time()
+    day = business_day(now, st.cutoff, st.tz)
+    gbs = store.groupbuys
+    gid = await gbs.allocate("c1")
+    await gbs.create(gid, {"product": "草莓", "unit": "盒", "price_fen": 1000, "cutoff": now + 3600, "pickup": "服务台",
+                           "store_id": "S01", "guide": "g1", "sku": "F001"}, now - 60)
+    await gbs.join(gid, "j1", now - 50, "wmA", 1)
+    await gbs.join(gid, "j2", now - 40, "wmB", 3)
+    first = (await load_day(store, day, st, now, with_open=True)).open
+    assert [(t.qty, t.top_qty, t.entries, t.amount_fen) for t in first] == [(4, 3, 2, 4000)]
+    await gbs.set_qty(gid, "s1", now - 30, "wmA", 2)
+    await gbs.set_qty(gid, "s2", now - 20, "wmB", 2)
+    await gbs.join(gid, "j3", now - 10, "wmC", 2)
+    await gbs.cancel(gid, "x1", now - 5, "wmC")
+    again = (await load_day(store, day, st, now, with_open=True)).open
+    assert [(t.qty, t.top_qty, t.entries, t.owners) for t in again] == [(4, 2, 2, ("wmA", "wmB"))]
