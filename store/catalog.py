@@ -3,6 +3,7 @@ guide edits, a version counter)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
 from redis.asyncio import Redis
@@ -103,11 +104,68 @@ class EditResult:
         return self.status in ("applied", "repeat")
 
 
+class Layout:
+    """Which rows each SKU has at one catalog version: their field names ("F001@*", "F001@S01",
+    "F001@S01|S02"), no row bodies. It lets a reader fetch the few rows it needs (`Catalog.rows_for`)
+    instead of half a million; a guide's edit is patched in from the change log."""
+
+    def __init__(self, version: int, fields: Iterable[str]) -> None:
+        self.version = version
+        self._tags: dict[str, set[str]] = {}  # sku -> the store tags of its rows ("*", "S01", "S01|S02")
+        self._shared: dict[str, set[str]] = {}  # sku -> its tags naming several stores (rare)
+        self._first: dict[str, str] = {}  # sku -> its smallest one-store tag, computed when asked
+        tags = self._tags
+        memo: dict[str, str] = {}  # a chain's store ids repeat once per SKU
+        for f in fields:
+            sku, _, tag = f.partition("@")
+            tags.setdefault(sku, set()).add(memo.setdefault(tag, tag))
+            if "|" in tag:
+                self._shared.setdefault(sku, set()).add(tag)
+
+    def patch(self, version: int, changed: Mapping[str, object]) -> None:
+        """Move to `version`, given the fields written since (a row, or None where it was deleted)."""
+        for f, row in changed.items():
+            sku, _, tag = f.partition("@")
+            self._first.pop(sku, None)
+            if row is None:
+                self._tags.get(sku, set()).discard(tag)
+                self._shared.get(sku, set()).discard(tag)
+                if not self._tags.get(sku, True):
+                    del self._tags[sku]
+            else:
+                self._tags.setdefault(sku, set()).add(tag)
+                if "|" in tag:
+                    self._shared.setdefault(sku, set()).add(tag)
+        self.version = version
+
+    def fields_for(self, sku: str, stores: Collection[str]) -> list[str]:
+        """The fields of `sku` that `rows_for` reads for `stores`."""
+        tags = self._tags.get(sku)
+        if not tags:
+            return []
+        shared = self._shared.get(sku, ())
+        out = {s for s in stores if s in tags}
+        out.update(t for t in shared if any(s in stores for s in t.split("|")))
+        if "*" in tags:
+            out.add("*")
+        else:
+            # The row load() lists first (by its stores) tells a SKU without an all-stores row: the
+            # smallest one-store tag, or one of the shared rows, whose stores keep the file's order.
+            first = self._first.get(sku)
+            if first is None:
+                first = self._first[sku] = min((t for t in tags if "|" not in t), default="")
+            if first:
+                out.add(first)
+            out.update(shared)
+        return [f"{sku}@{t}" for t in out]
+
+
 class Catalog:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
         self._edit = bind(redis, "catalog_edit")
         self._changes = bind(redis, "catalog_changes")
+        self._layout: Layout | None = None  # kept for this Store's readers of a few SKUs
 
     async def version(self) -> int:
         return int(await self.r.get(self.k.catalog_version()) or 0)
@@ -142,6 +200,54 @@ class Catalog:
             if got is not None:
                 return got
         return await self._load_at_once()
+
+    async def rows_for(self, wanted: Mapping[str, Collection[str]]) -> tuple[int, list[Product]]:
+        """(version, rows) where the rows are, for each SKU in `wanted` (sku -> store ids), its
+        all-stores row, every row carrying one of those stores, and the row load() lists first for
+        it, sorted as load() sorts them: whatever load() would tell about these SKUs in these stores,
+        read at one version without reading the rest of the catalog.
+
+        The SKUs' field names come from a `Layout` kept per catalog version (built from the field
+        names alone, patched by guide edits); the rows are read with the version in one transaction,
+        and read again if the version moved in between. A catalog that never keeps still is read
+        whole (and the answer has every row of those SKUs)."""
+        if not wanted:
+            return await self.version(), []
+        layout = self._layout or await self._layout_at(None)
+        for _ in range(LOAD_ATTEMPTS):
+            version = layout.version
+            fields = [f for sku, stores in wanted.items() for f in layout.fields_for(sku, stores)]
+            async with self.r.pipeline(transaction=True) as pipe:
+                pipe.get(self.k.catalog_version())
+                if fields:
+                    pipe.hmget(self.k.catalog_items(), fields)
+                got = await pipe.execute()
+            if int(got[0] or 0) == version:
+                memo: dict = {}
+                return version, _sorted(from_json(raw, memo) for raw in (got[1] if fields else ()) if raw)
+            layout = await self._layout_at(layout)
+        version, products, _ = await self.load()
+        return version, [p for p in products if p.sku in wanted]
+
+    async def _layout_at(self, layout: Layout | None) -> Layout:
+        """The layout at the current version: `layout` patched when only guide edits moved the
+        version, else read anew (the field names of one version, no rows)."""
+        if layout is not None:
+            since = layout.version
+            changes = await self.changes(since)
+            if changes is not None:
+                version, changed = changes
+                if layout.version == since:  # not moved by another reader during the await
+                    layout.patch(version, changed)
+                if layout.version == version:
+                    return layout
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.get(self.k.catalog_version())
+            pipe.hkeys(self.k.catalog_items())
+            version, fields = await pipe.execute()
+        fresh = Layout(int(version or 0), (f.decode() if isinstance(f, bytes) else f for f in fields))
+        self._layout = fresh
+        return fresh
 
     async def _load_chunked(self) -> tuple[int, list[Product], list[FaqEntry]] | None:
         version = await self.version()

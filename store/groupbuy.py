@@ -162,6 +162,7 @@ class GroupBuy:
     total: int = 0  # active quantity
     waiting: int = 0  # waiting quantity
     lines_seq: int = 0
+    ops: int = 0  # ledger operations so far: every change to its lines counts one
     kf_link: str = ""
     draft: str = ""  # id of the /开团 message this 团 was confirmed from
     announced: tuple[str, ...] = ()  # outcomes ("closed", "cancelled") whose notices were queued
@@ -176,7 +177,7 @@ class GroupBuy:
                    min_to_form=i("min_to_form"), bundle_qty=i("bundle_qty"), bundle_price_fen=i("bundle_price_fen"),
                    list_price_fen=i("list_price_fen"), spec=h.get("spec", ""), notes=h.get("notes", ""),
                    created=float(h.get("created") or 0), closed_at=float(h.get("closed_at") or 0),
-                   result=h.get("result", ""), total=i("total"), waiting=i("waiting"), lines_seq=i("seq"),
+                   result=h.get("result", ""), total=i("total"), waiting=i("waiting"), lines_seq=i("seq"), ops=i("ops"),
                    kf_link=h.get("kf_link", ""), draft=h.get("draft", ""),
                    announced=tuple(k.removeprefix("announced_") for k in h if k.startswith("announced_")))
 

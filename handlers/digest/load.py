@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from weakref import WeakKeyDictionary
 
 from bot.config import Config
 from handlers.digest.build import StoreFacts, build_digest, late_changes
@@ -18,7 +19,7 @@ from handlers.digest.model import UNKNOWN_STORE, DayInputs, DayTotals, ProductIn
 from handlers.digest.settings import Settings
 from handlers.groupbuy.views import amount_fen
 from store import Store
-from store.groupbuy import RECENT, GroupBuy, Line
+from store.groupbuy import RECENT, GroupBuy
 from store.keys import DAY
 
 log = logging.getLogger(__name__)
@@ -35,17 +36,42 @@ def effective_end(g: GroupBuy) -> float:
     return g.cutoff or g.closed_at or g.created
 
 
-def tuan_of(g: GroupBuy, lines: list[dict]) -> Tuan:
-    getting = [Line.of(x) for x in lines if x.get("status") in GETTING]
+def getting_of(lines: list[dict]) -> tuple[tuple[str, int], ...]:
+    """(owner, qty) of the lines that get goods."""
+    return tuple((x["owner"], int(x["qty"])) for x in lines if x.get("status") in GETTING)
+
+
+def tuan_of(g: GroupBuy, getting: tuple[tuple[str, int], ...]) -> Tuan:
     per_owner: dict[str, int] = {}
-    for x in getting:
-        per_owner[x.owner] = per_owner.get(x.owner, 0) + x.qty
+    for owner, qty in getting:
+        per_owner[owner] = per_owner.get(owner, 0) + qty
     status = g.status if g.status in ("closed", "cancelled") else "open"
     result = g.result or ("formed" if not g.min_to_form or g.total >= g.min_to_form else "failed")
     return Tuan(id=g.id, store=g.store_id, guide=g.guide, sku=g.sku, product=g.product, unit=g.unit, status=status,
                 result=result, end=effective_end(g), qty=g.total, waiting=g.waiting, min_to_form=g.min_to_form,
                 entries=len(getting), owners=tuple(sorted(per_owner)), top_qty=max(per_owner.values(), default=0),
-                amount_fen=sum(amount_fen(g, x.qty) for x in getting), cutoff=g.cutoff)
+                amount_fen=sum(amount_fen(g, qty) for _, qty in getting), cutoff=g.cutoff)
+
+
+# Per Store: 团 id -> (its op count, its lines that get goods). A line changes only through the
+# ledger's scripts, each of which counts an op, so a live day reads again only the lines of the 团
+# that changed since the last read (a chain's 2,000 open 团 hold some 24,000 lines).
+_GETTING: WeakKeyDictionary[Store, dict[int, tuple[int, tuple[tuple[str, int], ...]]]] = WeakKeyDictionary()
+GETTING_KEPT = 50_000
+
+
+async def getting_lines(store: Store, groups: list[GroupBuy]) -> dict[int, tuple[tuple[str, int], ...]]:
+    kept = _GETTING.setdefault(store, {})
+    stale = [g.id for g in groups if kept.get(g.id, (-1,))[0] != g.ops]
+    if stale:
+        # Lines are read after the metas: what is kept is never older than the op count it is kept under.
+        fresh = await store.digest.groupbuy_lines(stale)
+        if len(kept) + len(stale) > GETTING_KEPT:
+            kept.clear()
+        ops = {g.id: g.ops for g in groups}
+        for gid in stale:
+            kept[gid] = (ops[gid], getting_of(fresh[gid]))
+    return {g.id: kept[g.id][1] for g in groups}
 
 
 async def ended_tuans(store: Store, start: float, end: float, now: float, lookback_days: int
@@ -65,8 +91,8 @@ async def ended_tuans(store: Store, start: float, end: float, now: float, lookba
     # Still taking orders, and opened by the day's end: a past day read later must not list a
     # 团 opened since.
     taking = [g for g in metas if g.status == "open" and g.cutoff > now and g.created <= end]
-    lines = await store.digest.groupbuy_lines([g.id for g in ended + taking])
-    return [tuan_of(g, lines[g.id]) for g in ended], [tuan_of(g, lines[g.id]) for g in taking]
+    getting = await getting_lines(store, ended + taking)
+    return [tuan_of(g, getting[g.id]) for g in ended], [tuan_of(g, getting[g.id]) for g in taking]
 
 
 def catalog_facts(products: Iterable, pairs: set[tuple[str, str]]
@@ -91,6 +117,15 @@ def catalog_facts(products: Iterable, pairs: set[tuple[str, str]]
     return infos, stock
 
 
+async def catalog_rows(store: Store, pairs: set[tuple[str, str]]) -> tuple[int, list]:
+    """The catalog version and the rows `catalog_facts` needs for `pairs`: those of the SKUs the day
+    touches, for the stores that touched them, not a chain's half a million rows."""
+    wanted: dict[str, set[str]] = {}
+    for s, sku in pairs:
+        wanted.setdefault(sku, set()).add(s)
+    return await store.catalog.rows_for(wanted)
+
+
 async def load_day(store: Store, day: str, st: Settings, now: float, with_open: bool = False,
                    facts: bool = True) -> DayInputs:
     """The day's inputs as the state is now (not frozen); without `facts` no catalog is read
@@ -104,7 +139,7 @@ async def load_day(store: Store, day: str, st: Settings, now: float, with_open: 
                for x, who in zip(raw, shoppers)]
     pairs = {(t.store, t.sku) for t in tuans + taking if t.sku} | {(s.store, s.item) for s in signals
                                                                  if s.kind == "unmet"}
-    version, products, _ = await store.catalog.load() if facts else (0, [], [])
+    version, products = await catalog_rows(store, pairs) if facts else (0, [])
     infos, stock = catalog_facts(products, pairs)
     return DayInputs(day=day, start=start, end=end, taken_at=now, tuans=tuans, open=taking if with_open else [],
                      signals=signals, products=infos, stock=stock, catalog_version=version)
