@@ -136,12 +136,9 @@ def _from_list(text: str, offered: tuple[list[str], str] | None, index) -> Match
 async def _record_demand(match: Match, msg: Message, text: str, store_id: str | None, groups: dict[str, int],
                          shoppers: Shoppers, store: Store, config: Config, now: float) -> bool:
     """Out of stock -> unmet (SKU); not carried -> wish (term). True when it is on record."""
-    if match.intent == "product" and match.product is not None and not match.product.in_stock:
-        kind, item = "unmet", match.product.sku
-    elif match.intent == "unknown_product" and match.term:
-        kind, item = "wish", match.term
-    else:
+    if match.demand is None:
         return False
+    kind, item = match.demand
     guide = await _credited_guide(shoppers, store_id, groups)
     await store.demand.record(demand_day(config, now), kind, store_id or UNKNOWN_STORE, item, msg.sender,
                               example=text, guide=guide)

@@ -69,6 +69,15 @@ class Match:
     def candidate_skus(self) -> list[str]:
         return [p.sku for p in self.candidates]
 
+    @property
+    def demand(self) -> tuple[str, str] | None:
+        """What purchasing should hear of: ("unmet", sku) when out of stock, ("wish", term) when not carried."""
+        if self.intent == "product" and self.product is not None and not self.product.in_stock:
+            return "unmet", self.product.sku
+        if self.intent == "unknown_product" and self.term:
+            return "wish", self.term
+        return None
+
 
 # --- the internal pieces of one line ----------------------------------------------------------
 

@@ -21,6 +21,7 @@ from bot.render import renderer
 from bot.router import Router
 from handlers.digest import demand_day
 from handlers.qa.answer import reply_for
+from handlers.qa.engine import Match
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,11 @@ def excerpt(text: str, n: int = EXCERPT) -> str:
     return t if len(t) <= n else t[:n - 1] + "…"
 
 
-async def record_demand(match, msg: Message, store_id: str, guide: str, store, config, now: float) -> bool:
+async def record_demand(match: Match, msg: Message, store_id: str, guide: str, store, config, now: float) -> bool:
     """Out of stock -> unmet (SKU); not carried -> wish (term), counted once per shopper and day."""
-    if match.intent == "product" and match.product is not None and not match.product.in_stock:
-        kind, item = "unmet", match.product.sku
-    elif match.intent == "unknown_product" and match.term:
-        kind, item = "wish", match.term
-    else:
+    if match.demand is None:
         return False
+    kind, item = match.demand
     await store.demand.record(demand_day(config, now), kind, store_id or UNKNOWN_STORE, item, msg.sender,
                               example=excerpt(msg.text, 20), guide=guide, source="group")
     return True
