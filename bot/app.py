@@ -69,6 +69,8 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
         app[STORE] = Store(client, prefix=config.redis.prefix, partitions=w.partitions,
                            dedupe_ttl=w.dedupe_ttl_seconds, dead_max=w.dead_letter_max, dead_days=w.dead_letter_days,
                            retention=config.retention)
+        if config.archive.enabled:
+            app[STORE].inbox.group_text_days = config.archive.keep_days
         await app[STORE].inbox.ensure_groups()
         await app[STORE].outbox.ensure_groups()
         yield

@@ -52,11 +52,15 @@ class Entry:
     staged: list[Put] = field(default_factory=list, compare=False)
 
 
+_ARCHIVED = b'"channel":"archive"'  # how Message.to_json writes an archived line
+
+
 class PartitionedStream:
     def __init__(self, redis: Redis, keys: Keys, name: str, partitions: int,
                  dedupe_ttl: int = 3 * 86400, dead_max: int = 10_000, dead_days: float = 30) -> None:
         self.r, self.k, self.name, self.n = redis, keys, name, partitions
         self.dedupe_ttl, self.dead_max, self.dead_days = dedupe_ttl, dead_max, dead_days
+        self.group_text_days: float | None = None  # dead letters of archived group lines go sooner (privacy)
         self._put_many = bind(redis, "streams_put")
         self._claim = bind(redis, "lease_claim")
         self._release = bind(redis, "compare_and_delete")
@@ -360,9 +364,18 @@ class PartitionedStream:
         return int(await self.r.xtrim(key, minid=f"{floor[0]}-{floor[1]}", approximate=False))
 
     async def trim_dead(self) -> int:
-        """Dead letters older than dead_days go (they are capped by count at write time too)."""
+        """Dead letters older than dead_days go (they are capped by count at write time too), and
+        those holding a customer group's words ([archive] keep_days) once that shorter time is up."""
+        key = self.k.dead(self.name)
         oldest_ms = int((time.time() - self.dead_days * 86400) * 1000)
-        return int(await self.r.xtrim(self.k.dead(self.name), minid=str(max(oldest_ms, 0)), approximate=True))
+        removed = int(await self.r.xtrim(key, minid=str(max(oldest_ms, 0)), approximate=True))
+        if self.group_text_days is not None and self.group_text_days < self.dead_days:
+            cutoff_ms = int((time.time() - self.group_text_days * 86400) * 1000)
+            rows = await self.r.xrange(key, min="-", max=str(max(cutoff_ms, 0)), count=self.dead_max)
+            private = [eid for eid, f in rows if _ARCHIVED in (f.get(b"d") or b"")]
+            if private:
+                removed += int(await self.r.xdel(key, *private))
+        return removed
 
     async def lag(self) -> dict[int, int]:
         """Per partition: entries not yet acked (undelivered + pending), in one round trip."""

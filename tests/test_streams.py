@@ -95,3 +95,23 @@ async def test_an_entry_dead_lettered_twice_leaves_one_letter(redis, prefix, mon
     await store.inbox.dead_letter(entry, "failed 4 deliveries")
     assert await store.inbox.dead_count() == 1
     assert await store.inbox.pending_count() == 0
+
+
+async def test_dead_letters_of_group_lines_go_after_the_archive_keep_days(redis, prefix):
+    """A customer group's words are kept [archive] keep_days, a dead letter included; other dead
+    letters (and recent group ones, still replayable) stay until dead_days."""
+    import time
+
+    from bot.message import Message
+    inbox = Store(redis, prefix=prefix, dead_days=30).inbox
+    inbox.group_text_days = 7
+    key = inbox.k.dead(inbox.name)
+    old = int((time.time() - 10 * 86400) * 1000)
+    group = Message(id="g1", channel="archive", conversation="wr1", chat_type="group", text="草莓还有吗").to_json()
+    kf = Message(id="k1", channel="kf", conversation="kf:wk:wm1", text="草莓还有吗").to_json()
+    await redis.xadd(key, {"d": group, "reason": "x", "from": "1-1"}, id=f"{old}-0")
+    await redis.xadd(key, {"d": kf, "reason": "x", "from": "1-2"}, id=f"{old}-1")
+    await redis.xadd(key, {"d": group, "reason": "x", "from": "1-3"})  # recent
+    assert await inbox.trim_dead() == 1
+    left = [f["d"] for _, f in await inbox.dead_letters()]
+    assert left == [kf, group]
