@@ -359,6 +359,17 @@ class GroupBuys:
             rows = await p.execute()
         return [GroupBuy.of(gid, {_s(k): _s(v) for k, v in h.items()}) for gid, h in zip(gids, rows) if h]
 
+    async def ops_of(self, gids: list[int]) -> dict[int, int]:
+        """Each existing 团's op count, in one round trip: every ledger step counts one, so a meta
+        read under the same count is still current (only note()'s bookkeeping fields move without one)."""
+        if not gids:
+            return {}
+        async with self.r.pipeline(transaction=False) as p:
+            for gid in gids:
+                p.hget(self.k.gb(gid, "meta"), "ops")
+            rows = await p.execute()
+        return {gid: int(v) for gid, v in zip(gids, rows) if v is not None}
+
     async def lines(self, gid: int) -> list[Line]:
         """Every line of the 团 in 接龙 order, with waiting positions filled in."""
         raw = await self.r.hvals(self.k.gb(gid, "lines"))

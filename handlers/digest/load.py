@@ -63,15 +63,37 @@ GETTING_KEPT = 50_000
 async def getting_lines(store: Store, groups: list[GroupBuy]) -> dict[int, tuple[tuple[str, int], ...]]:
     kept = _GETTING.setdefault(store, {})
     stale = [g.id for g in groups if kept.get(g.id, (-1,))[0] != g.ops]
+    if len(kept) + len(stale) > GETTING_KEPT:
+        kept.clear()  # and read them all: a kept entry is gone now
+        stale = [g.id for g in groups]
     if stale:
         # Lines are read after the metas: what is kept is never older than the op count it is kept under.
         fresh = await store.digest.groupbuy_lines(stale)
-        if len(kept) + len(stale) > GETTING_KEPT:
-            kept.clear()
         ops = {g.id: g.ops for g in groups}
         for gid in stale:
             kept[gid] = (ops[gid], getting_of(fresh[gid]))
     return {g.id: kept[g.id][1] for g in groups}
+
+
+# Per Store: 团 id -> its meta as last read. A live day names every open and recently closed 团
+# of a chain (some 5,000); their op counts are one small read, and only the metas whose count moved
+# are read again. note() changes kf_link and announced_* without an op; no digest reads them.
+_METAS: WeakKeyDictionary[Store, dict[int, GroupBuy]] = WeakKeyDictionary()
+
+
+async def current_metas(store: Store, gids: list[int]) -> list[GroupBuy]:
+    """The metas of the 团 in `gids` that still exist, as of their op counts read now."""
+    kept = _METAS.setdefault(store, {})
+    ops = await store.groupbuys.ops_of(gids)
+    stale = [gid for gid, n in ops.items() if gid not in kept or kept[gid].ops != n]
+    if len(kept) + len(stale) > GETTING_KEPT:
+        kept.clear()
+        stale = list(ops)
+    for gid in stale:
+        kept.pop(gid, None)  # one that expired between the two reads is not answered from the old
+    for g in await store.groupbuys.many(stale):  # read after the counts: never older than them
+        kept[g.id] = g
+    return [kept[gid] for gid in gids if gid in ops and gid in kept]
 
 
 async def ended_tuans(store: Store, start: float, end: float, now: float, lookback_days: int
@@ -85,7 +107,7 @@ async def ended_tuans(store: Store, start: float, end: float, now: float, lookba
         ids = set(await gbs.recent_ids(None, now)) | set(await gbs.open_ids())
     else:
         ids = set(await store.digest.groupbuys_created(end - lookback_days * DAY, end))
-    metas = await gbs.many(sorted(ids))
+    metas = await current_metas(store, sorted(ids))
     ended = [g for g in metas if start < effective_end(g) <= min(end, now)
              and not (g.status == "open" and g.cutoff > now)]
     # Still taking orders, and opened by the day's end: a past day read later must not list a

@@ -112,3 +112,37 @@ async def test_live_day_reads_a_tuans_lines_again_when_they_change(redis, prefix
     await gbs.cancel(gid, "x1", now - 5, "wmC")
     again = (await load_day(store, day, st, now, with_open=True)).open
     assert [(t.qty, t.top_qty, t.entries, t.owners) for t in again] == [(4, 2, 2, ("wmA", "wmB"))]
+
+
+async def test_live_day_reads_a_tuans_meta_again_when_another_process_changes_it(redis, prefix):
+    """Metas are kept per Store under their op counts: a close, a 撤团 or a join made by another
+    process (another Store) shows in this one's next live read; a 团 gone from Redis is not listed."""
+    cfg = make_config(prefix, "http://127.0.0.1:9", stores=stores_config())
+    st = settings(cfg)
+    store, other = Store(redis, prefix=prefix), Store(redis, prefix=prefix)
+    now = time.time()
+    day = business_day(now, st.cutoff, st.tz)
+    gids = []
+    for i in range(3):
+        gid = await other.groupbuys.allocate(f"c{i}")
+        await other.groupbuys.create(gid, {"product": "草莓", "unit": "盒", "price_fen": 1000, "cutoff": now + 3600,
+                                           "pickup": "服务台", "store_id": "S01", "guide": "g1", "sku": "F001",
+                                           "min_to_form": 2}, now - 600)
+        await other.groupbuys.join(gid, f"j{i}", now - 500, "wmA", 1)
+        gids.append(gid)
+    first = await load_day(store, day, st, now, with_open=True)
+    assert sorted(t.id for t in first.open) == gids and first.tuans == []
+    a, b, c = gids
+    await other.groupbuys.join(a, "j9", now - 100, "wmB", 2)
+    await other.groupbuys.close(a, "close-a", now - 90, reason="guide", by="g1")
+    await other.groupbuys.retire(await other.groupbuys.get(a), now - 80)
+    await other.groupbuys.cancel_group(b, "cancel-b", now - 70, by="g1")
+    await other.groupbuys.retire(await other.groupbuys.get(b), now - 60)
+    await other.groupbuys.join(c, "j8", now - 50, "wmC", 4)
+    again = await load_day(store, day, st, now, with_open=True)
+    ended = {t.id: (t.status, t.result, t.qty) for t in again.tuans}
+    assert ended == {a: ("closed", "formed", 3)}  # closed early: its day is the close's day
+    assert [(t.id, t.qty, t.status) for t in again.open] == [(c, 5, "open")]
+    await redis.delete(*other.groupbuys._keys(c))  # gone (retention) without an op
+    gone = await load_day(store, day, st, now, with_open=True)
+    assert gone.open == []
