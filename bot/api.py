@@ -8,7 +8,6 @@ size limit and deadline, `BadInput` as a JSON error, JSON with Chinese as writte
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -18,7 +17,7 @@ from aiohttp import web
 
 from bot.appkeys import CONFIG, DEPS, STORE
 from bot.feature import ApiRequest, ApiResponse, ApiRoute, BadInput
-from bot.server import BodyError, read_body
+from bot.server import BodyError, read_body, same_secret
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,7 @@ def guarded(handler: Handler) -> Handler:
     async def check(request: web.Request) -> web.StreamResponse:
         token = request.app[CONFIG].admin.token
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        # Header bytes that are not UTF-8 arrive as lone surrogates; surrogateescape turns them back
-        # into the bytes sent, which then simply do not match.
-        if not token or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
+        if not same_secret(given, token):
             log.warning("admin API %s %s refused: bad or missing token (from %s)", request.method, request.path,
                         request.remote)
             return error(401, "unauthorized")

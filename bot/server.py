@@ -18,6 +18,7 @@ test client's server) pass through the middleware untouched.
 """
 from __future__ import annotations
 
+import hmac
 import asyncio
 import logging
 import resource
@@ -313,3 +314,10 @@ async def serve(app: web.Application, config: Config, host: str | None = None, p
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison of a secret someone sent with ours; an empty ours never matches.
+    Header or form bytes that were not UTF-8 arrive as lone surrogates; surrogateescape turns them
+    back into the bytes sent, which then simply do not match."""
+    return bool(expected) and hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())

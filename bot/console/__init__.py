@@ -31,7 +31,7 @@ from bot.config import ConfigError, feature_settings
 from bot.console import session as sess
 from bot.console.views import render_page
 from bot.feature import BadInput, Page, PageRequest, PageResult
-from bot.server import BodyError, read_body
+from bot.server import BodyError, read_body, same_secret
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ async def oauth_return(request: web.Request) -> web.StreamResponse:
     key = sess.secret_of(config)
     q = request.query
     code, state = q.get("code", ""), q.get("state", "")
-    if s is None or not hmac.compare_digest(state.encode("utf-8", "surrogateescape"), sess.state_token(key, s).encode()):
+    if s is None or not same_secret(state, sess.state_token(key, s)):
         return error_page(request, 400, "login_state", "state does not match this browser's sign-in", s)
     if not code or len(code) > 512 or not code.isascii() or not code.isprintable():
         return error_page(request, 400, "login_code", "code missing or malformed", s)
@@ -213,7 +213,7 @@ async def token_login(request: web.Request) -> web.StreamResponse:
         return error_page(request, 403, "csrf", "", s)
     token = config.admin.token
     given = fields.get("token", "")
-    if not token or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
+    if not same_secret(given, token):
         log.warning("console token sign-in refused (from %s)", request.remote)
         raise web.HTTPSeeOther("/console/login?" + urlencode({"failed": "token", "manual": "1",
                                                               "next": _safe_next(fields.get("next"))}))

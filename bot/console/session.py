@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from bot.config import Config
+from bot.server import same_secret
 
 COOKIE = "qb_console"
 
@@ -63,7 +64,7 @@ def load(key: bytes, cookie: str | None) -> Session | None:
     if not cookie or len(cookie) > 1024 or "." not in cookie:
         return None
     body, _, mac = cookie.rpartition(".")
-    if not hmac.compare_digest(mac.encode("utf-8", "surrogateescape"), sign(key, body).encode()):
+    if not same_secret(mac, sign(key, body)):
         return None
     try:
         data = json.loads(_unb64(body))
@@ -86,7 +87,7 @@ def csrf_token(key: bytes, s: Session) -> str:
 def csrf_ok(key: bytes, s: Session | None, given: str | None) -> bool:
     if s is None or not given:
         return False
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), csrf_token(key, s).encode())
+    return same_secret(given, csrf_token(key, s))
 
 
 def state_token(key: bytes, s: Session) -> str:
