@@ -394,7 +394,9 @@ async def open_groupbuys(chain: Chain, http, web: int, gb_stores: list[str], row
         row = chain_wide[i % len(chain_wide)]
         await chain.guide(f"g{sid}", f"/开团 {row['name']} 9.9元/{row['unit'] or '份'} 限5000{row['unit'] or '份'} "
                                      f"每人限4{row['unit'] or '份'} 截止明早9点半 自提周六10-12点服务台")
-    await chain.wait_replies([f"g{s}" for s in gb_stores])
+    # The first /开团 indexes the catalog's names (once per process and catalog version): a chain's
+    # half a million rows take a while to read.
+    await chain.wait_replies([f"g{s}" for s in gb_stores], stall=180)
     for sid in gb_stores:
         await chain.guide(f"g{sid}", "确认开团")
     deadline = time.monotonic() + 60
@@ -561,10 +563,8 @@ async def run(args, ports: dict, procs: dict, rows: list[dict]) -> dict:
         wport = args.worker_ports[0]
         probe = WorkerProbe(http, wport, procs["worker"].pid)
         args.probe = probe
-        opened = await open_groupbuys(chain, http, ports["web"], ctx["gb_stores"], rows)
-        # The chain's full catalog (a row per store for the varied SKUs) lands after the 团 opened:
-        # today /开团 loads the whole catalog per command, which at chain size would dominate setup.
         import_s = await asyncio.to_thread(args.import_catalog, args.chain_csv)
+        opened = await open_groupbuys(chain, http, ports["web"], ctx["gb_stores"], rows)
         res["setup"] = {"groupbuys_open": opened, "seconds": time.monotonic() - t, "import_s": import_s}
 
         # idle: what the partition loops and the scheduler cost per second

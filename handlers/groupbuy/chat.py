@@ -63,9 +63,10 @@ async def _managed(store, config, msg, role, gid: int | None, command: str):
 
 # -- guides ---------------------------------------------------------------------------------------
 @router.command("开团", "開團", roles=("guide",), strict=True)
-async def open_group(args: str, msg: Message, store: Store, config: Config, now: float) -> Handled:
+async def open_group(args: str, msg: Message, store: Store, config: Config, catalog_names: CatalogNamesCache,
+                     now: float) -> Handled:
     """/开团 商品 价格 限量 每人限购 成团数 截止时间 自提 — 发起接龙团购"""
-    return await launch.propose(args, msg, store, config, now)
+    return await launch.propose(args, msg, store, config, catalog_names, now)
 
 
 # A 团 posted the way guides write it to their groups (开团啦！丹东草莓，团购价198…), no command.
@@ -75,8 +76,9 @@ _BARE_PRICE = r"^\s*[¥￥]?\s*(?P<p>\d{1,6}\.\d{1,2}|\d{1,6}(?:\.\d{1,2})?\s*[�
 
 
 @router.text(_LOOSE_OPEN, roles=("guide",))
-async def open_loosely(msg: Message, store: Store, config: Config, now: float) -> Handled:
-    return await launch.propose(msg.text, msg, store, config, now)
+async def open_loosely(msg: Message, store: Store, config: Config, catalog_names: CatalogNamesCache,
+                       now: float) -> Handled:
+    return await launch.propose(msg.text, msg, store, config, catalog_names, now)
 
 
 @router.text(_BARE_PRICE, roles=("guide",))

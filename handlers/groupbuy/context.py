@@ -14,7 +14,7 @@ from bot import staff
 from bot.config import Config
 from bot.message import Message, Target
 from bot.outbox import default_target
-from handlers.groupbuy.names import CatalogNames, OtherNames
+from handlers.groupbuy.names import CatalogNames, OtherNames, squash
 
 if TYPE_CHECKING:
     from store import Store
@@ -100,38 +100,39 @@ def may_manage(config: Config, userid: str, role: str, gb: GroupBuy) -> bool:
 
 
 # -- catalog --------------------------------------------------------------------------------------
-async def resolve_product(store: Store, title: str, store_id: str):
+async def resolve_product(store: Store, names: CatalogNamesCache, title: str, store_id: str):
     """The catalog product a /开团 title names, or None to keep the title as free text.
 
     A product matches when its full name is in the title (丹东99草莓 500g), the title is part of
     its name (99草莓), or the title is exactly one of its aliases. An alias merely contained in
     the title does not count: 手工水饺 is not 思念水饺 although 水饺 is an alias of it. The longest
     match wins; a store's own row beats the all-stores row.
+
+    The catalog's names, indexed once per catalog, pick the SKUs that may match; only their rows
+    for this store are read (a chain's catalog is half a million rows).
     """
+    t = squash(title)
     try:
-        _, products, _ = await store.catalog.load()
+        index = await names.names(store, await store.catalog.version())
+        skus = index.skus_near(t)
+        _, products = await store.catalog.rows_for({sku: (store_id,) for sku in skus})
     except Exception:  # the catalog is optional for 接龙; a broken one must not block a 团
         log.exception("catalog unavailable; %r stays free text", title)
         return None
-    t = _squash(title)
     best, best_key = None, (0, False)
     for p in products:
         if not p.carried_by(store_id):
             continue
-        name = _squash(p.name)
+        name = squash(p.name)
         hit = 0
         if len(name) >= 2 and name in t:
             hit = len(name)
-        elif len(t) >= 2 and (t in name or t in map(_squash, p.aliases)):
+        elif len(t) >= 2 and (t in name or t in map(squash, p.aliases)):
             hit = len(t)
         key = (hit, bool(p.stores))
         if hit and key > best_key:
             best, best_key = p, key
     return best
-
-
-def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s).lower()
 
 
 async def _names_kept(store: Store, names: CatalogNames, since: int) -> bool:

@@ -78,7 +78,8 @@ def over_limits(d, lim: Limits) -> list[str]:
     return codes
 
 
-async def propose(args: str, msg: Message, store: Store, config: Config, now: float) -> Reply:
+async def propose(args: str, msg: Message, store: Store, config: Config, names: context.CatalogNamesCache,
+                  now: float) -> Reply:
     """Parse a /开团 command; keep a readable one as the guide's draft and show it for 确认."""
     if not args.strip():
         return Reply("groupbuy/usage.txt.j2", command="开团")
@@ -98,7 +99,7 @@ async def propose(args: str, msg: Message, store: Store, config: Config, now: fl
     if not mine:
         return Reply("errors/no_store.txt.j2", action="open")
     store_id = mine[0]
-    product = await context.resolve_product(store, spec.title, store_id)
+    product = await context.resolve_product(store, names, spec.title, store_id)
     if not spec.price_unit_written and product is not None and product.unit and product.unit != spec.unit:
         # 团购价198 for a product sold by the 盒, counted in 份 (or 箱 from 限20箱): one question
         return Reply("groupbuy/ask_price_unit.txt.j2", product=product.name, price_fen=spec.price_fen,

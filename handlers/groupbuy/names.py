@@ -14,11 +14,20 @@ two leading characters is already a few microseconds, with no C extension to ins
 """
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
 from .numerals import PROTECTED_NAMES
 from .text import clean
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def squash(s: str) -> str:
+    """A name as /开团 titles are compared: without spaces, lower-cased."""
+    return _SPACE.sub("", s).lower()
 
 
 class NameIndex:
@@ -133,6 +142,23 @@ class CatalogNames:
         self.index = NameIndex([*catalog, *PROTECTED_NAMES])
         self.catalog = catalog
         self._others: OrderedDict[tuple, OtherNames] = OrderedDict()
+        self._squashed: dict[str, set[str]] | None = None
+
+    def skus_near(self, title: str) -> set[str]:
+        """SKUs with a name or alias that is in `title` or holds it (both with spaces removed and
+        lower-cased, as a /开团 title is compared): the only rows a title can name."""
+        if self._squashed is None:
+            squashed: dict[str, set[str]] = {}
+            for n, skus in self.skus_of.items():
+                sq = squash(n)
+                if len(sq) >= 2:
+                    squashed.setdefault(sq, set()).update(skus)
+            self._squashed = squashed
+        near: set[str] = set()
+        for sq, skus in self._squashed.items():
+            if sq in title or (len(title) >= 2 and title in sq):
+                near |= skus
+        return near
 
     def others(self, skus: Iterable[str], own: Iterable[str]) -> OtherNames:
         """Names of rows other than `skus` that neither contain nor are contained in one of the
