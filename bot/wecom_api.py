@@ -9,7 +9,9 @@ import time
 from typing import Any
 
 import aiohttp
+import orjson
 from redis.asyncio import Redis
+from yarl import URL
 
 from bot.metrics import WECOM_CALLS
 from store.keys import Keys
@@ -22,6 +24,8 @@ REFUSED_SECRET = {40001, 40013, 60020}  # gettoken answers that only a config ch
 REFUSED_PAUSE = 60  # seconds before anyone asks gettoken again after one of them
 LOCAL_TOKEN_SECONDS = 60  # a process reuses the shared token this long before asking Redis again
 RATE_ERRORS = {45009, 45033}
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+URL_CACHE = 256  # (path, query) -> URL kept per client; a token rotates every 2 h, so few ever pile up
 # errcode -> what the deploying engineer must fix. These never heal by retrying.
 CONFIG_ERRORS = {
     40001: "the app secret is wrong or was reset: copy it again from 应用管理 → 自建应用 → Secret",
@@ -72,6 +76,27 @@ class WeComClient:
         self.corp_id, self.base = corp_id, api_base.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._local: dict[str, tuple[str, float]] = {}  # secret -> (token, monotonic deadline)
+        self._urls: dict[tuple, URL] = {}  # (path, query items) -> the request URL, built once
+
+    def _request_url(self, path: str, params: dict | None) -> tuple[URL | str, dict | None]:
+        """The URL and params to hand to aiohttp: for a /cgi-bin/ path, one yarl URL with the query
+        built once per (path, query) instead of parsing and extending it on every call (the same
+        URL aiohttp builds from the string and `params`)."""
+        if path.startswith("http"):
+            return path, params
+        try:
+            key = (path, tuple(params.items()) if params else ())
+            url = self._urls.get(key)
+        except TypeError:  # an unhashable query value: built per call as before
+            return self.url(path), params
+        if url is None:
+            if len(self._urls) >= URL_CACHE:
+                self._urls.clear()
+            url = URL(self.url(path))
+            if params:
+                url = url.extend_query(params)
+            self._urls[key] = url
+        return url, None
 
     def url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.base}/cgi-bin/{path.lstrip('/')}"
@@ -153,31 +178,32 @@ class WeComClient:
             body = aiohttp.FormData(quote_fields=False)  # keep Chinese file names readable
             body.add_field("media", upload[1], filename=upload[0], content_type="application/octet-stream")
         elif json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False).encode()
-            headers = {"Content-Type": "application/json; charset=utf-8"}
+            body = _dumps(json_body)
+            headers = JSON_HEADERS
+        url, params = self._request_url(path, params)
         try:
-            async with self.http.request(method, self.url(path), params=params, data=body,
+            async with self.http.request(method, url, params=params, data=body,
                                          headers=headers, timeout=self.timeout) as resp:
                 if resp.status >= 500:
-                    WECOM_CALLS.labels(api, "-1").inc()
+                    _count(api, -1)
                     raise Transient(api, -1, f"HTTP {resp.status}")
                 raw = await resp.read()
         except asyncio.TimeoutError:
-            WECOM_CALLS.labels(api, "-1").inc()
+            _count(api, -1)
             raise Transient(api, -1, "transport: no answer within the timeout", timed_out=True) from None
         except aiohttp.ClientConnectorError as exc:  # never connected: the request cannot have arrived
-            WECOM_CALLS.labels(api, "-1").inc()
+            _count(api, -1)
             raise Transient(api, -1, f"transport: {type(exc).__name__}", maybe_sent=False) from None
         except aiohttp.ClientError as exc:
-            WECOM_CALLS.labels(api, "-1").inc()
+            _count(api, -1)
             raise Transient(api, -1, f"transport: {type(exc).__name__}") from None
         try:
-            data = json.loads(raw)
+            data = _loads(raw)
         except ValueError:
-            WECOM_CALLS.labels(api, "-1").inc()
+            _count(api, -1)
             raise Transient(api, -1, "non-JSON answer") from None
         code = int(data.get("errcode", 0) or 0)
-        WECOM_CALLS.labels(api, str(code)).inc()
+        _count(api, code)
         if code == 0:
             return data
         msg = str(data.get("errmsg", ""))
@@ -186,3 +212,34 @@ class WeComClient:
         if code in RATE_ERRORS:
             raise RateLimited(api, code, msg)
         raise WeComError(api, code, msg)
+
+
+# -- per-call helpers (every WeCom call passes here: kept cheap) -----------------------------------
+_counters: dict[tuple[str, int], Any] = {}  # (api, errcode) -> its WECOM_CALLS child
+
+
+def _count(api: str, code: int) -> None:
+    """WECOM_CALLS.labels(api, str(code)).inc(), without resolving the labels on every call."""
+    child = _counters.get((api, code))
+    if child is None:
+        if len(_counters) >= 1000:  # aibot response_urls are labels too: keep it bounded
+            _counters.clear()
+        child = _counters[(api, code)] = WECOM_CALLS.labels(api, str(code))
+    child.inc()
+
+
+def _dumps(body: Any) -> bytes:
+    """A request body as UTF-8 JSON; orjson, with the stdlib for what it refuses (ints beyond
+    64 bits, keys that are not strings)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _loads(raw: bytes) -> Any:
+    """An answer's JSON; orjson, with the stdlib for what it refuses (NaN, lone surrogates)."""
+    try:
+        return orjson.loads(raw)
+    except ValueError:
+        return json.loads(raw)

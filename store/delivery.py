@@ -6,6 +6,7 @@ from redis.asyncio import Redis
 
 from store.keys import DAY, Keys
 from store.lua import Call
+from store.packed import evalsha, roundtrip
 from store.parking import Parking
 
 DEAD_MAX = 50_000  # approximate cap of the outbox's dead letters at write time
@@ -27,14 +28,13 @@ class Delivery:
         """One pipelined round trip before a part: is `route` parked (when asked), record `done`
         (entry id, parts delivered), and run the `takes` (budget and kf reply-slot scripts).
         Returns (parked, the takes' replies in order)."""
-        async with self.r.pipeline(transaction=False) as pipe:
-            if check_parked:
-                pipe.zscore(self.parking.due_key(part), route)
-            if done is not None:
-                pipe.set(self.k.parts_sent(part, done[0]), done[1], ex=DAY)
-            for c in takes:
-                c.queue(pipe)
-            res = await pipe.execute(raise_on_error=False) if check_parked or done or takes else []
+        commands: list = []
+        if check_parked:
+            commands.append(("ZSCORE", self.parking.due_key(part), route))
+        if done is not None:
+            commands.append(("SET", self.k.parts_sent(part, done[0]), done[1], "EX", DAY))
+        commands += [evalsha(c) for c in takes]
+        res = await roundtrip(self.r, commands)
         for r in res[:len(res) - len(takes)]:
             if isinstance(r, Exception):
                 raise r

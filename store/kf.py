@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from store.keys import Keys
 from store.lua import Call, bind
+from store.packed import evalsha, roundtrip
 
 DAY = 86400
 AGAIN_TTL = 600  # a kf sync token lives 10 minutes; the flag is useless after that
@@ -81,8 +82,10 @@ class KfState:
     async def begin(self, open_kfid: str, owner: str, ttl_ms: int, token: str, received_ms: int | None) -> Begun:
         """acquire(), the `pulled_through` check for a callback received at `received_ms` (None:
         none) before it, and the cursor and `now_ms` after it, in one round trip."""
-        res = await self._begin(keys=[self.k.kf_lock(open_kfid), self.k.kf_again(open_kfid), self.k.kf_cursor(open_kfid)],
-                                args=[owner, ttl_ms, token, AGAIN_TTL, "" if received_ms is None else received_ms])
+        call = self._begin.call([self.k.kf_lock(open_kfid), self.k.kf_again(open_kfid), self.k.kf_cursor(open_kfid)],
+                                [owner, ttl_ms, token, AGAIN_TTL, "" if received_ms is None else received_ms])
+        [reply] = await roundtrip(self.r, [evalsha(call)])
+        res = await call.settle(self.r, reply)
         if res[0] == 2:
             return Begun("covered")
         if res[0] == 0:
@@ -122,15 +125,11 @@ class KfState:
         return Finished("released" if res[0] == 0 else "lost")
 
     async def _with_names(self, call: Call, names: Sequence[tuple[dict[str, str], int]]) -> Any:
-        """A script call, preceded in the same pipeline by the nickname cache writes (no order needed)."""
-        if not names or not any(n for n, _ in names):
-            return await call.run(self.r)
-        async with self.r.pipeline(transaction=False) as pipe:
-            for batch, ttl in names:
-                for user, name in batch.items():
-                    pipe.set(self.k.kf_name(user), name, ex=ttl)
-            call.queue(pipe)
-            res = await pipe.execute(raise_on_error=False)
+        """A script call, preceded in the same round trip by the nickname cache writes (no order needed)."""
+        commands: list = [("SET", self.k.kf_name(user), name, "EX", ttl) for batch, ttl in names or ()
+                          for user, name in batch.items()]
+        commands.append(evalsha(call))
+        res = await roundtrip(self.r, commands)
         for r in res[:-1]:
             if isinstance(r, Exception):
                 raise r
@@ -167,12 +166,8 @@ class KfState:
         names() answers them)."""
         if not calls and not users:
             return {}
-        async with self.r.pipeline(transaction=False) as pipe:
-            for c in calls:
-                c.queue(pipe)
-            for u in users:  # GETs, not one MGET: each shopper's key is its own hash slot
-                pipe.get(self.k.kf_name(u))
-            res = await pipe.execute(raise_on_error=False)
+        # GETs, not one MGET: each shopper's key is its own hash slot
+        res = await roundtrip(self.r, [*(evalsha(c) for c in calls), *(("GET", self.k.kf_name(u)) for u in users)])
         for c, r in zip(calls, res):
             await c.settle(self.r, r)
         vals = res[len(calls):]

@@ -125,7 +125,8 @@ class Shoppers:
         if hit is not None and now - hit[0] < MEMO_SECONDS:
             return hit[1][1]
         snap = self._snaps.get(msg.id)
-        ctx = await self.context_for(*parts, snap=snap[1][1] if snap and now - snap[0] < MEMO_SECONDS else None)
+        ctx = await self.context_for(*parts, snap=snap[1][1] if snap and now - snap[0] < MEMO_SECONDS else None,
+                                     pulled_name=str((msg.raw or {}).get("nickname") or ""))
         self._remember(self._memo, msg.id, (ctx.conversation, ctx))
         return ctx
 
@@ -141,7 +142,10 @@ class Shoppers:
             for mid in [m for m, (_, (conv, _)) in memo.items() if conv == conversation]:
                 del memo[mid]
 
-    async def context_for(self, open_kfid: str, external_userid: str, snap: Snapshot | None = None) -> ShopperContext:
+    async def context_for(self, open_kfid: str, external_userid: str, snap: Snapshot | None = None,
+                          pulled_name: str = "") -> ShopperContext:
+        """`pulled_name`: the nickname the kf pull put on the message (it asked the cache or WeCom
+        moments ago and caches it in its last step, which the message's handling may overtake)."""
         if snap is None:
             await self.groups.sync_unseen()
             conv = conversation_of(open_kfid, external_userid) if open_kfid else ""
@@ -149,7 +153,7 @@ class Shoppers:
         c, groups = snap.conversation, snap.groups
         store_id, source = await self._resolve(open_kfid, external_userid, c, groups)
         joined = await self.join_time(external_userid, store_id, groups) if store_id else None
-        name = await self.name_of(external_userid, snap)
+        name = pulled_name if snap.name is None and pulled_name else await self.name_of(external_userid, snap)
         return ShopperContext(open_kfid, external_userid, store_id, source, c.scene, c.scene_param, name,
                               snap.handoff is not None, groups, joined)
 

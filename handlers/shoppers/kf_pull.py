@@ -110,10 +110,12 @@ class KfPuller:
                 return begun
         return begun
 
-    async def _keep_lock(self, open_kfid: str, owner: str) -> None:
+    async def _keep_lock(self, open_kfid: str, owner: str, *, wait_first: bool = True) -> None:
         """Renew the lock while a drain runs, so its TTL only bounds how long a dead holder blocks."""
         while True:
-            await asyncio.sleep(self.lock_ms / 3000)
+            if wait_first:
+                await asyncio.sleep(self.lock_ms / 3000)
+            wait_first = True
             try:
                 if not await self.store.kf.renew(open_kfid, owner, self.lock_ms):
                     return  # lost it; the drain's next save finds out and stops
@@ -129,11 +131,19 @@ class KfPuller:
                      started_ms: int) -> tuple[Finished, Cursor]:
         """Pull pages until has_more is 0; the last page's save releases the lock (or keeps it for
         one more drain when a "pull again" came meanwhile). Returns that, and the cursor saved."""
-        keeper = asyncio.create_task(self._keep_lock(open_kfid, owner))
+        # The renewing task is started by a timer at the first renewal, a third of the lock's TTL
+        # in: most drains are over long before, and then cost no task (its start, first sleep and
+        # cancellation were a tenth of a one-message pull's CPU).
+        keeper: list[asyncio.Task] = []
+        timer = asyncio.get_running_loop().call_later(
+            self.lock_ms / 3000, lambda: keeper.append(asyncio.create_task(
+                self._keep_lock(open_kfid, owner, wait_first=False))))
         try:
             return await self._drain_pages(open_kfid, owner, token, result, start, started_ms)
         finally:
-            keeper.cancel()
+            timer.cancel()
+            for task in keeper:
+                task.cancel()
 
     async def _drain_pages(self, open_kfid: str, owner: str, token: str, result: PullResult, start: Cursor,
                            started_ms: int) -> tuple[Finished, Cursor]:
@@ -187,7 +197,11 @@ class KfPuller:
         msgs = [msg for m in fresh if (msg := self._message(open_kfid, m, names)) is not None]
         # Then the messages, in WeCom's order: concurrent put_batched calls are queued in call
         # order and sent as one ordered batch, so each conversation keeps its order in the inbox.
-        ids = await asyncio.gather(*(self.store.inbox.put_batched(m.conversation, m.id, m.to_json()) for m in msgs))
+        if len(msgs) == 1:  # the usual page: awaited as it is, without gather's task around it
+            ids = [await self.store.inbox.put_batched(msgs[0].conversation, msgs[0].id, msgs[0].to_json())]
+        else:
+            ids = await asyncio.gather(*(self.store.inbox.put_batched(m.conversation, m.id, m.to_json())
+                                         for m in msgs))
         result.queued += sum(1 for i in ids if i)
         return remember
 
