@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from bot import wecom
 from bot.crypto import BadSignature, Crypto, CryptoError
-from bot.message import Message
+from bot.message import message_json
 from bot.appkeys import CONFIG, CRYPTO_AIBOT, CRYPTO_APP, STORE
 from bot.server import BodyError, read_body
 from store.archive import wake
@@ -61,7 +62,7 @@ async def _verify_get(request: web.Request, crypto: Crypto | None) -> web.Respon
 
 
 async def _receive(request: web.Request, crypto: Crypto | None,
-                   extract: Callable[[bytes], str], parse: Callable[[bytes], Message | None]) -> web.Response:
+                   extract: Callable[[bytes], str], parse: Callable[[bytes], dict[str, Any] | None]) -> web.Response:
     if crypto is None:
         return _reject(404, "callback not configured", request)
     limit = request.app[CONFIG].server.max_body_bytes
@@ -86,7 +87,7 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if _stale(request, ts):
         return _reject(403, "stale timestamp", request)
     try:
-        msg = parse(crypto.decrypt(encrypt))
+        msg = parse(crypto.decrypt(encrypt))  # the Message's fields: it is stored, never built here
     except (CryptoError, wecom.BadPayload) as exc:
         return _reject(400, f"undecryptable payload: {exc}", request)
     except Exception:  # a payload shape the parser did not foresee is still the sender's fault
@@ -95,16 +96,16 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if msg is None:
         log.info("%s: ignoring a message/event type we do not handle", request.path)
         return web.Response(text="")
-    if msg.event == "msgaudit_notify":  # new chat-archive messages: wake the reader, nothing to store
+    if msg.get("event") == "msgaudit_notify":  # new chat-archive messages: wake the reader, nothing to store
         return await _wake_archive(request)
     try:
-        added = await request.app[STORE].inbox.put_batched(msg.conversation, msg.id, msg.to_json())
+        added = await request.app[STORE].inbox.put_batched(msg["conversation"], msg["id"], message_json(msg))
     except Exception:
         # Not stored, so not acked: WeCom will retry.
-        log.exception("inbox unavailable; asking WeCom to retry %s", msg.id)
+        log.exception("inbox unavailable; asking WeCom to retry %s", msg["id"])
         return web.Response(status=503, text="busy")
     if added is None:
-        log.info("duplicate callback %s ignored", msg.id)
+        log.info("duplicate callback %s ignored", msg["id"])
     return web.Response(text="")
 
 
@@ -123,7 +124,7 @@ async def app_get(request: web.Request) -> web.Response:
 
 
 async def app_post(request: web.Request) -> web.Response:
-    return await _receive(request, request.app[CRYPTO_APP], wecom.outer_encrypt, wecom.app_message)
+    return await _receive(request, request.app[CRYPTO_APP], wecom.outer_encrypt, wecom.app_fields)
 
 
 async def aibot_get(request: web.Request) -> web.Response:
@@ -131,7 +132,7 @@ async def aibot_get(request: web.Request) -> web.Response:
 
 
 async def aibot_post(request: web.Request) -> web.Response:
-    return await _receive(request, request.app[CRYPTO_AIBOT], wecom.outer_encrypt_json, wecom.aibot_message)
+    return await _receive(request, request.app[CRYPTO_AIBOT], wecom.outer_encrypt_json, wecom.aibot_fields)
 
 
 def setup(app: web.Application) -> None:

@@ -111,7 +111,7 @@ class PartitionedStream:
         [res] = await self._put_many(keys=list(p.keys), args=list(p.args))
         return res.decode() if isinstance(res, bytes) else res
 
-    async def put_batched(self, route_key: str, dedupe_id: str, data: str) -> str | None:
+    async def put_batched(self, route_key: str, dedupe_id: str, data: str | bytes) -> str | None:
         """Like put(), but concurrent callers share one pipelined round trip (group commit).
 
         Each entry is its own dedupe+XADD, in call order, and each caller gets its own result; the
@@ -121,8 +121,8 @@ class PartitionedStream:
         """
         fut = asyncio.get_running_loop().create_future()
         part = self.part_of(route_key)
-        self._queue.append((part, self.k.seen(self.name, part, dedupe_id).encode(), data.encode(),
-                            route_key.encode(), fut))
+        self._queue.append((part, self.k.seen(self.name, part, dedupe_id).encode(),
+                            data if isinstance(data, bytes) else data.encode(), route_key.encode(), fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await fut
