@@ -31,7 +31,9 @@ def signature(token: str, timestamp: str, nonce: str, encrypt: str) -> str:
 
 
 class Crypto:
-    """One (token, EncodingAESKey, receiveid) triple: the app uses corp_id, the 智能机器人 uses ""."""
+    """One (token, EncodingAESKey, receiveid) triple: the app uses corp_id, the 智能机器人 uses "".
+
+    decrypt() reuses one cipher context, so an instance belongs to one thread (the event loop's)."""
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str) -> None:
         try:
@@ -43,8 +45,8 @@ class Crypto:
         self.token = token
         self.receive_id = receive_id.encode()
         self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
-        self._ecb = Cipher(algorithms.AES(key), modes.ECB()).decryptor()
         self._iv = key[:16]
+        self._cbc = self._cipher.decryptor()  # see decrypt
 
     def verify(self, msg_signature: str, timestamp: str, nonce: str, encrypt: str) -> None:
         expected = signature(self.token, timestamp, nonce, encrypt)
@@ -61,11 +63,11 @@ class Crypto:
         n = len(data)
         if not n or n % 16:
             raise CryptoError("ciphertext length is not a multiple of the AES block")
-        # CBC decryption is each block's AES decryption XOR the ciphertext block before it (the IV
-        # for the first). One ECB context serves every call (block-aligned input leaves nothing
-        # buffered in it); a new CBC context per callback cost more than the AES itself.
-        xor = int.from_bytes(self._ecb.update(data), "little") ^ int.from_bytes(self._iv + data[:-16], "little")
-        plain = xor.to_bytes(n, "little")
+        # One CBC context serves every call (a new one per callback cost more than the AES itself).
+        # A CBC decryptor chains from the last ciphertext block it was given, so a first block equal
+        # to the IV (its own output, garbage, dropped) puts it back at the IV whatever came before;
+        # block-aligned input leaves nothing buffered (the context pads nothing, finalize is never due).
+        plain = self._cbc.update(self._iv + data)[16:]
         pad = plain[-1]
         if not 1 <= pad <= BLOCK or pad > n or plain[-pad:] != _PADS[pad]:
             raise CryptoError("bad padding")
