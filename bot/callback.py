@@ -65,13 +65,15 @@ async def _receive(request: web.Request, crypto: Crypto | None,
                    extract: Callable[[bytes], str], parse: Callable[[bytes], dict[str, Any] | None]) -> web.Response:
     if crypto is None:
         return _reject(404, "callback not configured", request)
-    limit = request.app[CONFIG].server.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
+    app = request.app
+    limit = app[CONFIG].server.max_body_bytes
+    length = request.content_length
+    if length is not None and length > limit:
         return _reject(413, "body too large", request)
-    q = _query(request, "msg_signature", "timestamp", "nonce")
-    if q is None:
+    q = request.query
+    sig, ts, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+    if not (sig and ts and nonce):
         return _reject(400, "missing query parameters", request)
-    sig, ts, nonce = q
     try:
         body = await read_body(request, limit)
     except BodyError as exc:
@@ -99,7 +101,7 @@ async def _receive(request: web.Request, crypto: Crypto | None,
     if msg.get("event") == "msgaudit_notify":  # new chat-archive messages: wake the reader, nothing to store
         return await _wake_archive(request)
     try:
-        added = await request.app[STORE].inbox.put_batched(msg["conversation"], msg["id"], message_json(msg))
+        added = await app[STORE].inbox.put_batched(msg["conversation"], msg["id"], message_json(msg))
     except Exception:
         # Not stored, so not acked: WeCom will retry.
         log.exception("inbox unavailable; asking WeCom to retry %s", msg["id"])

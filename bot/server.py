@@ -230,15 +230,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     """The whole body, or BodyTooLarge as soon as it passes `limit` (before reading the rest),
     BodyTimeout when it has not all arrived within [server] body_timeout_seconds, BodyError when
     the client hung up halfway."""
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise BodyTooLarge
     chunks, size = [], 0
     try:
-        if request.content_length:
+        if length:
             # A callback's body usually came in with its headers: take what is buffered without a
             # timer (most of this function's cost per callback); wait, with the deadline, for the rest.
-            head = request.content.read_nowait(request.content_length)
-            if len(head) == request.content_length:
+            head = request.content.read_nowait(length)
+            if len(head) == length:
                 return head
             chunks, size = [head], len(head)
         async with asyncio.timeout(request.app[CONFIG].server.body_timeout_seconds):

@@ -112,13 +112,16 @@ class PartitionedStream:
         [res] = await self._put_many(keys=list(p.keys), args=list(p.args))
         return res.decode() if isinstance(res, bytes) else res
 
-    async def put_batched(self, route_key: str, dedupe_id: str, data: str | bytes) -> str | None:
+    def put_batched(self, route_key: str, dedupe_id: str, data: str | bytes) -> asyncio.Future[str | None]:
         """Like put(), but concurrent callers share one pipelined round trip (group commit).
 
         Each entry is its own dedupe+XADD, in call order, and each caller gets its own result; the
         entries of one partition go in one script call with one reply. Under load this cuts the
         per-callback Redis cost several times over. A call that fails fails every entry in it: the
         callers answer "retry", and what it did store is found by the dedupe markers on the retry.
+
+        Queued when called (not when awaited); returns the future of the result, to await (or
+        gather) as the coroutine it used to be: no coroutine per entry on the ack path.
         """
         fut = asyncio.get_running_loop().create_future()
         route = route_key.encode()
@@ -128,7 +131,7 @@ class PartitionedStream:
         self._queue.append((part, seen, data if isinstance(data, bytes) else data.encode(), route, fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return await fut
+        return fut
 
     @functools.cached_property
     def _seen_prefix(self) -> list[bytes]:
