@@ -46,21 +46,21 @@ FD_RESERVE = 200  # descriptors kept for Redis pools, WeCom sessions, logs and f
 class _Conn(asyncio.Protocol):
     """One accepted connection: forwards to aiohttp's protocol, tracks whether a request is running."""
 
-    __slots__ = ("guard", "inner", "transport", "since", "busy")
+    # data_received is a slot holding aiohttp's own bound method: the transport calls it directly,
+    # without a forwarding frame per chunk received.
+    __slots__ = ("guard", "inner", "transport", "since", "busy", "data_received")
 
     def __init__(self, guard: "ConnectionGuard", inner: RequestHandler) -> None:
         self.guard, self.inner = guard, inner
         self.transport: asyncio.Transport | None = None
         self.since = 0.0  # when it started waiting for a request (loop time)
         self.busy = 0
+        self.data_received = inner.data_received
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.inner.connection_made(transport)
         self.guard._opened(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received()
