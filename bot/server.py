@@ -198,8 +198,9 @@ def guarded(handler: Handler) -> Handler:
             if conn is not None:
                 conn.guard.request_finished(conn)
 
+    functools.update_wrapper(run, handler, updated=())  # its name and doc, not its attributes
     run.guarded = True  # type: ignore[attr-defined]
-    return functools.update_wrapper(run, handler)
+    return run
 
 
 def guard_routes(app: web.Application) -> None:
