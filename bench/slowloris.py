@@ -52,9 +52,10 @@ def serve(kind: str, port: int) -> None:
     from bot import server
     from bot.config import from_dict
     config = from_dict({"server": {"host": "127.0.0.1", "port": port}})
-    app = web.Application(middlewares=[server.middleware])
+    app = web.Application()
     app.router.add_post("/wecom/app", callback)
     app.router.add_get("/cpu", cpu)
+    server.guard_routes(app)
     from bot.appkeys import CONFIG
     app[CONFIG] = config
     asyncio.run(server.serve(app, config))

@@ -48,7 +48,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
     features = list(handlers.FEATURES if features is None else features)
     contract.check_unique(features)
     typed_settings = check_features(config, features)
-    app = web.Application(client_max_size=config.server.max_body_bytes, middlewares=[server.middleware])
+    app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
     app[FEATURES] = features
     app[CRYPTO_APP] = _crypto(config.wecom.app.token, config.wecom.app.encoding_aes_key, config.wecom.corp_id)
@@ -155,6 +155,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
             from bot.archive import fake as fake_archive
             fake_archive.install(fake, fake_archive.for_config(config))
         app.add_subapp("/fake", fake)
+    server.guard_routes(app)  # every route: the connection guard's bookkeeping and the 500 backstop
     return app
 
 

@@ -25,28 +25,34 @@ _PLACEHOLDER = {"image": "[图片]", "voice": "[语音]", "file": "[文件]", "v
 _MENTION = re.compile(r"^(\s*@\S+\s*)+")
 
 
-_ELEMENT = re.compile(r"\s*<(\w+)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&]*))</\1>", re.S)
+# One element: XML whitespace, <Tag>, CDATA or plain text, </Tag>; the whole match is captured too,
+# so that the matches can be checked to tile the body. Tags are ASCII names; anything else goes to
+# the parser.
+_ELEMENT = re.compile(r"([ \t\n]*<([A-Za-z_][A-Za-z0-9_]*)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&]*))</\2>)", re.S)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # characters XML does not allow
+_WS = " \t\n"  # XML's whitespace (less CR, which the parser normalises and the fast path refuses)
 
 
 def _flat(data: str) -> dict[str, Any] | None:
     """What WeCom sends, read without a parser: <xml> and simple text or CDATA children only.
 
-    None for anything else (nesting, entities, attributes, comments, CR), which the real parser
-    then handles; the result is the same as the parser's for every document accepted here.
+    None for anything else (nesting, entities, attributes, comments, CR, characters XML does not
+    allow, "]]>" in text), which the real parser then handles or refuses; the result is the same as
+    the parser's for every document accepted here. One findall reads every element; the matches'
+    lengths adding up to the body's (less trailing whitespace) proves they follow each other from
+    its start with nothing else between them, so each is what a match at that position reads.
     """
-    s = data.strip()
-    if not (s.startswith("<xml>") and s.endswith("</xml>")) or "\r" in s:
+    s = data.strip(_WS)
+    if not (s.startswith("<xml>") and s.endswith("</xml>")) or "\r" in s or _NOT_XML.search(s):
         return None
-    body, pos, out = s[5:-6], 0, {}
-    while pos < len(body):
-        m = _ELEMENT.match(body, pos)
-        if m is None:
-            return out if not body[pos:].strip() else None
-        tag, cdata, text = m.groups()
-        value = cdata if cdata is not None else text
+    body, out, size = s[5:-6], {}, 0
+    for whole, tag, cdata, text in _ELEMENT.findall(body):
+        size += len(whole)
+        value = cdata or text  # findall gives "" for the branch that did not match
+        if "]]>" in value:  # not allowed in XML text: the parser refuses it
+            return None
         out[tag] = value if tag == "Content" else value.strip()
-        pos = m.end()
-    return out
+    return out if size == len(body.rstrip(_WS)) else None
 
 
 def parse_xml(data: bytes | str) -> dict[str, Any]:
@@ -135,8 +141,10 @@ def _int(value: Any) -> int:
         return int(time.time())
 
 
-def app_message(plaintext: bytes) -> Message | None:
-    """Decrypted app callback XML -> Message, or None for a type we do not handle."""
+def app_fields(plaintext: bytes) -> dict[str, Any] | None:
+    """Decrypted app callback XML -> the fields of its Message (see app_message), or None for a
+    type we do not handle. The ack path serialises these (message.message_json) without ever
+    building the Message."""
     d = parse_xml(plaintext)
     msgtype = _text(d, "MsgType")
     sender = _text(d, "FromUserName")
@@ -148,20 +156,28 @@ def app_message(plaintext: bytes) -> Message | None:
         if event not in APP_EVENTS:
             return None
         conversation = f"kf:{_text(d, 'OpenKfId')}" if event == "kf_msg_or_event" else sender
-        return Message(id=_event_id(plaintext), channel="app", conversation=conversation, sender=sender,
-                       sender_kind="system" if sender == "sys" else "staff", kind="event", event=event,
-                       time=when, raw=d)
+        return dict(id=_event_id(plaintext), channel="app", conversation=conversation, sender=sender,
+                    sender_kind="system" if sender == "sys" else "staff", kind="event", event=event,
+                    time=when, raw=d)
     msg_id = _text(d, "MsgId") or _event_id(plaintext)
     text = _text(d, "Content") if msgtype == "text" else _PLACEHOLDER.get(msgtype, "")
     if msgtype == "voice" and _text(d, "Recognition"):
         text = _text(d, "Recognition")
-    return Message(id=f"app:{msg_id}", channel="app", conversation=sender, sender=sender,
-                   text=text, kind="text" if msgtype in ("text", "voice") else "other", time=when,
-                   raw={k: v for k, v in d.items() if k not in ("Content",)})
+    raw = d.copy()
+    raw.pop("Content", None)
+    return dict(id=f"app:{msg_id}", channel="app", conversation=sender, sender=sender,
+                text=text, kind="text" if msgtype in ("text", "voice") else "other", time=when, raw=raw)
 
 
-def aibot_message(plaintext: bytes) -> Message | None:
-    """Decrypted 智能机器人 JSON -> Message, or None for a type we do not handle."""
+def app_message(plaintext: bytes) -> Message | None:
+    """Decrypted app callback XML -> Message, or None for a type we do not handle."""
+    values = app_fields(plaintext)
+    return None if values is None else Message(**values)
+
+
+def aibot_fields(plaintext: bytes) -> dict[str, Any] | None:
+    """Decrypted 智能机器人 JSON -> the fields of its Message (see aibot_message), or None for a
+    type we do not handle."""
     try:
         d = json.loads(plaintext)
     except (ValueError, RecursionError):
@@ -178,13 +194,19 @@ def aibot_message(plaintext: bytes) -> Message | None:
     if msgtype == "text":
         text = _text(_obj(d, "text"), "content")
         text = _MENTION.sub("", text) if chat_type == "group" else text
-        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
+        return dict(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
     if msgtype == "voice":
         text = _text(_obj(d, "voice"), "content")
-        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
+        return dict(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", text=text, **base)
     if msgtype == "event":
         event = _text(_obj(d, "event"), "eventtype")
         if event != "enter_chat":
             return None
-        return Message(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", kind="event", event=event, **base)
+        return dict(id=f"aibot:{_text(d, 'msgid') or _event_id(plaintext)}", kind="event", event=event, **base)
     return None
+
+
+def aibot_message(plaintext: bytes) -> Message | None:
+    """Decrypted 智能机器人 JSON -> Message, or None for a type we do not handle."""
+    values = aibot_fields(plaintext)
+    return None if values is None else Message(**values)

@@ -38,6 +38,11 @@ def check_slots(on: bool) -> None:
     _check = on
 
 
+def slots_checked() -> bool:
+    """Whether check_slots(True) is on (so a hot path can skip building the key list for same_slot)."""
+    return _check
+
+
 def slot_of(key: str | bytes) -> int:
     return key_slot(key.encode() if isinstance(key, str) else key)
 

@@ -11,6 +11,7 @@ capped by count at write time and by age at each trim (see store/keys.py `dead`)
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -23,7 +24,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
-from store.lua import bind, run_all, same_slot
+from store.lua import bind, run_all, same_slot, slots_checked
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -111,91 +112,126 @@ class PartitionedStream:
         [res] = await self._put_many(keys=list(p.keys), args=list(p.args))
         return res.decode() if isinstance(res, bytes) else res
 
-    async def put_batched(self, route_key: str, dedupe_id: str, data: str) -> str | None:
+    def put_batched(self, route_key: str, dedupe_id: str, data: str | bytes) -> asyncio.Future[str | None]:
         """Like put(), but concurrent callers share one pipelined round trip (group commit).
 
         Each entry is its own dedupe+XADD, in call order, and each caller gets its own result; the
         entries of one partition go in one script call with one reply. Under load this cuts the
         per-callback Redis cost several times over. A call that fails fails every entry in it: the
         callers answer "retry", and what it did store is found by the dedupe markers on the retry.
+
+        Queued when called (not when awaited); returns the future of the result, to await (or
+        gather) as the coroutine it used to be: no coroutine per entry on the ack path.
         """
         fut = asyncio.get_running_loop().create_future()
-        part = self.part_of(route_key)
-        self._queue.append((part, self.k.seen(self.name, part, dedupe_id).encode(), data.encode(),
-                            route_key.encode(), fut))
+        route = route_key.encode()
+        part = zlib.crc32(route) % self.n  # part_of(route_key)
+        seen = self._seen_prefix[part] + dedupe_id.encode() if self._seen_prefix else \
+            self.k.seen(self.name, part, dedupe_id).encode()
+        self._queue.append((part, seen, data if isinstance(data, bytes) else data.encode(), route, fut))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        return await fut
+        return fut
+
+    @functools.cached_property
+    def _seen_prefix(self) -> list[bytes]:
+        """Per partition, the dedupe marker's key less the id (empty if Keys.seen is not that shape)."""
+        prefixes = [self.k.seen(self.name, part, "").encode() for part in range(self.n)]
+        ok = all(self.k.seen(self.name, part, "x-1").encode() == prefixes[part] + b"x-1" for part in range(self.n))
+        return prefixes if ok else []
+
+    @functools.cached_property
+    def _stream_bulk(self) -> list[bytes]:
+        """Per partition, its stream key as a RESP bulk string."""
+        return [_bulk(self.key(part).encode()) for part in range(self.n)]
 
     async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            calls: list[list] = []  # entries per script call: one partition, at most MAX_PUT_MANY
-            open_call: dict[int, list] = {}
-            for item in batch:
-                call = open_call.get(item[0])
-                if call is None or len(call) >= MAX_PUT_MANY:
-                    call = open_call[item[0]] = []
-                    calls.append(call)
-                call.append(item)
-            try:
-                results = await self._send_calls(calls)
-            except Exception as exc:
-                for *_, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for call, res in zip(calls, results):
-                if isinstance(res, NoScriptError):  # first use on this server, or after a restart
-                    try:
-                        res = await self._put_many(keys=[k for part, seen, *_ in call for k in (seen, self.key(part))],
-                                                   args=[self.dedupe_ttl, *(x for _, _, d, r, _ in call for x in (d, r))])
-                    except Exception as exc:
-                        res = exc
-                each = res if isinstance(res, list) else [res] * len(call)
-                for (*_, fut), one in zip(call, each):
-                    if fut.done():
-                        continue
-                    if isinstance(one, Exception):
-                        fut.set_exception(one)
+        # One pooled connection serves the group commit for as long as callers keep it busy: taking
+        # it from the (blocking) pool and giving it back cost more Python than packing a batch.
+        conn = None
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                calls: list[list] = []  # entries per script call: one partition, at most MAX_PUT_MANY
+                open_call: dict[int, list] = {}
+                for item in batch:
+                    call = open_call.get(item[0])
+                    if call is None or len(call) >= MAX_PUT_MANY:
+                        call = open_call[item[0]] = []
+                        calls.append(call)
+                    call.append(item)
+                try:
+                    if isinstance(self.r, RedisCluster):
+                        results = await self._send_cluster(calls)
                     else:
-                        fut.set_result(one.decode() if isinstance(one, bytes) else one)
+                        if conn is None:
+                            conn = await self.r.connection_pool.get_connection()
+                        results = await self._send_calls(calls, conn)
+                except Exception as exc:
+                    if conn is not None:  # disconnected by _send_calls: back to the pool, a fresh one next time
+                        await self.r.connection_pool.release(conn)
+                        conn = None
+                    for *_, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    continue
+                for call, res in zip(calls, results):
+                    if isinstance(res, NoScriptError):  # first use on this server, or after a restart
+                        try:
+                            res = await self._put_many(keys=[k for part, seen, *_ in call for k in (seen, self.key(part))],
+                                                       args=[self.dedupe_ttl, *(x for _, _, d, r, _ in call for x in (d, r))])
+                        except Exception as exc:
+                            res = exc
+                    each = res if isinstance(res, list) else [res] * len(call)
+                    for (*_, fut), one in zip(call, each):
+                        if fut.done():
+                            continue
+                        if isinstance(one, Exception):
+                            fut.set_exception(one)
+                        else:
+                            fut.set_result(one.decode() if isinstance(one, bytes) else one)
+        finally:
+            if conn is not None:
+                await self.r.connection_pool.release(conn)
 
-    async def _send_calls(self, calls: list[list]) -> list:
-        """One EVALSHA per call, written as one RESP buffer on one connection; a reply per call.
+    async def _send_cluster(self, calls: list[list]) -> list:
+        """On Redis Cluster the calls go through the cluster pipeline, which sends each to its slot's node."""
+        async with self.r.pipeline(transaction=False) as pipe:
+            for call in calls:
+                pipe.evalsha(self._put_many.sha, 2 * len(call),
+                             *(k for part, seen, *_ in call for k in (seen, self.key(part))),
+                             self.dedupe_ttl, *(x for _, _, d, r, _ in call for x in (d, r)))
+            return await pipe.execute(raise_on_error=False)
+
+    async def _send_calls(self, calls: list[list], conn) -> list:
+        """One EVALSHA per call, written as one RESP buffer on `conn`; a reply per call.
 
         redis-py's pipeline spends ~30 µs of Python per command building and decoding it; packing
-        this fixed-shape command by hand takes a few, which is most of the ack budget.
-        On Redis Cluster the calls go through the cluster pipeline, which sends each to its slot's node.
+        this fixed-shape command by hand takes a few, which is most of the ack budget. On an error
+        the connection is disconnected (a half-read reply stream must not be used again) and the
+        error raised.
         """
-        if isinstance(self.r, RedisCluster):
-            async with self.r.pipeline(transaction=False) as pipe:
-                for call in calls:
-                    pipe.evalsha(self._put_many.sha, 2 * len(call),
-                                 *(k for part, seen, *_ in call for k in (seen, self.key(part))),
-                                 self.dedupe_ttl, *(x for _, _, d, r, _ in call for x in (d, r)))
-                return await pipe.execute(raise_on_error=False)
         sha = self._put_many.sha.encode() if isinstance(self._put_many.sha, str) else self._put_many.sha
         head = b"$7\r\nEVALSHA\r\n" + _bulk(sha)
         ttl = _bulk(b"%d" % self.dedupe_ttl)
+        streams = self._stream_bulk
         chunks: list[bytes] = []
         for call in calls:
             n = len(call)
-            same_slot([self.key(call[0][0]), *(seen for _, seen, *_ in call)], "streams_put (group commit)")
-            stream_key = _bulk(self.key(call[0][0]).encode())
+            if slots_checked():
+                same_slot([self.key(call[0][0]), *(seen for _, seen, *_ in call)], "streams_put (group commit)")
+            stream_key = streams[call[0][0]]
             chunks += (b"*%d\r\n" % (4 + 4 * n), head, _bulk(b"%d" % (2 * n)))
             for _, seen, _, _, _ in call:
                 chunks += (_bulk(seen), stream_key)
             chunks.append(ttl)
             for _, _, data, route, _ in call:
                 chunks += (_bulk(data), _bulk(route))
-        pool = self.r.connection_pool
-        conn = await pool.get_connection()
         try:
             await conn.send_packed_command(b"".join(chunks), check_health=False)
             results: list = []
             # One deadline for the whole batch instead of a timeout context per reply.
-            async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 10):
+            async with asyncio.timeout(self.r.connection_pool.connection_kwargs.get("socket_timeout") or 10):
                 for _ in calls:
                     try:
                         results.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
@@ -205,8 +241,6 @@ class PartitionedStream:
         except BaseException:
             await conn.disconnect()  # a half-read reply stream must not go back to the pool
             raise
-        finally:
-            await pool.release(conn)
 
     # -- ownership ---------------------------------------------------------------------------
     async def claim(self, part: int, owner: str, ttl_ms: int) -> int:

@@ -159,7 +159,58 @@ def test_flat_fast_path_reads_what_the_parser_reads(doc):
     "<xml><!-- c --><Content>x</Content></xml>",  # comment
     "<xml><Content><![CDATA[a\r\nb]]></Content></xml>",  # CR: the parser normalises it
     "<xml><Content>x</Other></xml>",  # mismatched
+    "<xml><C><![CDATA[a]]>b]]></C></xml>",  # "]]>" in text: the parser refuses it
+    "<xml><C>a]]></C></xml>",
+    "<xml>\x0b<C>a</C></xml>",  # not XML whitespace: the parser refuses it
+    "<xml><C>a\x01</C></xml>",  # a character XML does not allow
+    "\u3000<xml><C>a</C></xml>",  # text before the root
     "<root><Content>x</Content></root>",
 ])
 def test_flat_fast_path_leaves_everything_else_to_the_parser(doc):
     assert wecom._flat(doc) is None
+
+
+def test_flat_fast_path_agrees_with_the_parser_on_generated_documents():
+    """Documents built from WeCom-like and hostile pieces: whatever the fast path accepts, it reads
+    as the parser does (and it accepts the plain shapes)."""
+    import random
+    import xml.etree.ElementTree as ET
+    pieces = ["<A>x</A>", "<B><![CDATA[y]]></B>", "<C><![CDATA[a]]>b]]></C>", "<C><![CDATA[]]></C>",
+              "<D> 1 </D>", "\n", " ", "\t", "\u3000", "<E>", "</E>", "<Content><![CDATA[ 两 ]]></Content>",
+              "<F><![CDATA[x]]></G>", "]]>", "<H>a&amp;b</H>", "<!-- c -->", "<I/>", "junk",
+              "<Content><![CDATA[<J>k</J>]]></Content>", "<K><![CDATA[x]]></K>tail</K>", "\x0b", "\x01",
+              "\ufffe", "]]", "<1a>x</1a>", "<Ä>x</Ä>", "<N>\u3000x\u3000</N>", "<O>\x0bx</O>", "<M >x</M>"]
+    rng = random.Random(7)
+    accepted = 0
+    for _ in range(4000):
+        doc = (rng.choice(["", " \n", "\u3000", "\ufeff"]) + "<xml>"
+               + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) + "</xml>" + rng.choice(["", "\n", "\x0b"]))
+        flat = wecom._flat(doc)
+        if flat is None:
+            continue
+        accepted += 1
+        try:
+            tree = wecom._tree(doc)
+        except wecom.BadPayload:
+            raise AssertionError(f"fast path accepted what the parser refuses: {doc!r}")
+        assert flat == tree, doc
+    assert accepted > 150
+
+
+@pytest.mark.parametrize("values", [
+    dict(id="app:1", channel="app", conversation="u", sender="u", text="草莓 ", time=1, raw={"MsgId": "1"}),
+    dict(id="ev:x", channel="app", conversation="kf:k", kind="event", event="kf_msg_or_event",
+         raw={"List": ["a", "b"]}),
+    dict(id="a", channel="aibot", conversation="c", time=2**70),  # beyond orjson: the stdlib fallback
+])
+def test_message_json_is_the_messages_json(values):
+    from bot.message import Message, message_json
+    assert message_json(values) == Message(**values).to_json().encode()
+    assert Message.from_json(message_json(values)) == Message(**values)
+
+
+def test_message_json_refuses_what_the_constructor_refuses():
+    from bot.message import message_json
+    for bad in (dict(id="a", channel="app"), dict(id="a", channel="app", conversation="c", nope=1)):
+        with pytest.raises(TypeError):
+            message_json(bad)

@@ -134,3 +134,40 @@ async def test_a_malformed_request_is_one_log_line_not_a_traceback(served, caplo
     w.close()
     refused = [x for x in caplog.records if "refused as malformed" in x.getMessage()]
     assert len(refused) == 1 and not refused[0].exc_info
+
+
+async def test_a_handler_bug_is_a_bare_500_and_frees_the_connection(caplog):
+    """guard_routes' wrapper: the last line against a handler bug (the route-level stand-in for
+    a middleware), through the guard so the connection's bookkeeping is seen too."""
+    from aiohttp import web
+
+    from bot.config import from_dict
+
+    async def broken(request):
+        raise ValueError("secret detail")
+
+    async def fine(request):
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/x", broken)
+    app.router.add_get("/api/x", broken)
+    app.router.add_get("/ok", fine)
+    server.guard_routes(app)
+    server.guard_routes(app)  # a second call wraps nothing twice
+    config = from_dict({"server": {"host": "127.0.0.1", "port": 0}})
+    from bot.appkeys import CONFIG
+    app[CONFIG] = config
+    runner, site = await server.start(app, config, port=0)
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"http://127.0.0.1:{site.port}/x") as resp:
+                assert resp.status == 500 and await resp.text() == "internal error"
+            async with s.get(f"http://127.0.0.1:{site.port}/api/x") as resp:
+                assert resp.status == 500 and await resp.json() == {"error": "internal_error"}
+            async with s.get(f"http://127.0.0.1:{site.port}/ok") as resp:
+                assert resp.status == 200
+            assert site.guard.open == 1 and len(site.guard.idle) == 1  # waiting for its next request
+    finally:
+        await runner.cleanup()
+    assert any("GET /x failed" in r.getMessage() for r in caplog.records)
