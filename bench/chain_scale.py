@@ -124,7 +124,25 @@ def serve_worker(config_path: str, port: int) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     stats = {"cpu": defaultdict(float), "n": defaultdict(int), "rt": defaultdict(int),
-             "consumer_cmds": defaultdict(int)}
+             "consumer_cmds": defaultdict(int), "packets": defaultdict(int)}
+    # --show-trips: every packet's command names, by stage (costs the worker some CPU of its own)
+    show = os.environ.get("QB_BENCH_TRIPS") == "1"
+    from roundtrips import RoundTrips
+    names = RoundTrips()
+    import re as _re
+
+    from store.lua import HERE, script
+    scripts = {script(f.stem).sha.encode(): f.stem for f in HERE.glob("*.lua")}
+    sha_re = _re.compile(rb"EVALSHA\r\n\$40\r\n([0-9a-f]{40})", _re.I)
+
+    def packet(command) -> str:
+        raw = command if isinstance(command, bytes) else b"".join(bytes(c) for c in command)
+        names.note(raw)
+        shas = [scripts.get(m.group(1), "?") for m in sha_re.finditer(raw)]
+        out = []
+        for n in names.log.pop():
+            out.append(f"EVALSHA({shas.pop(0)})" if n == "EVALSHA" and shas else n)
+        return " ".join(out)
 
     send_packed = rconn.AbstractConnection.send_packed_command
 
@@ -133,6 +151,8 @@ def serve_worker(config_path: str, port: int) -> None:
         stats["rt"][stage] += 1
         if stage == "consumer":
             stats["consumer_cmds"][_command_name(command)] += 1
+        if show:
+            stats["packets"][f"{stage}: {packet(command)}"] += 1
         return await send_packed(self, command, check_health)
 
     rconn.AbstractConnection.send_packed_command = counted_send
@@ -321,7 +341,7 @@ class WorkerProbe:
 
 def diff(a: dict, b: dict) -> dict:
     out = {"proc": b["proc"] - a["proc"]}
-    for k in ("cpu", "n", "rt", "consumer_cmds"):
+    for k in ("cpu", "n", "rt", "consumer_cmds", "packets"):
         out[k] = {s: b[k].get(s, 0) - a[k].get(s, 0) for s in set(a[k]) | set(b[k])}
     return out
 
@@ -682,6 +702,12 @@ def report(args, res: dict, n_rows: int) -> None:
       "carries about 1,000,000 / that many messages per second")
     p("consumer round trips per message, by command: " +
       ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1])))
+    if args.show_trips:
+        for kind, d in res["runs"].items():
+            p(f"round trips per {kind} message, by stage and packet (commands in one packet):")
+            for key, v in sorted(d["packets"].items(), key=lambda kv: (kv[0].split(":")[0], -kv[1])):
+                if v / d["n"] >= 0.01:
+                    p(f"    {v / d['n']:5.2f}  {key}")
     if res.get("kf_send_failed"):
         p(f"kf/send_msg calls the fake refused: {res['kf_send_failed']}")
     if any(d["missing"] for d in res["runs"].values()):
@@ -705,6 +731,8 @@ def main() -> None:
     ap.add_argument("--cold-seconds", type=float, default=120.0, help="stop asking new stores after this")
     ap.add_argument("--phase-seconds", type=float, default=60.0, help="stop sending a kind after this")
     ap.add_argument("--probe-seconds", type=float, default=30.0, help="stop a kind's probe after this")
+    ap.add_argument("--show-trips", action="store_true",
+                    help="print the commands of every round trip per stage of the concurrent runs (costs worker CPU)")
     ap.add_argument("--fake", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--serve-worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -757,7 +785,8 @@ def main() -> None:
 
         def start_worker(name: str) -> subprocess.Popen:
             port = worker_ports[0 if name == "w1" else 1]
-            proc = subprocess.Popen([py, __file__, "--serve-worker", str(cfg), str(port)], cwd=ROOT)
+            env = {**os.environ, "QB_BENCH_TRIPS": "1"} if args.show_trips else None
+            proc = subprocess.Popen([py, __file__, "--serve-worker", str(cfg), str(port)], cwd=ROOT, env=env)
             procs[name] = proc
             wait_port(port, proc)
             return proc

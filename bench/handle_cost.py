@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import handlers  # noqa: E402
 from bench.catalog_gen import base_rows, to_csv  # noqa: E402
 from bench.roundtrips import RoundTrips  # noqa: E402
-from bot.config import from_dict  # noqa: E402
+from bot.config import check_features, from_dict  # noqa: E402
 from bot.message import Message  # noqa: E402
 from bot.redis_server import EmbeddedRedis  # noqa: E402
 from bot.router import Dispatcher  # noqa: E402
@@ -85,6 +85,8 @@ async def build(client, cfg, prefix: str, routers) -> Worker:
     """One process's worth of wiring (handlers.setup) on `client`."""
     store = Store(client, prefix=prefix, partitions=cfg.worker.partitions)
     deps = {"store": store, "config": cfg, "api": None}
+    # As bot/app.py: a handler asks for its feature's settings as `<feature>_settings`.
+    deps.update({f"{name}_settings": st for name, st in check_features(cfg, handlers.FEATURES).items()})
     await handlers.setup(deps)
     worker = Worker(cfg, store, Dispatcher(routers), deps)
     deps["worker"] = worker
