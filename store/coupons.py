@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys, RetentionSettings
-from store.lua import Call, bind, run_all
+from store.lua import Call, bind, later, run_all
 
 DRAFT_TTL = DAY  # an unconfirmed draft campaign disappears after a day
 CONFIRM_WINDOW = 600  # a guide has ten minutes to answer 确认
@@ -111,6 +111,7 @@ class Coupons:
         self._release = bind(redis, "coupons_release")
         self._file = bind(redis, "coupons_file")
         self._unwelcome = bind(redis, "compare_and_hdel")
+        self._set_ex = bind(redis, "set_ex")
         self._live_cache: dict[str, tuple[float, list[str]]] = {}
         self._welcome_cache: tuple[float, dict[str, str]] | None = None
         self._writes = 0  # index writes of this process: a cache read across one is not kept
@@ -297,20 +298,23 @@ class Coupons:
         return _merge(a, b)
 
     async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float) -> tuple[list[str], str | None]:
-        """One round trip before a claim: record the shopper's message (touch_seen) and read the store's
-        live campaigns and welcome campaign (unless read within CACHE_SECONDS)."""
+        """Before a claim: record the shopper's message (touch_seen, deferred to the ack while a
+        message is handled) and read the store's live campaigns and welcome campaign (unless read
+        within CACHE_SECONDS); one round trip at most."""
         live, welcomes = self._cached_live(store_id), self._welcome_cache
         if welcomes is not None and time.monotonic() - welcomes[0] >= CACHE_SECONDS:
             welcomes = None
         writes = self._writes
+        await self.touch_seen(shopper, target, now)
+        if live is not None and welcomes is not None:
+            return live, welcomes[1].get(store_id)
         async with self.r.pipeline(transaction=False) as pipe:
-            pipe.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
             if live is None:
                 pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
                 pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
             if welcomes is None:
                 pipe.hgetall(self.k.coupon_welcome())
-            res = (await pipe.execute())[1:]
+            res = await pipe.execute()
         if live is None:
             live = _merge(res.pop(0), res.pop(0))
             self._keep_live(store_id, live, writes)
@@ -376,7 +380,7 @@ class Coupons:
 
     # -- claiming ------------------------------------------------------------------------------
     async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
-                    joined_at: int | None, target: str, new_code: Callable[[], str]) -> Claim:
+                    joined_at: int | None, target: str, new_code: Callable[[], str], defer: bool = False) -> Claim:
         """One claim on one campaign, in three steps that each touch one hash slot (so they run on
         a Redis Cluster too): reserve a fresh random code in the code index, let the campaign's
         script decide and issue it, then file it (its index entry's real removal time and the
@@ -388,7 +392,12 @@ class Coupons:
         only a code this attempt reserved, and a reservation is refused for a code any campaign
         holds. A crash before the filing leaves the message un-acked, so the redelivery files it;
         until then the code is findable by its reservation, which outlives any code. A crash
-        that leaves a reservation nothing issued costs an index entry that answers "unknown"."""
+        that leaves a reservation nothing issued costs an index entry that answers "unknown".
+
+        `defer`: the third step rides on the message's ack (store/lua.py `later`) instead of a round
+        trip of its own. Only for a caller whose redelivery always claims again (so "again" files
+        what a crash before the ack left unfiled), e.g. 领券; not one that a greeting mark written
+        at once may stop from claiming again."""
         k = self.k
         for _ in range(CODE_TRIES):
             code = new_code()
@@ -406,7 +415,10 @@ class Coupons:
             calls = [] if status == "issued" else [self._release.call(index, [code, cid])]
             if status in ("issued", "again"):
                 calls += self._file_calls(shopper, cid, codes[0], expires[0] if expires else int(now), now)
-            await run_all(self.r, calls)
+            if defer:
+                await later(self.r, calls)
+            else:
+                await run_all(self.r, calls)
             if status == "collision":
                 continue
             return Claim(cid, status, codes, expires)
@@ -491,8 +503,9 @@ class Coupons:
             await pipe.execute()
 
     async def touch_seen(self, shopper: str, target: str, now: float) -> None:
-        """Record that a kf shopper just wrote (from `target` = 'open_kfid:external_userid')."""
-        await self.r.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
+        """Record that a kf shopper just wrote (from `target` = 'open_kfid:external_userid').
+        Only the reminder job reads it, so while a message is handled it waits for the ack."""
+        await later(self.r, [self._set_ex.call([self.k.coupon_seen(shopper)], [f"{int(now)}|{target}", SEEN_TTL])])
 
     async def seen(self, shopper: str) -> tuple[int, str] | None:
         """(time, kf target) of the shopper's last message, if within the kf reply window."""

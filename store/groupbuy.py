@@ -251,7 +251,8 @@ class GroupBuys:
 
     # -- the per-store view every shopper line reads ------------------------------------------------
     async def _view(self, store_id: str) -> _StoreView:
-        """The store's 团, read at most once per VIEW_SECONDS (two round trips when read)."""
+        """The store's 团, read at most once per VIEW_SECONDS: one round trip when its open 团 are
+        those of the view it replaces (their metas are read with the open index), two otherwise."""
         v = self._views.get(store_id)
         now = time.monotonic()
         if v is not None and now - v.at < VIEW_SECONDS:
@@ -259,18 +260,24 @@ class GroupBuys:
         writes = self._writes
         if store_id not in await self._stores_with_groups(now):
             return _StoreView(now, [], {}, [])  # most stores of a chain: nothing to read
+        known = [g.id for g in v.groups] if v is not None else []
         async with self.r.pipeline(transaction=False) as p:
             p.smembers(self.k.gb_open(store_id))
             p.zrange(self.k.gb_recent(store_id), 0, -1, withscores=True)
-            open_raw, recent_raw = await p.execute()
+            for gid in known:
+                p.hgetall(self.k.gb(gid, "meta"))
+            open_raw, recent_raw, *rows = await p.execute()
         ids = sorted(int(x) for x in open_raw)
+        metas = dict(zip(known, rows))
         groups, ops = [], {}
-        if ids:
+        missing = [gid for gid in ids if gid not in metas]
+        if missing:
             async with self.r.pipeline(transaction=False) as p:
-                for gid in ids:
+                for gid in missing:
                     p.hgetall(self.k.gb(gid, "meta"))
-                rows = await p.execute()
-            for gid, h in zip(ids, rows):
+                metas.update(zip(missing, await p.execute()))
+        if ids:
+            for gid, h in ((gid, metas[gid]) for gid in ids):
                 if h:
                     h = {_s(k): _s(x) for k, x in h.items()}
                     groups.append(GroupBuy.of(gid, h))

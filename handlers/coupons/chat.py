@@ -274,7 +274,9 @@ async def _claim(msg: Message, ask: Ask, shopper: Shopper, store: Store, config:
         if not matching:  # "还有满50减10的券吗" and there is none: say so, issue nothing unasked
             return Reply("coupons/no_match.txt.j2", asked=ask.hint.label(), offered=offered)
         live = matching
-    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new=ask.new_only, cids=live)
+    # A redelivered 领券 always claims again ("again" files the code anew), so filing may wait for the ack.
+    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new=ask.new_only, cids=live,
+                                 defer=True)
     if welcome_cid and any(c.campaign == welcome_cid and c.codes for c in report.claims):
         await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
     return Reply("coupons/claim.txt.j2", **report.context())
