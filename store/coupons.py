@@ -114,6 +114,9 @@ class Coupons:
         self._set_ex = bind(redis, "set_ex")
         self._live_cache: dict[str, tuple[float, list[str]]] = {}
         self._welcome_cache: tuple[float, dict[str, str]] | None = None
+        self._shared_live: list[str] = []  # the chain-wide live campaigns when last read
+        # (shopper, campaign) -> a code claim_inputs reserved for the claim that follows it
+        self._reserved: dict[tuple[str, str], str] = {}
         self._writes = 0  # index writes of this process: a cache read across one is not kept
 
     def _changed(self) -> None:
@@ -297,10 +300,17 @@ class Coupons:
             a, b = await pipe.execute()
         return _merge(a, b)
 
-    async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float) -> tuple[list[str], str | None]:
+    async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float,
+                           new_code: Callable[[], str] | None = None) -> tuple[list[str], str | None]:
         """Before a claim: record the shopper's message (touch_seen, deferred to the ack while a
         message is handled) and read the store's live campaigns and welcome campaign (unless read
-        within CACHE_SECONDS); one round trip at most."""
+        within CACHE_SECONDS); one round trip at most.
+
+        With `new_code`, that round trip also reserves a code (the claim's first step) for the first
+        campaign the store offered when last read (or the chain-wide ones, for a store not read yet):
+        the list rarely changes, so the claim that follows usually needs no reserve step of its own.
+        The claim takes it (`claim(..., defer=True)` for the same shopper and campaign);
+        `release_unclaimed` gives back one it did not take."""
         live, welcomes = self._cached_live(store_id), self._welcome_cache
         if welcomes is not None and time.monotonic() - welcomes[0] >= CACHE_SECONDS:
             welcomes = None
@@ -308,15 +318,31 @@ class Coupons:
         await self.touch_seen(shopper, target, now)
         if live is not None and welcomes is not None:
             return live, welcomes[1].get(store_id)
+        guess = None
+        if live is None and new_code is not None:
+            before = self._live_cache.get(store_id)
+            ids = before[1] if before is not None else self._shared_live
+            guess = (ids[0], new_code()) if ids else None
         async with self.r.pipeline(transaction=False) as pipe:
             if live is None:
                 pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
                 pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
             if welcomes is None:
                 pipe.hgetall(self.k.coupon_welcome())
-            res = await pipe.execute()
+            if guess is not None:
+                reserving = self._reserve_call(guess[0], guess[1], now).queue(pipe)
+            res = await pipe.execute(raise_on_error=False)
+        if guess is not None and await reserving.settle(self.r, res.pop()):
+            if len(self._reserved) >= CACHED_STORES:  # left by failed handlings: reserved, never issued
+                self._reserved.clear()
+            self._reserved[(shopper, guess[0])] = guess[1]
+        for r in res:
+            if isinstance(r, Exception):
+                raise r
         if live is None:
-            live = _merge(res.pop(0), res.pop(0))
+            own, shared = res.pop(0), res.pop(0)
+            live = _merge(own, shared)
+            self._shared_live = _merge(shared)
             self._keep_live(store_id, live, writes)
         if welcomes is None:
             found = _decode(res.pop(0))
@@ -399,11 +425,17 @@ class Coupons:
         what a crash before the ack left unfiled), e.g. 领券; not one that a greeting mark written
         at once may stop from claiming again."""
         k = self.k
+        reserved = self._reserved.pop((shopper, cid), None) if defer else None
         for _ in range(CODE_TRIES):
-            code = new_code()
-            index = [k.coupon_code_index(code), k.coupon_code_expiry(code)]
-            if not await self._reserve(keys=index, args=[code, cid, int(now) + (LONGEST_CODE_DAYS + 1) * DAY + self.grace]):
-                continue  # some campaign holds this code: draw another
+            if reserved is not None:  # reserved with the claim's inputs (claim_inputs)
+                code, reserved = reserved, None
+                index = [k.coupon_code_index(code), k.coupon_code_expiry(code)]
+            else:
+                code = new_code()
+                call = self._reserve_call(cid, code, now)
+                index = call.keys
+                if not await call.run(self.r):
+                    continue  # some campaign holds this code: draw another
             res = await self._claim(
                 keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
                       k.coupon_expiry(cid), k.coupon_log(cid)],
@@ -423,6 +455,19 @@ class Coupons:
                 continue
             return Claim(cid, status, codes, expires)
         raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")
+
+    def _reserve_call(self, cid: str, code: str, now: float) -> Call:
+        """Reserve `code` for campaign `cid` in the code index, with the latest removal time any code can have."""
+        return self._reserve.call([self.k.coupon_code_index(code), self.k.coupon_code_expiry(code)],
+                                  [code, cid, int(now) + (LONGEST_CODE_DAYS + 1) * DAY + self.grace])
+
+    async def release_unclaimed(self, shopper: str) -> None:
+        """Give back a code claim_inputs reserved for this shopper that no claim took (the campaign
+        was no longer offered, or not asked for); with the message's ack while one is handled."""
+        for key in [key for key in self._reserved if key[0] == shopper]:
+            code = self._reserved.pop(key)
+            await later(self.r, [self._release.call([self.k.coupon_code_index(code), self.k.coupon_code_expiry(code)],
+                                                    [code, key[1]])])
 
     def _file_calls(self, shopper: str, cid: str, code: str, expires: int, now: float) -> list[Call]:
         """An issued code's index entry (with its removal time) and its wallet entry; idempotent."""
