@@ -9,7 +9,9 @@ Code lookup (code -> campaign, needed by /核销 and the POS) cannot live under 
 the caller only knows the code. The index is a hash sharded by the code's first symbol. A shopper's
 wallet (我的券) is keyed by the shopper. Every script touches one hash slot, so a claim is three
 steps (reserve the code in the index, decide in the campaign, file index time and wallet); `claim`
-says why that still issues each code once and answers each message once.
+says why that still issues each code once and answers each message once. For a shopper's 领券 the
+first may ride on the round trip that reads the live campaigns (`claim_inputs`) and the last on the
+message's ack (store/lua.py `later`), so only the decision takes a round trip of its own.
 
 Retention ([retention] in config, rules in store/keys.py): a code record expires at the code's
 expiry + coupon_grace_days. A campaign's own keys have no TTL while it can still issue codes; once
