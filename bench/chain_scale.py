@@ -734,6 +734,8 @@ def report(args, res: dict, n_rows: int) -> None:
           f"{per_msg(d, 'rt', 'pull'):>7.1f} {per_msg(d, 'rt', 'handle'):>7.1f} {per_msg(d, 'rt', 'send'):>6.1f} "
           f"{per_msg(d, 'rt', 'consumer'):>8.1f} {d['redis_cpu'] / d['n'] * 1e6:>8.0f}  {d['missing']}  {verdict}"
           + (f"  (* stopped after {args.phase_seconds:g} s: {d['n']} of {d['planned']})" if d["n"] < d["planned"] else ""))
+    p("cyclic GC pauses in the concurrent runs, µs per message: " + ", ".join(
+        f"{kind} {sum(d['gc'].values()) / max(d['n'], 1) * 1e6:.0f}" for kind, d in res["runs"].items()))
     cmds = defaultdict(int)
     n = 0
     for d in res["runs"].values():
