@@ -17,17 +17,20 @@ log = logging.getLogger(__name__)
 FREEZE_ROWS = 20_000  # catalogs this large: their index is kept out of the cyclic GC's full passes
 
 
-def keep_out_of_gc(rows: int) -> None:
+def keep_out_of_gc(rows: int, collect: bool = True) -> None:
     """A chain catalog's index is millions of objects that live until the next import, and a full
     cyclic-GC pass over them costs ~0.4 s of CPU (measured in bench/chain_scale.py: 2 ms per message
     over a 200-message run). Move everything alive now to the permanent generation (gc.freeze):
     later passes scan only newer objects. The previous index, no longer referenced, is freed by
     reference counting; unfreezing and collecting first frees any cycles it (or anything frozen the
-    last time) left, so nothing stays frozen past the next build. Small catalogs are left alone."""
+    last time) left, so nothing stays frozen past the next build. Small catalogs are left alone.
+    `collect=False` (a store's own index, built at its first question): freeze only, no full pass;
+    what it froze is unfrozen and collected at the next catalog build."""
     if rows < FREEZE_ROWS:
         return
-    gc.unfreeze()
-    gc.collect()
+    if collect:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
 
 
@@ -170,6 +173,7 @@ class QACache:
             fut = self._builds[key] = asyncio.ensure_future(asyncio.to_thread(chain.build_own, carried, everything))
             fut.add_done_callback(lambda _: self._builds.pop(key, None))
         chain.add_own(key[1], await asyncio.shield(fut))
+        keep_out_of_gc(chain.rows.count, collect=False)
         return chain.get(store_id)
 
     async def seed(self, catalog: Path | None, faq: Path | None) -> bool:
