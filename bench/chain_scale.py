@@ -124,7 +124,37 @@ def serve_worker(config_path: str, port: int) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     stats = {"cpu": defaultdict(float), "n": defaultdict(int), "rt": defaultdict(int),
-             "consumer_cmds": defaultdict(int)}
+             "consumer_cmds": defaultdict(int), "packets": defaultdict(int), "thread_cpu": defaultdict(float),
+             "gc": defaultdict(float)}
+    # Where a stage's process CPU goes besides its own code: other threads (thread_cpu is this
+    # thread's only) and the cyclic GC (its pauses, by the stage that was running).
+    import gc
+    gc_started = [0.0]
+
+    def gc_timer(phase, info):
+        if phase == "start":
+            gc_started[0] = time.process_time()
+        else:
+            stats["gc"][STAGE.get()] += time.process_time() - gc_started[0]
+    gc.callbacks.append(gc_timer)
+    # --show-trips: every packet's command names, by stage (costs the worker some CPU of its own)
+    show = os.environ.get("QB_BENCH_TRIPS") == "1"
+    from roundtrips import RoundTrips
+    names = RoundTrips()
+    import re as _re
+
+    from store.lua import HERE, script
+    scripts = {script(f.stem).sha.encode(): f.stem for f in HERE.glob("*.lua")}
+    sha_re = _re.compile(rb"EVALSHA\r\n\$40\r\n([0-9a-f]{40})", _re.I)
+
+    def packet(command) -> str:
+        raw = command if isinstance(command, bytes) else b"".join(bytes(c) for c in command)
+        names.note(raw)
+        shas = [scripts.get(m.group(1), "?") for m in sha_re.finditer(raw)]
+        out = []
+        for n in names.log.pop():
+            out.append(f"EVALSHA({shas.pop(0)})" if n == "EVALSHA" and shas else n)
+        return " ".join(out)
 
     send_packed = rconn.AbstractConnection.send_packed_command
 
@@ -133,6 +163,8 @@ def serve_worker(config_path: str, port: int) -> None:
         stats["rt"][stage] += 1
         if stage == "consumer":
             stats["consumer_cmds"][_command_name(command)] += 1
+        if show:
+            stats["packets"][f"{stage}: {packet(command)}"] += 1
         return await send_packed(self, command, check_health)
 
     rconn.AbstractConnection.send_packed_command = counted_send
@@ -141,11 +173,12 @@ def serve_worker(config_path: str, port: int) -> None:
         async def handle(self, entry):
             stage = classify(entry.data)
             STAGE.set(stage)  # left set: the XACK after handle runs in this task and counts here
-            t0 = time.process_time()
+            t0, th0 = time.process_time(), time.thread_time()
             try:
                 return await orig(self, entry)
             finally:
                 stats["cpu"][stage] += time.process_time() - t0
+                stats["thread_cpu"][stage] += time.thread_time() - th0
                 stats["n"][stage] += 1
         return handle
 
@@ -167,6 +200,25 @@ def serve_worker(config_path: str, port: int) -> None:
                                   "process_cpu": time.process_time(), "pid": os.getpid()})
 
     app.router.add_get("/bench/stats", stats_route)
+    profile = {}
+
+    async def profile_route(request: web.Request) -> web.Response:
+        """--profile: cProfile (CPU time) of the worker between /bench/profile?on=1 and ?on=0."""
+        import cProfile
+        if request.query.get("on") == "1":
+            profile["p"] = cProfile.Profile(time.process_time)
+            profile["p"].enable()
+        return web.json_response({})
+
+    async def profile_stop(request: web.Request) -> web.Response:
+        pr = profile.pop("p", None)
+        if pr is not None:
+            pr.disable()
+            pr.dump_stats(request.query["path"])
+        return web.json_response({})
+
+    app.router.add_get("/bench/profile", profile_route)
+    app.router.add_get("/bench/profile_stop", profile_stop)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
@@ -321,7 +373,7 @@ class WorkerProbe:
 
 def diff(a: dict, b: dict) -> dict:
     out = {"proc": b["proc"] - a["proc"]}
-    for k in ("cpu", "n", "rt", "consumer_cmds"):
+    for k in ("cpu", "n", "rt", "consumer_cmds", "packets", "thread_cpu", "gc"):
         out[k] = {s: b[k].get(s, 0) - a[k].get(s, 0) for s in set(a[k]) | set(b[k])}
     return out
 
@@ -599,8 +651,12 @@ async def run(args, ports: dict, procs: dict, rows: list[dict]) -> dict:
         # 3. sequential probe: CPU per stage
         res["probe"] = {}
         for kind in ("question", "plus1", "coupon"):
+            if args.profile:
+                await http.get(f"http://127.0.0.1:{wport}/bench/profile?on=1")
             res["probe"][kind] = await sequential(chain, probe, kind_messages(kind, args.probe_n, f"{args.tag}p", ctx, rng),
                                                   args.probe_seconds)
+            if args.profile:
+                await http.get(f"http://127.0.0.1:{wport}/bench/profile_stop?path={args.profile}.{kind}")
         # 4. concurrent runs: whole-process CPU per message, round trips per stage
         # 5. the baseline, right before and after each kind's run: the machine's load moves during a
         # long run, and each kind is compared with the loop measured around it.
@@ -658,6 +714,12 @@ def report(args, res: dict, n_rows: int) -> None:
           f"{total - sum(stages.values()):>9.0f} {total:>8.0f} {stages['handle'] / loop:>11.1f}x"
           + ("  (stages overlap other work: a backlog ran meanwhile; not a clean split)"
              if sum(stages.values()) > total * 1.05 or d["missing"] else ""))
+    p("of which: CPU of other threads (process - this thread's) during the handle stage; cyclic GC pauses "
+      "(any stage, by the stage running)")
+    for kind, d in res["probe"].items():
+        other = per_msg(d, "cpu", "handle") - per_msg(d, "thread_cpu", "handle")
+        p(f"{kind:<10} handle: other threads {other * 1e6:6.0f} µs, GC {per_msg(d, 'gc', 'handle') * 1e6:6.0f} µs; "
+          f"GC over all stages {sum(d['gc'].values()) / max(d['n'], 1) * 1e6:6.0f} µs per message")
     p("")
     p(f"concurrent runs ({args.connections} in flight): worker process CPU per message (pull + handle + send) "
       f"against the minimal loop; Redis round trips per message by stage (XACK counted in its stage)")
@@ -672,6 +734,8 @@ def report(args, res: dict, n_rows: int) -> None:
           f"{per_msg(d, 'rt', 'pull'):>7.1f} {per_msg(d, 'rt', 'handle'):>7.1f} {per_msg(d, 'rt', 'send'):>6.1f} "
           f"{per_msg(d, 'rt', 'consumer'):>8.1f} {d['redis_cpu'] / d['n'] * 1e6:>8.0f}  {d['missing']}  {verdict}"
           + (f"  (* stopped after {args.phase_seconds:g} s: {d['n']} of {d['planned']})" if d["n"] < d["planned"] else ""))
+    p("cyclic GC pauses in the concurrent runs, µs per message: " + ", ".join(
+        f"{kind} {sum(d['gc'].values()) / max(d['n'], 1) * 1e6:.0f}" for kind, d in res["runs"].items()))
     cmds = defaultdict(int)
     n = 0
     for d in res["runs"].values():
@@ -682,6 +746,12 @@ def report(args, res: dict, n_rows: int) -> None:
       "carries about 1,000,000 / that many messages per second")
     p("consumer round trips per message, by command: " +
       ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1])))
+    if args.show_trips:
+        for kind, d in res["runs"].items():
+            p(f"round trips per {kind} message, by stage and packet (commands in one packet):")
+            for key, v in sorted(d["packets"].items(), key=lambda kv: (kv[0].split(":")[0], -kv[1])):
+                if v / d["n"] >= 0.01:
+                    p(f"    {v / d['n']:5.2f}  {key}")
     if res.get("kf_send_failed"):
         p(f"kf/send_msg calls the fake refused: {res['kf_send_failed']}")
     if any(d["missing"] for d in res["runs"].values()):
@@ -705,6 +775,10 @@ def main() -> None:
     ap.add_argument("--cold-seconds", type=float, default=120.0, help="stop asking new stores after this")
     ap.add_argument("--phase-seconds", type=float, default=60.0, help="stop sending a kind after this")
     ap.add_argument("--probe-seconds", type=float, default=30.0, help="stop a kind's probe after this")
+    ap.add_argument("--show-trips", action="store_true",
+                    help="print the commands of every round trip per stage of the concurrent runs (costs worker CPU)")
+    ap.add_argument("--profile", help="cProfile (CPU time) the worker during each kind's sequential probe "
+                                      "into PROFILE.<kind>")
     ap.add_argument("--fake", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--serve-worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -757,7 +831,8 @@ def main() -> None:
 
         def start_worker(name: str) -> subprocess.Popen:
             port = worker_ports[0 if name == "w1" else 1]
-            proc = subprocess.Popen([py, __file__, "--serve-worker", str(cfg), str(port)], cwd=ROOT)
+            env = {**os.environ, "QB_BENCH_TRIPS": "1"} if args.show_trips else None
+            proc = subprocess.Popen([py, __file__, "--serve-worker", str(cfg), str(port)], cwd=ROOT, env=env)
             procs[name] = proc
             wait_port(port, proc)
             return proc

@@ -103,6 +103,7 @@ def create_app(config: Config, *, role: str = "all", redis: Redis | None = None,
 
     async def worker_ctx(app: web.Application) -> AsyncIterator[None]:
         deps, store = app[DEPS], app[STORE]
+        renderer(config).compile_all()  # before the first message, not during it
         p = pipeline(config, deps, features)
         inbox, outbox, scheduler = p.inbox, p.outbox, p.scheduler
         # supervise(): a consumer's run() handles Redis errors itself; this restarts it after a bug.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -213,10 +214,17 @@ class Config:
         return "shopper"
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A settings class's field types. Resolving them evaluates the annotations' strings (compile +
+    eval), and handlers read their feature's settings on every message: done once per class."""
+    return get_type_hints(cls)
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"[{where}] must be a table")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:

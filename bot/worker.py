@@ -20,6 +20,7 @@ from bot.outbox import ACKING, Emitter, default_target
 from bot.render import renderer
 from bot.router import Dispatcher
 from store import Store
+from store.lua import DEFERRED
 from store.streams import Entry
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,12 @@ class Worker:
         # received_ms: when the web acked it (the stream id's time, on Redis's clock)
         deps = {**self.deps, "emit": self.emitter, "role": role, "now": time.time(),
                 "received_ms": _received_ms(entry.id)}
+        # Writes the handlers defer (store/lua.py `later`) ride on this entry's ack, like its replies.
+        deferring = DEFERRED.set(entry.staged)
         try:
             replies = await self.dispatcher.dispatch(msg, deps)
         except Exception as exc:
+            DEFERRED.reset(deferring)
             if unreachable(exc):
                 raise  # Redis is down: the consumer reports the outage once; the retry will do
             # Customer-group text from the chat archive is never logged (README, chat archive).
@@ -58,6 +62,7 @@ class Worker:
             await self.emit(msg, replies)
         finally:
             ACKING.reset(token)
+            DEFERRED.reset(deferring)
 
     async def emit(self, msg: Message, replies: list[Reply], tag: str = "") -> int:
         """Render replies and append them to the outbox, deduped by (message id, tag, index)."""

@@ -133,15 +133,22 @@ class Store:
         self.smalltalk = SmallTalk(redis, self.keys)
         self.pending = Pending(redis, self.keys)  # questions waiting for an answer
         self.confirmations = Confirmations(redis, self.keys)  # drafts waiting for 确认
-        self.qa = QAState(redis, self.keys)
+        self.qa = QAState(redis, self.keys, self.pending)
 
     async def once(self, key: str, ttl: int) -> bool:
         """True the first time `key` is claimed within ttl seconds, across every replica."""
         return bool(await self.r.set(key, "1", nx=True, ex=ttl))
 
-    async def pending_with_catalog_version(self, conversation: str, feature: str) -> tuple[dict | None, int]:
+    async def pending_with_catalog_version(self, conversation: str, feature: str,
+                                           msg_id: str = "") -> tuple[dict | None, int]:
         """A conversation's pending-question record (read it with store.pending.usable) and the
-        catalog version, in one round trip: every 接龙 line that may mean a 团 needs both."""
+        catalog version, in one round trip at most: every 接龙 line that may mean a 团 needs both.
+        With `msg_id`, a record the gate primed for that message (store/pending.py) and a version
+        read within the last second (Catalog.recent_version) are taken instead."""
+        if msg_id:
+            primed, raw = self.pending.take_primed(conversation, feature, msg_id)
+            if primed:
+                return (json.loads(raw) if raw else None), await self.catalog.recent_version()
         async with self.r.pipeline(transaction=False) as p:
             p.get(self.keys.pending(conversation, feature))
             p.get(self.keys.catalog_version())

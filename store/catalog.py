@@ -2,7 +2,9 @@
 guide edits, a version counter)."""
 from __future__ import annotations
 
+import functools
 import json
+import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 
@@ -160,15 +162,48 @@ class Layout:
         return [f"{sku}@{t}" for t in out]
 
 
+VERSION_SECONDS = 1.0  # Catalog.recent_version: how old a version it may answer
+
+
+def _writing(fn):
+    """A Catalog method that writes the catalog: recent_version reads afresh after it."""
+    @functools.wraps(fn)
+    async def write(self, *args, **kw):
+        try:
+            return await fn(self, *args, **kw)
+        finally:
+            self._changed()
+    return write
+
+
 class Catalog:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
         self._edit = bind(redis, "catalog_edit")
         self._changes = bind(redis, "catalog_changes")
         self._layout: Layout | None = None  # kept for this Store's readers of a few SKUs
+        self._recent: tuple[float, int] | None = None  # (monotonic time, version) for recent_version
+        self._writes = 0  # catalog writes through this object: a version read across one is not kept
 
     async def version(self) -> int:
         return int(await self.r.get(self.k.catalog_version()) or 0)
+
+    async def recent_version(self) -> int:
+        """The version as of VERSION_SECONDS ago at most (another process's import or edit shows up
+        that much later; one made through this object at once): for lines that only need to know
+        which catalog their cached names belong to."""
+        hit = self._recent
+        if hit is not None and time.monotonic() - hit[0] < VERSION_SECONDS:
+            return hit[1]
+        writes = self._writes
+        version = await self.version()
+        if writes == self._writes:
+            self._recent = (time.monotonic(), version)
+        return version
+
+    def _changed(self) -> None:
+        self._writes += 1
+        self._recent = None
 
     async def changes(self, since: int) -> tuple[int, dict[str, Product | None]] | None:
         """(the current version, the rows guide edits wrote since version `since`: field -> row, None
@@ -267,6 +302,7 @@ class Catalog:
         memo: dict = {}
         return int(version or 0), _sorted(from_json(v, memo) for v in items), _faqs(faqs)
 
+    @_writing
     async def replace(self, products: list[Product], store: str | None = None) -> int:
         """Replace the whole catalog, or with `store` only that store's own rows; one transaction
         (retried if a guide edit lands between reading the old rows and writing the new ones)."""
@@ -290,6 +326,7 @@ class Catalog:
                 except WatchError:
                     continue
 
+    @_writing
     async def replace_faq(self, entries: list[FaqEntry]) -> int:
         key = self.k.catalog_faq()
         async with self.r.pipeline(transaction=True) as pipe:
@@ -300,6 +337,7 @@ class Catalog:
             res = await pipe.execute()
         return int(res[-1])
 
+    @_writing
     async def seed(self, products: list[Product], entries: list[FaqEntry]) -> int | None:
         """Load products and FAQ only into a catalog that was never written (version 0); the new
         version, or None when there is a catalog already (two replicas starting at once seed once)."""
@@ -320,6 +358,7 @@ class Catalog:
                 return None
         return int(res[-1])
 
+    @_writing
     async def edit(self, sku: str, store: str | None, attribute: str, value, msg_id: str) -> EditResult:
         """Set one attribute of `sku` for `store`, or on every row of it when store is None."""
         if attribute not in EDITABLE:

@@ -9,7 +9,9 @@ Code lookup (code -> campaign, needed by /核销 and the POS) cannot live under 
 the caller only knows the code. The index is a hash sharded by the code's first symbol. A shopper's
 wallet (我的券) is keyed by the shopper. Every script touches one hash slot, so a claim is three
 steps (reserve the code in the index, decide in the campaign, file index time and wallet); `claim`
-says why that still issues each code once and answers each message once.
+says why that still issues each code once and answers each message once. For a shopper's 领券 the
+first may ride on the round trip that reads the live campaigns (`claim_inputs`) and the last on the
+message's ack (store/lua.py `later`), so only the decision takes a round trip of its own.
 
 Retention ([retention] in config, rules in store/keys.py): a code record expires at the code's
 expiry + coupon_grace_days. A campaign's own keys have no TTL while it can still issue codes; once
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from store.keys import DAY, Keys, RetentionSettings
-from store.lua import Call, bind, run_all
+from store.lua import Call, bind, later, run_all
 
 DRAFT_TTL = DAY  # an unconfirmed draft campaign disappears after a day
 CONFIRM_WINDOW = 600  # a guide has ten minutes to answer 确认
@@ -111,8 +113,12 @@ class Coupons:
         self._release = bind(redis, "coupons_release")
         self._file = bind(redis, "coupons_file")
         self._unwelcome = bind(redis, "compare_and_hdel")
+        self._set_ex = bind(redis, "set_ex")
         self._live_cache: dict[str, tuple[float, list[str]]] = {}
         self._welcome_cache: tuple[float, dict[str, str]] | None = None
+        self._shared_live: list[str] = []  # the chain-wide live campaigns when last read
+        # (shopper, campaign) -> a code claim_inputs reserved for the claim that follows it
+        self._reserved: dict[tuple[str, str], str] = {}
         self._writes = 0  # index writes of this process: a cache read across one is not kept
 
     def _changed(self) -> None:
@@ -296,23 +302,49 @@ class Coupons:
             a, b = await pipe.execute()
         return _merge(a, b)
 
-    async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float) -> tuple[list[str], str | None]:
-        """One round trip before a claim: record the shopper's message (touch_seen) and read the store's
-        live campaigns and welcome campaign (unless read within CACHE_SECONDS)."""
+    async def claim_inputs(self, store_id: str, shopper: str, target: str, now: float,
+                           new_code: Callable[[], str] | None = None) -> tuple[list[str], str | None]:
+        """Before a claim: record the shopper's message (touch_seen, deferred to the ack while a
+        message is handled) and read the store's live campaigns and welcome campaign (unless read
+        within CACHE_SECONDS); one round trip at most.
+
+        With `new_code`, that round trip also reserves a code (the claim's first step) for the first
+        campaign the store offered when last read (or the chain-wide ones, for a store not read yet):
+        the list rarely changes, so the claim that follows usually needs no reserve step of its own.
+        The claim takes it (`claim(..., defer=True)` for the same shopper and campaign);
+        `release_unclaimed` gives back one it did not take."""
         live, welcomes = self._cached_live(store_id), self._welcome_cache
         if welcomes is not None and time.monotonic() - welcomes[0] >= CACHE_SECONDS:
             welcomes = None
         writes = self._writes
+        await self.touch_seen(shopper, target, now)
+        if live is not None and welcomes is not None:
+            return live, welcomes[1].get(store_id)
+        guess = None
+        if live is None and new_code is not None:
+            before = self._live_cache.get(store_id)
+            ids = before[1] if before is not None else self._shared_live
+            guess = (ids[0], new_code()) if ids else None
         async with self.r.pipeline(transaction=False) as pipe:
-            pipe.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
             if live is None:
                 pipe.zrange(self.k.coupon_live(store_id), 0, -1, withscores=True)
                 pipe.zrange(self.k.coupon_live("*"), 0, -1, withscores=True)
             if welcomes is None:
                 pipe.hgetall(self.k.coupon_welcome())
-            res = (await pipe.execute())[1:]
+            if guess is not None:
+                reserving = self._reserve_call(guess[0], guess[1], now).queue(pipe)
+            res = await pipe.execute(raise_on_error=False)
+        if guess is not None and await reserving.settle(self.r, res.pop()):
+            if len(self._reserved) >= CACHED_STORES:  # left by failed handlings: reserved, never issued
+                self._reserved.clear()
+            self._reserved[(shopper, guess[0])] = guess[1]
+        for r in res:
+            if isinstance(r, Exception):
+                raise r
         if live is None:
-            live = _merge(res.pop(0), res.pop(0))
+            own, shared = res.pop(0), res.pop(0)
+            live = _merge(own, shared)
+            self._shared_live = _merge(shared)
             self._keep_live(store_id, live, writes)
         if welcomes is None:
             found = _decode(res.pop(0))
@@ -376,7 +408,7 @@ class Coupons:
 
     # -- claiming ------------------------------------------------------------------------------
     async def claim(self, cid: str, *, shopper: str, msg_id: str, now: float, day_end: int, store_id: str,
-                    joined_at: int | None, target: str, new_code: Callable[[], str]) -> Claim:
+                    joined_at: int | None, target: str, new_code: Callable[[], str], defer: bool = False) -> Claim:
         """One claim on one campaign, in three steps that each touch one hash slot (so they run on
         a Redis Cluster too): reserve a fresh random code in the code index, let the campaign's
         script decide and issue it, then file it (its index entry's real removal time and the
@@ -388,13 +420,24 @@ class Coupons:
         only a code this attempt reserved, and a reservation is refused for a code any campaign
         holds. A crash before the filing leaves the message un-acked, so the redelivery files it;
         until then the code is findable by its reservation, which outlives any code. A crash
-        that leaves a reservation nothing issued costs an index entry that answers "unknown"."""
+        that leaves a reservation nothing issued costs an index entry that answers "unknown".
+
+        `defer`: the third step rides on the message's ack (store/lua.py `later`) instead of a round
+        trip of its own. Only for a caller whose redelivery always claims again (so "again" files
+        what a crash before the ack left unfiled), e.g. 领券; not one that a greeting mark written
+        at once may stop from claiming again."""
         k = self.k
+        reserved = self._reserved.pop((shopper, cid), None) if defer else None
         for _ in range(CODE_TRIES):
-            code = new_code()
-            index = [k.coupon_code_index(code), k.coupon_code_expiry(code)]
-            if not await self._reserve(keys=index, args=[code, cid, int(now) + (LONGEST_CODE_DAYS + 1) * DAY + self.grace]):
-                continue  # some campaign holds this code: draw another
+            if reserved is not None:  # reserved with the claim's inputs (claim_inputs)
+                code, reserved = reserved, None
+                index = [k.coupon_code_index(code), k.coupon_code_expiry(code)]
+            else:
+                code = new_code()
+                call = self._reserve_call(cid, code, now)
+                index = call.keys
+                if not await call.run(self.r):
+                    continue  # some campaign holds this code: draw another
             res = await self._claim(
                 keys=[k.coupon_meta(cid), k.coupon_holders(cid), k.coupon_code(cid, code), k.coupon_claims(cid),
                       k.coupon_expiry(cid), k.coupon_log(cid)],
@@ -406,11 +449,27 @@ class Coupons:
             calls = [] if status == "issued" else [self._release.call(index, [code, cid])]
             if status in ("issued", "again"):
                 calls += self._file_calls(shopper, cid, codes[0], expires[0] if expires else int(now), now)
-            await run_all(self.r, calls)
+            if defer:
+                await later(self.r, calls)
+            else:
+                await run_all(self.r, calls)
             if status == "collision":
                 continue
             return Claim(cid, status, codes, expires)
         raise RuntimeError(f"no free code after {CODE_TRIES} tries; is the random source broken?")
+
+    def _reserve_call(self, cid: str, code: str, now: float) -> Call:
+        """Reserve `code` for campaign `cid` in the code index, with the latest removal time any code can have."""
+        return self._reserve.call([self.k.coupon_code_index(code), self.k.coupon_code_expiry(code)],
+                                  [code, cid, int(now) + (LONGEST_CODE_DAYS + 1) * DAY + self.grace])
+
+    async def release_unclaimed(self, shopper: str) -> None:
+        """Give back a code claim_inputs reserved for this shopper that no claim took (the campaign
+        was no longer offered, or not asked for); with the message's ack while one is handled."""
+        for key in [key for key in self._reserved if key[0] == shopper]:
+            code = self._reserved.pop(key)
+            await later(self.r, [self._release.call([self.k.coupon_code_index(code), self.k.coupon_code_expiry(code)],
+                                                    [code, key[1]])])
 
     def _file_calls(self, shopper: str, cid: str, code: str, expires: int, now: float) -> list[Call]:
         """An issued code's index entry (with its removal time) and its wallet entry; idempotent."""
@@ -491,8 +550,9 @@ class Coupons:
             await pipe.execute()
 
     async def touch_seen(self, shopper: str, target: str, now: float) -> None:
-        """Record that a kf shopper just wrote (from `target` = 'open_kfid:external_userid')."""
-        await self.r.set(self.k.coupon_seen(shopper), f"{int(now)}|{target}", ex=SEEN_TTL)
+        """Record that a kf shopper just wrote (from `target` = 'open_kfid:external_userid').
+        Only the reminder job reads it, so while a message is handled it waits for the ack."""
+        await later(self.r, [self._set_ex.call([self.k.coupon_seen(shopper)], [f"{int(now)}|{target}", SEEN_TTL])])
 
     async def seen(self, shopper: str) -> tuple[int, str] | None:
         """(time, kf target) of the shopper's last message, if within the kf reply window."""

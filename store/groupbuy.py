@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +37,7 @@ RECENT = 3 * DAY  # how long after closing a 团 still answers 在哪提货 / �
 # long (another process's new 团 shows up that much later; this process's own steps at once).
 VIEW_SECONDS = 1.0
 VIEWS_KEPT = 4096  # stores whose 团 one process keeps in view
+EVENTS_KEPT = 1024  # this process's latest ledger steps, replayed onto views read while they ran
 
 PARTS = ("meta", "lines", "owners", "wait", "msgs")
 # The ledger's step scripts, store/lua/groupbuy_<step>.lua; each includes groupbuy_prelude.lua.
@@ -224,7 +226,10 @@ class GroupBuys:
         self.keep_after_close = retention.groupbuy_days * DAY
         self._views: dict[str, _StoreView] = {}
         self._with_groups: tuple[float, set[str]] | None = None  # stores that ever had a 团
-        self._writes = 0  # this process's ledger writes: a view read across one is not kept
+        self._writes = 0  # this process's ledger writes (and index changes), numbered
+        # The last EVENTS_KEPT of them, (number, 团 id, store id, outcome): a view read while some ran
+        # is brought up to date with them (or not kept), so this process's own steps show at once.
+        self._events: deque[tuple[int, int | None, str | None, Outcome | None]] = deque(maxlen=EVENTS_KEPT)
         self._join, self._set, self._cancel, self._close, self._cancel_group, self._collect, self._create, \
             self._note = (bind(redis, f"groupbuy_{step}") for step in STEPS)
         self._drop_draft = bind(redis, "groupbuy_drop_draft")
@@ -234,15 +239,20 @@ class GroupBuys:
 
     async def _run(self, script, gid: int, msg_id: str, now: float, args: dict) -> Outcome:
         self._writes += 1
-        res = await script(keys=self._keys(gid), args=[msg_id, repr(float(now)),
-                                                        json.dumps(_clean(args), ensure_ascii=False)])
+        try:
+            res = await script(keys=self._keys(gid), args=[msg_id, repr(float(now)),
+                                                            json.dumps(_clean(args), ensure_ascii=False)])
+        except BaseException:
+            self._forget(gid=gid)  # it may have run: no view holding the 团 is kept
+            raise
         out = Outcome.of(gid, json.loads(res))
         self._saw(gid, out)
         return out
 
     # -- the per-store view every shopper line reads ------------------------------------------------
     async def _view(self, store_id: str) -> _StoreView:
-        """The store's 团, read at most once per VIEW_SECONDS (two round trips when read)."""
+        """The store's 团, read at most once per VIEW_SECONDS: one round trip when its open 团 are
+        those of the view it replaces (their metas are read with the open index), two otherwise."""
         v = self._views.get(store_id)
         now = time.monotonic()
         if v is not None and now - v.at < VIEW_SECONDS:
@@ -250,24 +260,32 @@ class GroupBuys:
         writes = self._writes
         if store_id not in await self._stores_with_groups(now):
             return _StoreView(now, [], {}, [])  # most stores of a chain: nothing to read
+        known = [g.id for g in v.groups] if v is not None else []
         async with self.r.pipeline(transaction=False) as p:
             p.smembers(self.k.gb_open(store_id))
             p.zrange(self.k.gb_recent(store_id), 0, -1, withscores=True)
-            open_raw, recent_raw = await p.execute()
+            for gid in known:
+                p.hgetall(self.k.gb(gid, "meta"))
+            open_raw, recent_raw, *rows = await p.execute()
         ids = sorted(int(x) for x in open_raw)
+        metas = dict(zip(known, rows))
         groups, ops = [], {}
-        if ids:
+        missing = [gid for gid in ids if gid not in metas]
+        if missing:
             async with self.r.pipeline(transaction=False) as p:
-                for gid in ids:
+                for gid in missing:
                     p.hgetall(self.k.gb(gid, "meta"))
-                rows = await p.execute()
-            for gid, h in zip(ids, rows):
+                metas.update(zip(missing, await p.execute()))
+        if ids:
+            for gid, h in ((gid, metas[gid]) for gid in ids):
                 if h:
                     h = {_s(k): _s(x) for k, x in h.items()}
                     groups.append(GroupBuy.of(gid, h))
                     ops[gid] = int(h.get("ops") or 0)
         v = _StoreView(now, groups, ops, [(int(m), float(score)) for m, score in recent_raw])
-        if writes == self._writes:  # no step of ours ran meanwhile, so nothing in it predates one
+        # Steps of ours that ran meanwhile may or may not be in what was read: their outcomes are
+        # applied by op count (a view newer than a step keeps its own counts), or it is not kept.
+        if writes == self._writes or self._catch_up(v, store_id, writes):
             if len(self._views) >= VIEWS_KEPT:
                 self._views.clear()
             self._views[store_id] = v
@@ -281,14 +299,49 @@ class GroupBuys:
             return hit[1]
         writes = self._writes
         found = set(await self.store_ids())
-        if writes == self._writes:
+        # Only a new 团 adds a store (an event naming its store): anything else leaves the set as read.
+        if writes == self._writes or self._covered(writes) and not any(
+                store is not None or gid is None for n, gid, store, out in self._events if n > writes and out is None):
             self._with_groups = (now, found)
         return found
+
+    def _covered(self, since: int) -> bool:
+        """Every event numbered after `since` is still in the log."""
+        return len(self._events) < EVENTS_KEPT or self._events[0][0] <= since
+
+    def _log(self, gid: int | None, store_id: str | None, out: Outcome | None) -> None:
+        self._writes += 1
+        self._events.append((self._writes, gid, store_id, out))
+
+    def _catch_up(self, v: _StoreView, store_id: str, since: int) -> bool:
+        """Apply this process's steps numbered after `since` to a view read across them, as `_saw`
+        applies them to kept views; False when the view must not be kept."""
+        if not self._covered(since):
+            return False
+        for n, gid, store, out in self._events:
+            if n <= since:
+                continue
+            i = next((i for i, g in enumerate(v.groups) if g.id == gid), None)
+            if out is None:  # forgotten: the store's index or this 团 changed
+                if store == store_id or i is not None or (store is None and gid is None):
+                    return False
+                continue
+            if i is None:
+                continue
+            gb = v.groups[i]
+            if out.op and out.op <= v.ops.get(gid, 0):  # type: ignore[arg-type]
+                continue  # the view was read after the step
+            if out.op and out.status == gb.status == "open":
+                v.groups[i] = replace(gb, total=out.total, waiting=out.waiting)
+                v.ops[gid] = out.op  # type: ignore[index]
+            else:
+                return False
+        return True
 
     def _saw(self, gid: int, out: Outcome) -> None:
         """A step of this process on 团 `gid`: bring the views holding it up to date at once (its
         counts, when it is still open and the step is newer than the view) or drop them."""
-        self._writes += 1  # a view read now in flight may have been answered before the step
+        self._log(gid, None, out)  # a view read now in flight may have been answered before the step
         for sid, v in list(self._views.items()):
             i = next((i for i, g in enumerate(v.groups) if g.id == gid), None)
             if i is None:
@@ -303,7 +356,7 @@ class GroupBuys:
                 del self._views[sid]
 
     def _forget(self, store_id: str | None = None, gid: int | None = None) -> None:
-        self._writes += 1
+        self._log(gid, store_id, None)
         if store_id is not None:
             self._with_groups = None
         for sid, v in list(self._views.items()):

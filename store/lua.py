@@ -12,6 +12,7 @@ when they differ, so a test that runs a multi-slot script fails on a single Redi
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import re
 from collections.abc import Sequence
@@ -142,6 +143,26 @@ class Bound:
 
 def bind(redis: Any, name: str) -> Bound:
     return Bound(redis, name)
+
+
+# Writes that may wait for the ack of the inbox entry being handled: the worker sets this to the
+# entry's staged list (bot/worker.py) while its handlers run; see `later`.
+DEFERRED: contextvars.ContextVar[list | None] = contextvars.ContextVar("deferred_writes", default=None)
+
+
+async def later(redis: Any, calls: Sequence[Call]) -> None:
+    """Run `calls` now, or, while an inbox entry is being handled, stage them to run in the round
+    trip that stores its replies, before its XACK (store/streams.py ack): no round trip of their own.
+
+    Only for writes that nothing reads while the same message is still being handled, and that are
+    idempotent, so they may be lost with a handling that fails (the entry is not acked, and the
+    retry writes them again) and may be written twice. The XACK follows only once every staged
+    write has succeeded, so an acked message has had all of them written."""
+    staged = DEFERRED.get()
+    if staged is None:
+        await run_all(redis, calls)
+    else:
+        staged.extend(calls)
 
 
 async def run_all(redis: Any, calls: Sequence[Call]) -> list:

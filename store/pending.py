@@ -9,29 +9,71 @@ message id, so a redelivery of that answer takes the same path and the question 
 from __future__ import annotations
 
 import json
+import time
 
 from redis.asyncio import Redis
 
 from store.keys import Keys
+from store.lua import bind, later
+
+PRIMED_SECONDS = 5.0  # one message's handling, with room for a slow WeCom call in between
+PRIMED_MAX = 4096  # conversations handled at once by one process, with a wide margin
 
 
 class Pending:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.r, self.k = redis, keys
+        self._set_ex = bind(redis, "set_ex")
+        # (conversation, feature) -> (message id, monotonic time, raw record): read for that message
+        # with the gate's other reads (`prime`), answered once to `get` for the same message.
+        self._primed: dict[tuple[str, str], tuple[str, float, bytes | str | None]] = {}
 
-    async def ask(self, conversation: str, feature: str, data: dict, *, now: float, ttl: int) -> None:
+    def prime(self, conversation: str, msg_id: str, raws: dict[str, bytes | str | None]) -> None:
+        """Records of `conversation` just read (feature -> raw value of `key(conversation, feature)`)
+        in a round trip made anyway for message `msg_id`; `get`/`record` for that message take them
+        instead of reading again. A conversation's messages are handled one at a time, in order, and
+        every write here drops what was primed, so what is taken is what Redis holds."""
+        if len(self._primed) > PRIMED_MAX:
+            self._primed.clear()
+        at = time.monotonic()
+        for feature, raw in raws.items():
+            self._primed[(conversation, feature)] = (msg_id, at, raw)
+
+    def take_primed(self, conversation: str, feature: str, msg_id: str) -> tuple[bool, bytes | str | None]:
+        """(True, raw record) when the gate primed it for this message, once; else (False, None)."""
+        hit = self._primed.pop((conversation, feature), None)
+        if hit is None or hit[0] != msg_id or time.monotonic() - hit[1] > PRIMED_SECONDS:
+            return False, None
+        return True, hit[2]
+
+    async def record(self, conversation: str, feature: str, msg_id: str) -> dict | None:
+        """The raw pending record (read it with `usable`), primed or read now."""
+        primed, raw = self.take_primed(conversation, feature, msg_id)
+        if not primed:
+            raw = await self.r.get(self.k.pending(conversation, feature))
+        return json.loads(raw) if raw else None
+
+    async def ask(self, conversation: str, feature: str, data: dict, *, now: float, ttl: int,
+                  defer: bool = False) -> None:
+        """`defer`: written with the message's ack (store/lua.py `later`), for a question nothing
+        reads before the conversation's next message."""
         record = {"data": data, "at": now, "ttl": ttl}
-        await self.r.set(self.k.pending(conversation, feature), json.dumps(record, ensure_ascii=False), ex=ttl)
+        raw = json.dumps(record, ensure_ascii=False)
+        self._primed.pop((conversation, feature), None)
+        if defer:
+            await later(self.r, [self._set_ex.call([self.k.pending(conversation, feature)], [raw, ttl])])
+        else:
+            await self.r.set(self.k.pending(conversation, feature), raw, ex=ttl)
 
     async def get(self, conversation: str, feature: str, msg_id: str, now: float) -> dict | None:
         """The question this message may answer: unanswered and not expired, or answered by this
         same message (a redelivery). None otherwise."""
-        raw = await self.r.get(self.k.pending(conversation, feature))
-        return usable(json.loads(raw) if raw else None, msg_id, now)
+        return usable(await self.record(conversation, feature, msg_id), msg_id, now)
 
     async def answered(self, conversation: str, feature: str, msg_id: str) -> None:
         """Mark the question answered by `msg_id` (keeps its remaining TTL)."""
         key = self.k.pending(conversation, feature)
+        self._primed.pop((conversation, feature), None)
         raw = await self.r.get(key)
         if raw:
             record = json.loads(raw)
@@ -39,6 +81,7 @@ class Pending:
             await self.r.set(key, json.dumps(record, ensure_ascii=False), keepttl=True)
 
     async def drop(self, conversation: str, feature: str) -> None:
+        self._primed.pop((conversation, feature), None)
         await self.r.delete(self.k.pending(conversation, feature))
 
 

@@ -14,9 +14,9 @@ FEATURE = "qa"
 
 
 class QAState:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, pending: Pending | None = None) -> None:
         self.r, self.k = redis, keys
-        self.pending = Pending(redis, keys)
+        self.pending = pending or Pending(redis, keys)  # the Store's, so what the gate primed is seen
 
     async def may_hint(self, conversation: str, every_seconds: int) -> bool:
         """True at most once per `every_seconds` per conversation, across every replica."""
@@ -26,7 +26,9 @@ class QAState:
 
     async def offer(self, conversation: str, skus: list[str], attribute: str, *, now: float, ttl: int) -> None:
         """Remember the list just shown, so a bare number picks from it."""
-        await self.pending.ask(conversation, FEATURE, {"skus": skus, "attribute": attribute}, now=now, ttl=ttl)
+        # The last thing a message does with it: the next message of the conversation reads it.
+        await self.pending.ask(conversation, FEATURE, {"skus": skus, "attribute": attribute}, now=now, ttl=ttl,
+                               defer=True)
 
     async def offered(self, conversation: str, msg_id: str, now: float) -> tuple[list[str], str] | None:
         d = await self.pending.get(conversation, FEATURE, msg_id, now)

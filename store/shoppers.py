@@ -8,7 +8,8 @@ own state, idempotently, so a redelivered message changes nothing twice.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -47,6 +48,7 @@ class Snapshot:
     groups: dict[str, int]  # known customer groups the shopper is in -> join time
     name: str | None  # cached nickname ("" = WeCom had none lately); None = not cached
     line_added: bool | None = None  # add_line's answer, when a line was given
+    pending: dict[str, bytes | None] = field(default_factory=dict)  # feature -> its raw pending record
 
 
 def _text(v: bytes | str) -> str:
@@ -65,10 +67,13 @@ class ShopperState:
         return _conversation(await self.r.hgetall(self.k.shopper(conversation, "ctx")))
 
     async def snapshot(self, conversation: str, user: str, line: tuple[str, int, str, int] | None = None,
-                       ) -> Snapshot:
+                       pending: Sequence[str] = ()) -> Snapshot:
         """The conversation's state, its handoff, the shopper's groups and cached nickname, in one
         pipelined round trip; with `line` (msg id, at, text, keep) it also records the line first,
-        as add_line does. An empty `conversation` ("" open_kfid) reads as no state and no handoff."""
+        as add_line does. An empty `conversation` ("" open_kfid) reads as no state and no handoff.
+        `pending`: features whose pending question of the conversation (store/pending.py) is read
+        too (raw, in Snapshot.pending)."""
+        pending = pending if conversation else ()
         async with self.r.pipeline(transaction=False) as pipe:
             if line is not None:
                 call = self._line.call(*self._line_call(conversation, *line)).queue(pipe)
@@ -77,7 +82,12 @@ class ShopperState:
                 pipe.get(self.k.shopper(conversation, "ho"))
             pipe.hgetall(self.k.member_groups(user))
             pipe.get(self.k.kf_name(user))
+            for feature in pending:
+                pipe.get(self.k.pending(conversation, feature))
             res = await pipe.execute(raise_on_error=False)
+        asks = dict(zip(pending, res[len(res) - len(pending):]))
+        if pending:
+            del res[len(res) - len(pending):]
         added = None
         if line is not None:
             added = await call.settle(self.r, res.pop(0)) == 1
@@ -87,7 +97,7 @@ class ShopperState:
         ctx, ho = (_conversation(res.pop(0)), _handoff(conversation, res.pop(0))) if conversation else (
             Conversation(), None)
         groups = {_text(k): int(v) for k, v in res[0].items()}
-        return Snapshot(ctx, ho, groups, None if res[1] is None else _text(res[1]), added)
+        return Snapshot(ctx, ho, groups, None if res[1] is None else _text(res[1]), added, asks)
 
     def set_scene_call(self, conversation: str, scene: str, scene_param: str, at: int) -> Call:
         """Record where the shopper came from (a call for KfState.record_page)."""

@@ -24,7 +24,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
-from store.lua import bind, run_all, same_slot, slots_checked
+from store.lua import Call, bind, run_all, same_slot, slots_checked
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,8 +49,9 @@ class Entry:
     key: str  # route key: the conversation (inbox) or recipient (outbox)
     data: str
     deliveries: int = 1
-    # Writes the handler wants made together with this entry's ack (its replies): see ack().
-    staged: list[Put] = field(default_factory=list, compare=False)
+    # Writes the handler wants made together with this entry's ack (its replies, and writes deferred
+    # with store/lua.py `later`): see ack().
+    staged: list[Put | Call] = field(default_factory=list, compare=False)
 
 
 _ARCHIVED = b'"channel":"archive"'  # how Message.to_json writes an archived line
@@ -354,11 +355,14 @@ class PartitionedStream:
             await self.put_prepared(entry.staged)
         await self._grouped(entry.part, lambda: self.r.xack(self.key(entry.part), GROUP, entry.id))
 
-    async def put_prepared(self, puts: list[Put]) -> list[str | None]:
+    async def put_prepared(self, puts: list[Put | Call]) -> list:
         """Run prepared puts (of any partitions of any stream) in one pipelined round trip; raises
-        if any of them failed (those that did run are found by their dedupe markers on a retry)."""
-        calls = [self._put_many.call(list(p.keys), list(p.args)) for p in puts]
-        return [_s(one) if one else None for [one] in await run_all(self.r, calls)]
+        if any of them failed (those that did run are found by their dedupe markers on a retry).
+        Script calls among them (writes deferred to the ack, store/lua.py `later`) run in the same
+        round trip, in order; each answer is the put's stream id (None: a duplicate) or the call's reply."""
+        calls = [p if isinstance(p, Call) else self._put_many.call(list(p.keys), list(p.args)) for p in puts]
+        res = await run_all(self.r, calls)
+        return [one if isinstance(p, Call) else _s(one[0]) if one[0] else None for p, one in zip(puts, res)]
 
     async def dead_letter(self, entry: Entry, reason: str) -> None:
         """Move the entry to the dead letters: store the letter, then XACK.

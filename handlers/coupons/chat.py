@@ -19,7 +19,7 @@ from bot.router import SKIP, Router
 from bot.scheduler import Job
 from handlers import confirm as confirming
 from handlers.coupons import service
-from handlers.coupons.codes import ALPHABET
+from handlers.coupons.codes import ALPHABET, new_code
 from handlers.coupons.reminders import send_reminders
 from handlers.coupons.rules import (
     MAX_NAME, MAX_NEW_MEMBER_DAYS, MAX_PER_PERSON, MAX_TOTAL, MAX_VALID_DAYS, CampaignError, parse_campaign,
@@ -266,7 +266,16 @@ async def _claim(msg: Message, ask: Ask, shopper: Shopper, store: Store, config:
         await store.coupons.touch_seen(shopper.id, shopper.target, now)
         live, welcome_cid = [], None
     else:
-        live, welcome_cid = await store.coupons.claim_inputs(shopper.store_id, shopper.id, shopper.target, now)
+        live, welcome_cid = await store.coupons.claim_inputs(shopper.store_id, shopper.id, shopper.target, now,
+                                                             new_code=new_code)
+    try:
+        return await _claim_live(msg, ask, shopper, store, config, now, live, welcome_cid)
+    finally:
+        await store.coupons.release_unclaimed(shopper.id)  # a code reserved ahead that no claim took
+
+
+async def _claim_live(msg: Message, ask: Ask, shopper: Shopper, store: Store, config: Config, now: float,
+                      live: list[str], welcome_cid: str | None) -> Reply:
     if ask.hint is not None and live:
         statics = await service.campaign_statics(store, config, live)
         offered = [statics[c] for c in live if c in statics]
@@ -274,7 +283,9 @@ async def _claim(msg: Message, ask: Ask, shopper: Shopper, store: Store, config:
         if not matching:  # "还有满50减10的券吗" and there is none: say so, issue nothing unasked
             return Reply("coupons/no_match.txt.j2", asked=ask.hint.label(), offered=offered)
         live = matching
-    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new=ask.new_only, cids=live)
+    # A redelivered 领券 always claims again ("again" files the code anew), so filing may wait for the ack.
+    report = await service.claim(store, config, shopper, msg_id=msg.id, now=now, only_new=ask.new_only, cids=live,
+                                 defer=True)
     if welcome_cid and any(c.campaign == welcome_cid and c.codes for c in report.claims):
         await store.coupons.decide_greeting(shopper.store_id, shopper.id)  # type: ignore[arg-type]
     return Reply("coupons/claim.txt.j2", **report.context())

@@ -149,8 +149,9 @@ def _code_items(campaign: dict[str, Any], codes: tuple[str, ...], expires: tuple
 
 
 async def claim(store: Store, config: Config, shopper: Shopper, *, msg_id: str, now: float,
-                only_new: bool = False, cids: list[str] | None = None) -> ClaimReport:
-    """Claim every live campaign of the shopper's store (only new-member ones for 新人券 when any)."""
+                only_new: bool = False, cids: list[str] | None = None, defer: bool = False) -> ClaimReport:
+    """Claim every live campaign of the shopper's store (only new-member ones for 新人券 when any).
+    `defer`: each code is filed with the message's ack (store/coupons.py claim says when that may be)."""
     report = ClaimReport()
     if shopper.store_id is None:
         return report
@@ -166,7 +167,7 @@ async def claim(store: Store, config: Config, shopper: Shopper, *, msg_id: str, 
     for cid in cids:
         c = await coupons.claim(cid, shopper=shopper.id, msg_id=msg_id, now=now, day_end=end,
                                 store_id=shopper.store_id, joined_at=joined, target=shopper.target,
-                                new_code=new_code)
+                                new_code=new_code, defer=defer)
         report.claims.append(c)
         campaign = statics[cid]
         if c.status == "not_live":

@@ -249,3 +249,4 @@ async def setup(deps: dict) -> None:
     deps["catalog_names"] = context.CatalogNamesCache()
     if shoppers is not None:
         shoppers.add_scene_resolver(lambda scene, param: context.store_of_scene(store, scene, param))
+        shoppers.add_pending_reads("groupbuy")  # "which 团?", read on every line that may mean a 团

@@ -81,10 +81,11 @@ async def candidate_stores(store: Store, msg: Message, sctx=None) -> list[str] |
     return None
 
 
-async def pending_and_version(store: Store, conversation: str) -> tuple[dict | None, int]:
+async def pending_and_version(store: Store, conversation: str, msg_id: str = "") -> tuple[dict | None, int]:
     """The conversation's "which 团?" record (store/pending.py, read it with pending.usable) and the
-    catalog version, in one round trip: every line that may mean a 团 needs both."""
-    return await store.pending_with_catalog_version(conversation, "groupbuy")
+    catalog version, in one round trip at most: every line that may mean a 团 needs both (none when
+    the shopper gate read the record with its own reads for message `msg_id`)."""
+    return await store.pending_with_catalog_version(conversation, "groupbuy", msg_id)
 
 
 async def store_of_scene(store: Store, scene: str, scene_param: str = "") -> str | None:

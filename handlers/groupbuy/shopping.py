@@ -128,7 +128,7 @@ async def handle(msg: Message, store: Store, now: float, shoppers: Shoppers | No
     if not groups:  # no 团 to mean, so no "which 团?" question can be waiting either
         return [Reply("groupbuy/no_open.txt.j2")] if JOIN_WORDS.match(msg.text or "") else None
     # "Which 团?" takes only an answer (bot/answers.choice); anything else drops it and is read afresh.
-    record, version = await context.pending_and_version(store, msg.conversation)
+    record, version = await context.pending_and_version(store, msg.conversation, msg.id)
     pending = usable(record, msg.id, now)
     if pending:
         options = [turn.groups[i] for i in pending["ids"] if i in turn.groups]

@@ -17,6 +17,7 @@ from bot.router import Router
 from handlers.qa import api, chat, cli, console, edit, words
 from handlers.qa.cache import QACache
 from handlers.qa.settings import Settings, resolve, settings
+from store.qa_state import FEATURE as QA_PENDING
 
 __all__ = ["feature", "router", "setup", "QACache"]
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ async def setup(deps: dict[str, Any]) -> QACache:
     _extend_words(config, st)
     cache = QACache(store, st.refresh_seconds)
     deps.update(qa=cache, qa_state=store.qa, qa_settings=st)
+    if deps.get("shoppers") is not None:
+        deps["shoppers"].add_pending_reads(QA_PENDING)  # the numbered list, checked on every question
     files = {}
     for name in ("catalog", "faq"):
         path = getattr(st, name)

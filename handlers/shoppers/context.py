@@ -78,6 +78,7 @@ class Shoppers:
         self.groups = GroupDirectory(config, store, api, settings)
         self.scene_resolvers: list[SceneResolver] = []
         self.welcome_extras: list[WelcomeExtra] = []
+        self.pending_features: list[str] = []  # add_pending_reads
         self.puller: KfPuller | None = None  # set by handlers.shoppers.setup
         self.posts: GroupPosts | None = None
         # Per message id: (when, (conversation, what was read)).
@@ -95,6 +96,12 @@ class Shoppers:
         """Another feature maps its own kf scenes to a store (e.g. 接龙: "gb12" -> the 团's store)."""
         self.scene_resolvers.append(fn)
 
+    def add_pending_reads(self, feature: str) -> None:
+        """Another feature reads its pending question of a kf conversation (store/pending.py) on most
+        shopper lines: the gate reads it with its own reads, in the same round trip (e.g. Q&A's list)."""
+        if feature not in self.pending_features:
+            self.pending_features.append(feature)
+
     def add_welcome_extra(self, fn: WelcomeExtra) -> None:
         """Another feature adds a line to new contacts' welcome (e.g. a coupon)."""
         self.welcome_extras.append(fn)
@@ -109,7 +116,10 @@ class Shoppers:
         await self.groups.sync_unseen()
         conv = conversation_of(open_kfid, user) if open_kfid else ""
         snap = await self.store.shoppers.snapshot(
-            conv, user, (msg.id, msg.time, msg.text, self.settings.handoff_lines) if line else None)
+            conv, user, (msg.id, msg.time, msg.text, self.settings.handoff_lines) if line else None,
+            self.pending_features)
+        if snap.pending:
+            self.store.pending.prime(conv, msg.id, snap.pending)
         self._remember(self._snaps, msg.id, (conv, snap))
         return snap
 

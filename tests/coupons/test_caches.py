@@ -55,3 +55,39 @@ async def test_the_claim_step_indexes_the_code_and_fills_the_wallet(two):
     again = await claim(a, cid, "wmA", "m1")
     assert again.status == "again" and again.codes == (code,)
     assert [r["code"] for r in await a.coupons.wallet("wmA")] == [code]
+
+
+async def test_a_code_reserved_with_the_claim_inputs_is_issued_or_given_back(two, monkeypatch):
+    """When the live list is read, a code is reserved in the same round trip for the campaign the
+    store offered before; the claim that follows issues it without a reserve step of its own, and
+    one no claim took is released."""
+    monkeypatch.setattr(ledger, "CACHE_SECONDS", 0)  # every claim_inputs reads the list
+    a, _ = two
+    cid = await live_campaign(a, "满50减10 100张 每人1张 有效3天", now=NOW)
+    assert await a.coupons.claim_inputs("S01", "wmA", "wkS01:wmA", NOW) == ([cid], None)  # the list, now known
+    drawn = []
+
+    def drawing():
+        drawn.append(ledger_code())
+        return drawn[-1]
+
+    assert await a.coupons.claim_inputs("S01", "wmA", "wkS01:wmA", NOW, new_code=drawing) == ([cid], None)
+    assert len(drawn) == 1 and await a.coupons.lookup(drawn[0]) == cid  # reserved
+    c = await a.coupons.claim(cid, shopper="wmA", msg_id="m1", now=NOW, day_end=int(NOW) + 86400, store_id="S01",
+                              joined_at=None, target="wkS01:wmA", new_code=_no_more_codes, defer=True)
+    assert c.status == "issued" and c.codes == (drawn[0],)
+    assert [w["code"] for w in await a.coupons.wallet("wmA")] == [drawn[0]]
+    # reserved for wmB, but the claim does not come (e.g. the campaign asked for is another)
+    await a.coupons.claim_inputs("S01", "wmB", "wkS01:wmB", NOW, new_code=drawing)
+    assert len(drawn) == 2 and await a.coupons.lookup(drawn[1]) == cid
+    await a.coupons.release_unclaimed("wmB")
+    assert await a.coupons.lookup(drawn[1]) is None
+
+
+def ledger_code() -> str:
+    from handlers.coupons.codes import new_code
+    return new_code()
+
+
+def _no_more_codes() -> str:
+    raise AssertionError("the claim drew a code of its own")

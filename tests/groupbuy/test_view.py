@@ -70,3 +70,40 @@ async def test_every_store_is_read_now(two):
     assert await a.open_groups() == []
     await open_gb(b, store_id="S02")
     assert [g.id for g in await a.open_groups()] == [1]  # no store named: never from a view
+
+
+async def test_a_view_read_while_own_steps_run_is_kept_and_shows_them(two, monkeypatch):
+    """Under load some step of this process is always in flight: a view read across steps is kept
+    (not read again on the next line) with their outcomes applied, whichever order Redis saw them in."""
+    a, _ = two
+    await open_gb(a, per_person=20)
+    await a.open_groups("S01")
+    a._views.clear()
+    reads = 0
+    real = a.r.pipeline
+
+    def counted(*args, **kw):
+        nonlocal reads
+        reads += 1
+        return real(*args, **kw)
+    monkeypatch.setattr(a.r, "pipeline", counted)
+    # the view's read and two joins in flight together: each join lands before or after the read
+    views = await asyncio.gather(a.open_groups("S01"), a.join(1, "m1", NOW, "wmA", 3),
+                                 a.join(1, "m2", NOW, "wmB", 4))
+    assert views[0][0].total in (0, 3, 4, 7)
+    before = reads
+    [gb] = await a.open_groups("S01")
+    assert gb.total == 7  # both joins, once each
+    assert reads == before  # answered from the view read meanwhile, kept
+    await a.cancel(1, "m3", NOW, "wmA")
+    assert (await a.open_groups("S01"))[0].total == 4
+    assert reads == before
+
+
+async def test_a_view_read_while_a_step_closed_its_tuan_is_not_kept(two):
+    a, _ = two
+    await open_gb(a)
+    await a.open_groups("S01")
+    a._views.clear()
+    await asyncio.gather(a.open_groups("S01"), a.close(1, "m1", CUTOFF + 1))
+    assert await a.open_groups("S01") == []

@@ -262,3 +262,23 @@ async def test_without_files_a_lost_catalog_is_answered_from_memory(service, cap
     cache.invalidate()
     assert (await cache.index("S01")).match("草莓多少钱").product.sku == "F001"
     assert "catalog is gone from Redis" in caplog.text
+
+
+def test_a_chain_sized_index_is_kept_out_of_full_gc_passes():
+    """Objects alive after a chain-sized build are frozen (later full passes skip them); a small
+    catalog changes nothing; each freeze first unfreezes and collects, so nothing stays frozen
+    past the next build."""
+    import gc
+
+    from handlers.qa import cache as qa_cache
+    before = gc.get_freeze_count()
+    try:
+        qa_cache.keep_out_of_gc(qa_cache.FREEZE_ROWS - 1)
+        assert gc.get_freeze_count() == before
+        qa_cache.keep_out_of_gc(qa_cache.FREEZE_ROWS)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        qa_cache.keep_out_of_gc(qa_cache.FREEZE_ROWS)
+        assert abs(gc.get_freeze_count() - frozen) < frozen // 2  # re-frozen, not piled up
+    finally:
+        gc.unfreeze()
