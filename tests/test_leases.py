@@ -54,7 +54,11 @@ async def test_work_stops_when_the_lease_is_taken_away(redis, prefix):
             stopped.set()
 
     task = asyncio.create_task(run_singleton(Lease(redis, key, "h1", 600), work, retry_s=5))
-    await asyncio.sleep(0.1)
+    # Ours first (a new Cluster client discovers its slots before the first claim; on a busy
+    # machine that took longer than a fixed sleep), then another holder takes it.
+    async with asyncio.timeout(5):
+        while await redis.get(key) != b"h1":
+            await asyncio.sleep(0.01)
     await redis.set(key, "intruder", px=5000)  # e.g. it expired during a long pause and was retaken
     await asyncio.wait_for(stopped.wait(), 2)
     assert await redis.get(key) == b"intruder"  # not ours to release
