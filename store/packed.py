@@ -56,6 +56,20 @@ def pack(commands: Sequence[Command]) -> bytes:
     return b"".join(out)
 
 
+async def exchange(pool: Any, conn: Any, buf: bytes, replies: int) -> list:
+    """Write `buf` (`replies` packed commands) on `conn` and read their raw replies, an error reply
+    as its exception; one deadline (the pool's socket timeout) for the batch, not one per reply."""
+    await conn.send_packed_command(buf, check_health=False)
+    out: list = []
+    async with asyncio.timeout(pool.connection_kwargs.get("socket_timeout") or 10):
+        for _ in range(replies):
+            try:
+                out.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
+            except ResponseError as exc:  # an error reply is read whole: the stream stays in sync
+                out.append(exc)
+    return out
+
+
 async def roundtrip(redis: Any, commands: Sequence[Command]) -> list:
     """Send `commands` in one write and read their replies (errors as exception objects)."""
     if not commands:
@@ -68,24 +82,12 @@ async def roundtrip(redis: Any, commands: Sequence[Command]) -> list:
     buf = pack(commands)
     pool = redis.connection_pool
     conn = await pool.get_connection()
-    deadline = pool.connection_kwargs.get("socket_timeout") or 10
-
-    async def exchange() -> list:
-        await conn.send_packed_command(buf, check_health=False)
-        replies: list = []
-        async with asyncio.timeout(deadline):  # one deadline for the batch, not one per reply
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
-                except ResponseError as exc:  # an error reply is read whole: the stream stays in sync
-                    replies.append(exc)
-        return replies
 
     async def dropped(_error: BaseException) -> None:
         await conn.disconnect()
 
     try:
-        return await conn.retry.call_with_retry(exchange, dropped)
+        return await conn.retry.call_with_retry(lambda: exchange(pool, conn, buf, len(commands)), dropped)
     except BaseException:
         await conn.disconnect()  # a half-read reply stream must not go back to the pool
         raise

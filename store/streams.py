@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -25,6 +24,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from store.keys import Keys
 from store.lua import Call, bind, run_all, same_slot, slots_checked
+from store.packed import exchange
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -229,16 +229,7 @@ class PartitionedStream:
             for _, _, data, route, _ in call:
                 chunks += (_bulk(data), _bulk(route))
         try:
-            await conn.send_packed_command(b"".join(chunks), check_health=False)
-            results: list = []
-            # One deadline for the whole batch instead of a timeout context per reply.
-            async with asyncio.timeout(self.r.connection_pool.connection_kwargs.get("socket_timeout") or 10):
-                for _ in calls:
-                    try:
-                        results.append(await conn.read_response(disable_decoding=True, timeout=math.inf))
-                    except ResponseError as exc:  # an error reply is fully read; the stream stays in sync
-                        results.append(exc)
-            return results
+            return await exchange(self.r.connection_pool, conn, b"".join(chunks), len(calls))
         except BaseException:
             await conn.disconnect()  # a half-read reply stream must not go back to the pool
             raise
